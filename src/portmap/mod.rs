@@ -1,0 +1,1 @@
+//! Portmapper: registration with rpcbind and an embedded portmapper.

@@ -1,0 +1,1 @@
+//! The event loop: the only code that uses mio.
