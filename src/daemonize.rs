@@ -1,0 +1,129 @@
+//! Detaching from the terminal with a readiness handshake, and the
+//! one-daemon-per-state-directory lock.
+//!
+//! [`detach`] forks once. The parent waits on a pipe and exits 0 only when the
+//! child reports that it serves (init systems use `Type=forking` and take the
+//! parent's exit as "started"), or prints the child's error and exits 1. The
+//! child starts a new session and points its standard streams at /dev/null.
+
+use crate::sys::{self, Forked};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// The child's end of the readiness pipe.
+#[derive(Debug)]
+pub struct ReadyPipe(File);
+
+impl ReadyPipe {
+    /// Tells the waiting parent that the daemon serves; the parent exits 0.
+    pub fn ready(mut self) {
+        let _ = self.0.write_all(b"ready\n");
+    }
+
+    /// Tells the waiting parent why the daemon could not start; the parent
+    /// prints `msg` and exits 1.
+    pub fn failed(mut self, msg: &str) {
+        let _ = self.0.write_all(format!("error: {msg}\n").as_bytes());
+    }
+}
+
+/// Forks into the background. Returns in the child only; the parent waits for
+/// the child's report and exits the process.
+///
+/// Call while the process is single-threaded (before the reactor starts).
+pub fn detach(prog: &str) -> io::Result<ReadyPipe> {
+    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    match sys::fork()? {
+        Forked::Parent(pid) => {
+            drop(wr);
+            std::process::exit(wait_for_child(prog, pid, rd));
+        }
+        Forked::Child => {
+            drop(rd);
+            rustix::process::setsid()?;
+            let null = rustix::fs::open("/dev/null", OFlags::RDWR, Mode::empty())?;
+            rustix::stdio::dup2_stdin(&null)?;
+            rustix::stdio::dup2_stdout(&null)?;
+            rustix::stdio::dup2_stderr(&null)?;
+            std::env::set_current_dir("/")?;
+            Ok(ReadyPipe(File::from(wr)))
+        }
+    }
+}
+
+fn wait_for_child(prog: &str, pid: u32, rd: OwnedFd) -> i32 {
+    let mut report = String::new();
+    let _ = File::from(rd).read_to_string(&mut report);
+    match report.lines().next() {
+        Some("ready") => 0,
+        Some(line) => {
+            eprintln!("{prog}: {}", line.trim_start_matches("error: "));
+            1
+        }
+        None => {
+            eprintln!("{prog}: the daemon (pid {pid}) exited before it was ready");
+            1
+        }
+    }
+}
+
+/// An exclusive hold on a state directory, released when dropped or when the
+/// process dies.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Name of the lock file inside a state directory.
+pub const LOCK_FILE: &str = ".statmon.lock";
+
+/// Creates `dir` if needed and takes the lock file in it, writing our pid.
+/// A second daemon on the same directory gets an error naming the holder.
+pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    if let Err(e) = rustix::fs::fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        let who = if holder.is_empty() { "another daemon".to_string() } else { format!("pid {holder}") };
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("{} is in use by {who} ({e})", dir.display()),
+        ));
+    }
+    file.set_len(0)?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(DirLock { _file: file, path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_creates_the_directory_and_records_the_pid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let lock = lock_dir(&dir).unwrap();
+        let text = std::fs::read_to_string(lock.path()).unwrap();
+        assert_eq!(text.trim(), std::process::id().to_string());
+    }
+}

@@ -1,0 +1,173 @@
+//! Logging: one `log::Log` that writes to stderr (foreground), to syslog(3)
+//! with facility LOG_DAEMON (daemon), or both.
+//!
+//! Verbosity follows the rpc.statd man page: by default messages up to
+//! LOG_WARNING; level 1 adds LOG_NOTICE, 2 adds LOG_INFO, 3 or more LOG_DEBUG.
+//! The `log` crate has one level fewer than syslog, so the mapping is:
+//!
+//! | `log` macro | syslog priority | shown from verbosity |
+//! |---|---|---|
+//! | `error!` | LOG_ERR | 0 |
+//! | `warn!` | LOG_WARNING | 0 |
+//! | `info!` | LOG_NOTICE | 1 |
+//! | `debug!` | LOG_INFO | 2 |
+//! | `trace!` | LOG_DEBUG | 3 |
+//!
+//! Text that came from a peer must go through [`escape`] before it is logged;
+//! syslog always receives it through a constant `"%s"` format.
+//! `STATMON_LOG` (env_logger filter syntax) overrides the stderr filter.
+
+use crate::sys;
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    /// Standard error only (foreground, or before daemonizing).
+    Stderr,
+    /// syslog(3) only.
+    Syslog,
+    /// Both.
+    Both,
+}
+
+/// Maps a man-page verbosity (0..) to the `log` filter.
+pub fn level_for_verbosity(verbosity: u32) -> LevelFilter {
+    match verbosity {
+        0 => LevelFilter::Warn,
+        1 => LevelFilter::Info,
+        2 => LevelFilter::Debug,
+        _ => LevelFilter::Trace,
+    }
+}
+
+fn syslog_priority(level: Level) -> i32 {
+    match level {
+        Level::Error => libc::LOG_ERR,
+        Level::Warn => libc::LOG_WARNING,
+        Level::Info => libc::LOG_NOTICE,
+        Level::Debug => libc::LOG_INFO,
+        Level::Trace => libc::LOG_DEBUG,
+    }
+}
+
+fn level_word(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warn => "warning",
+        Level::Info => "notice",
+        Level::Debug => "info",
+        Level::Trace => "debug",
+    }
+}
+
+struct Logger {
+    ident: &'static str,
+    max: LevelFilter,
+    stderr: Option<env_logger::Logger>,
+    syslog: bool,
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.max
+            || self.stderr.as_ref().is_some_and(|l| l.enabled(metadata))
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if let Some(stderr) = &self.stderr {
+            if stderr.matches(record) {
+                stderr.log(record);
+            }
+        }
+        if self.syslog && record.level() <= self.max {
+            let text = format!("{}: {}", level_word(record.level()), record.args());
+            sys::syslog(syslog_priority(record.level()), &text);
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(stderr) = &self.stderr {
+            stderr.flush();
+        }
+    }
+}
+
+/// Installs the process-wide logger. `ident` is the program name shown in
+/// every line (e.g. `rpc.statd`). Calling it twice keeps the first logger.
+pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
+    let max = level_for_verbosity(verbosity);
+    let stderr = matches!(sink, Sink::Stderr | Sink::Both).then(|| {
+        let mut b = env_logger::Builder::new();
+        b.filter_level(max)
+            .target(env_logger::Target::Stderr)
+            .format(move |buf, r| {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let t = sys::local_time(now.as_secs() as i64);
+                writeln!(
+                    buf,
+                    "{:02}:{:02}:{:02}.{:03} {}[{}] <{}> {}",
+                    t.hour,
+                    t.minute,
+                    t.second,
+                    now.subsec_millis(),
+                    ident,
+                    std::process::id(),
+                    level_word(r.level()),
+                    r.args()
+                )
+            });
+        b.parse_env(env_logger::Env::new().filter("STATMON_LOG"));
+        b.build()
+    });
+    let syslog = matches!(sink, Sink::Syslog | Sink::Both);
+    if syslog {
+        sys::open_syslog(ident);
+    }
+    let stderr_max = stderr.as_ref().map_or(LevelFilter::Off, |l| l.filter());
+    let logger = Logger { ident, max, stderr, syslog };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
+        log::set_max_level(max.max(stderr_max));
+    }
+}
+
+impl std::fmt::Debug for Logger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logger").field("ident", &self.ident).field("max", &self.max).finish()
+    }
+}
+
+/// Renders peer-supplied bytes safely for a log line: printable ASCII except
+/// `\` stays, everything else (controls, NUL, newlines, non-ASCII) becomes an
+/// escape such as `\n` or `\xff`. The result never contains a control byte.
+pub fn escape(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_controls_and_formats() {
+        assert_eq!(escape(b"host\n%n%s\0\xff"), "host\\n%n%s\\x00\\xff");
+        assert!(escape(b"\x1b[2J").chars().all(|c| !c.is_control()));
+    }
+
+    #[test]
+    fn verbosity_levels_follow_the_man_page() {
+        assert_eq!(level_for_verbosity(0), LevelFilter::Warn);
+        assert_eq!(level_for_verbosity(1), LevelFilter::Info);
+        assert_eq!(level_for_verbosity(2), LevelFilter::Debug);
+        assert_eq!(level_for_verbosity(9), LevelFilter::Trace);
+    }
+
+    #[test]
+    fn syslog_priorities_are_ordered() {
+        assert_eq!(syslog_priority(Level::Warn), libc::LOG_WARNING);
+        assert_eq!(syslog_priority(Level::Info), libc::LOG_NOTICE);
+        assert_eq!(syslog_priority(Level::Trace), libc::LOG_DEBUG);
+    }
+}

@@ -1,0 +1,103 @@
+//! The few operating-system calls the safe crates do not cover.
+//!
+//! This is the only module allowed to use `unsafe`. Each function wraps one
+//! libc call, documents why it is sound, and exposes a safe signature.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+
+/// Broken-down local time, as `localtime_r(3)` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+/// Converts seconds since the epoch to local time (honours `TZ`).
+pub fn local_time(secs: i64) -> LocalTime {
+    let t: libc::time_t = secs;
+    // SAFETY: `tm` is plain old data, so all-zero is a valid value; `localtime_r`
+    // only writes into the `tm` we pass and reads `t`, both live for the call.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return LocalTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+    }
+    LocalTime {
+        year: tm.tm_year + 1900,
+        month: (tm.tm_mon + 1) as u32,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        minute: tm.tm_min as u32,
+        second: tm.tm_sec as u32,
+    }
+}
+
+/// Opens the syslog connection with `LOG_PID` and facility `LOG_DAEMON`.
+///
+/// The ident string is leaked on purpose: syslog(3) keeps the pointer for the
+/// life of the process.
+pub fn open_syslog(ident: &str) {
+    let ident = CString::new(ident.replace('\0', "")).unwrap_or_default();
+    let ident: &'static CString = Box::leak(Box::new(ident));
+    // SAFETY: `ident` lives for the rest of the process, as openlog requires.
+    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON) };
+}
+
+/// Sends one message to syslog at `priority` (a `LOG_*` level).
+///
+/// The message is always passed through a constant `"%s"` format, so text that
+/// came from a peer can never act as a format string (CVE-2000-0666).
+pub fn syslog(priority: i32, msg: &str) {
+    let msg = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    // SAFETY: both pointers are valid NUL-terminated strings for the call and
+    // the format takes exactly one string argument.
+    unsafe { libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr()) };
+}
+
+/// Outcome of [`fork`] as seen by the calling process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forked {
+    /// In the parent; the child has this pid.
+    Parent(u32),
+    /// In the child.
+    Child,
+}
+
+/// `fork(2)`.
+///
+/// Call it only while the process has a single thread (before the reactor,
+/// the logger or any helper thread starts): the child gets a copy of just the
+/// calling thread.
+pub fn fork() -> io::Result<Forked> {
+    // SAFETY: the caller guarantees a single-threaded process, so the child
+    // cannot inherit a lock held by another thread.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as u32)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_is_a_plausible_date() {
+        let t = local_time(0);
+        assert!(t.year == 1970 || t.year == 1969);
+        assert!(t.month >= 1 && t.month <= 12);
+    }
+
+    #[test]
+    fn syslog_takes_percent_signs_literally() {
+        // Would crash or print garbage if passed as a format.
+        syslog(libc::LOG_DEBUG, "statmon test %s%s%n");
+    }
+}

@@ -1,0 +1,139 @@
+//! A private host for integration tests: new network and mount namespaces
+//! with only `lo` up and a tmpfs on /run, so rpcbind, statd and friends never
+//! touch the machine's own /run, ports or resolver, and no packet leaves.
+//!
+//! A holder process keeps the namespaces alive; commands run inside through
+//! `nsenter`. Daemons are started by pid and stopped by that pid. Dropping the
+//! sandbox kills everything it started and the holder, which ends the
+//! namespaces.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a sandbox could not be made (the test then says so and passes).
+pub fn unavailable() -> Option<String> {
+    if !rustix::process::geteuid().is_root() {
+        return Some("not root".into());
+    }
+    for tool in ["unshare", "nsenter", "ip"] {
+        if which(tool).is_none() {
+            return Some(format!("{tool} missing"));
+        }
+    }
+    None
+}
+
+/// Full path of a program on PATH or in the sbin directories.
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+pub struct Sandbox {
+    holder: Child,
+    daemons: Vec<Child>,
+    /// Scratch directory for state dirs, captures and logs.
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && \
+                      ip link set lo up && echo ready && exec sleep infinity";
+        let mut holder = Command::new("unshare")
+            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("unshare");
+        let mut line = String::new();
+        BufReader::new(holder.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("holder output");
+        assert_eq!(line.trim(), "ready", "sandbox holder did not start");
+        Sandbox { holder, daemons: Vec::new(), dir }
+    }
+
+    /// A command that runs `program` inside the sandbox.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("-t").arg(self.holder.id().to_string()).args(["-n", "-m", "--"]);
+        c.arg(program);
+        c
+    }
+
+    /// Runs a command inside and collects its output.
+    pub fn run(&self, program: &str, args: &[&str]) -> Output {
+        self.command(program).args(args).output().expect(program)
+    }
+
+    /// Starts a daemon inside; its stderr goes to `<dir>/<log>`. Returns its pid
+    /// (nsenter execs the program, so the pid is the daemon's own).
+    pub fn spawn(&mut self, mut cmd: Command, log: &str) -> u32 {
+        let err = File::create(self.dir.path().join(log)).expect("log file");
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(err).spawn().expect("spawn");
+        let pid = child.id();
+        self.daemons.push(child);
+        pid
+    }
+
+    /// The text a daemon logged so far.
+    pub fn log(&self, log: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(log)).unwrap_or_default()
+    }
+
+    /// Sends `sig` to a daemon started here and waits (up to 10 s) for its exit
+    /// status; `None` if it did not exit.
+    pub fn stop(&mut self, pid: u32, sig: i32) -> Option<std::process::ExitStatus> {
+        let idx = self.daemons.iter().position(|c| c.id() == pid)?;
+        let pid_t = rustix::process::Pid::from_raw(pid as i32)?;
+        let _ = rustix::process::kill_process(pid_t, rustix::process::Signal::from_named_raw(sig)?);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.daemons[idx].try_wait() {
+                self.daemons.remove(idx);
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Moves the calling thread's network namespace into the sandbox, so
+    /// sockets it opens from now on live there. Only this thread is affected.
+    pub fn enter_net(&self) {
+        let ns = File::open(format!("/proc/{}/ns/net", self.holder.id())).expect("netns");
+        rustix::thread::move_into_link_name_space(&ns, Some(rustix::thread::LinkNameSpaceType::Network))
+            .expect("setns");
+    }
+
+    /// Polls `f` every 50 ms until it returns true or `secs` pass.
+    pub fn wait_until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for c in &mut self.daemons {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
