@@ -33,7 +33,7 @@ impl<const MAX: u32> Bounded<MAX> {
         self.0
     }
 
-    /// Lossy text for logs and messages; see [`crate::log`] for escaping.
+    /// Lossy text for logs and messages; escaping is left to the logger (`crate::log`).
     pub fn to_string_lossy(&self) -> String {
         String::from_utf8_lossy(&self.0).into_owned()
     }

@@ -20,6 +20,9 @@ mod bounded;
 mod reader;
 mod writer;
 
+#[cfg(test)]
+mod proptests;
+
 pub use bounded::{Bounded, FixedOpaque};
 pub use reader::Reader;
 pub use writer::Writer;
@@ -98,6 +101,30 @@ xdr_scalar!(i32, i32, put_i32);
 xdr_scalar!(u64, u64, put_u64);
 xdr_scalar!(i64, i64, put_i64);
 xdr_scalar!(bool, bool, put_bool);
+
+/// Implements [`Xdr`] for a struct whose fields all implement it, encoding and
+/// decoding the listed fields in the order given, which must be the order of the
+/// RPC-language definition (XDR structs have no tags, only order).
+///
+/// ```text
+/// xdr_struct!(SmStatRes { res_stat, state });
+/// ```
+macro_rules! xdr_struct {
+    ($name:ident { $($field:ident),+ $(,)? }) => {
+        impl<'a> $crate::xdr::Xdr<'a> for $name {
+            fn encode(&self, w: &mut $crate::xdr::Writer) {
+                $( $crate::xdr::Xdr::encode(&self.$field, w); )+
+            }
+            fn decode(
+                r: &mut $crate::xdr::Reader<'a>,
+            ) -> Result<Self, $crate::xdr::XdrError> {
+                // Struct expression fields are evaluated in the order written.
+                Ok($name { $( $field: $crate::xdr::Xdr::decode(r)?, )+ })
+            }
+        }
+    };
+}
+pub(crate) use xdr_struct;
 
 /// `void`: nothing on the wire.
 impl<'a> Xdr<'a> for () {
