@@ -36,7 +36,8 @@ pub fn parse(prog: &str, table: &[Opt], args: &[OsString]) -> Result<Matches, Us
             Arg::Required(hint) => opts.optmulti(o.short, o.long, o.help, hint),
         };
     }
-    opts.parse(args).map_err(|e| UsageError(getopt_message(prog, &e)))
+    opts.parse(args)
+        .map_err(|e| UsageError(getopt_message(prog, &e)))
 }
 
 fn getopt_message(prog: &str, e: &getopts::Fail) -> String {
@@ -98,8 +99,18 @@ mod tests {
     use super::*;
 
     const TABLE: &[Opt] = &[
-        Opt { short: "F", long: "foreground", arg: Arg::None, help: "stay in the foreground" },
-        Opt { short: "p", long: "port", arg: Arg::Required("PORT"), help: "listen port" },
+        Opt {
+            short: "F",
+            long: "foreground",
+            arg: Arg::None,
+            help: "stay in the foreground",
+        },
+        Opt {
+            short: "p",
+            long: "port",
+            arg: Arg::Required("PORT"),
+            help: "listen port",
+        },
     ];
 
     fn args(v: &[&str]) -> Vec<OsString> {

@@ -103,7 +103,11 @@ pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         let holder = holder.trim();
-        let who = if holder.is_empty() { "another daemon".to_string() } else { format!("pid {holder}") };
+        let who = if holder.is_empty() {
+            "another daemon".to_string()
+        } else {
+            format!("pid {holder}")
+        };
         return Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!("{} is in use by {who} ({e})", dir.display()),

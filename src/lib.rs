@@ -1,15 +1,25 @@
-//! statmon: rpc.statd (the NSM host-status monitor) and classic Unix monitor
+//! statmon: rpc.statd (the NSM host status monitor) and classic Unix monitor
 //! daemons as modules on one mio reactor.
 //!
-//! Layering (only `reactor` does I/O):
+//! Layering (only `reactor` uses mio; only `sys` uses `unsafe`):
 //! - [`xdr`]: RFC 4506 codec, bounded and allocation-safe.
 //! - [`proto`]: wire types of NSM, the NLM callback, portmapper and rpcbind.
 //! - [`rpc`]: sans-IO ONC RPC calls, replies, record marking, client state.
+//! - [`portmap`]: sans-IO rpcbind registration plans and the portmapper program.
 //! - [`reactor`]: sockets, timers, signals, children and file watches on mio.
-//! - [`portmap`]: rpcbind registration and the embedded portmapper.
+//! - [`service`]: glue between the reactor and RPC programs.
+//! - [`statd`]: the rpc.statd daemon.
+//! - [`multicall`]: the front door choosing a daemon by name.
 
+pub mod cli;
+pub mod daemonize;
+pub mod log;
+pub mod multicall;
 pub mod portmap;
 pub mod proto;
 pub mod reactor;
 pub mod rpc;
+pub mod service;
+pub mod statd;
+pub mod sys;
 pub mod xdr;

@@ -70,9 +70,21 @@ struct Logger {
     syslog: bool,
 }
 
+impl Logger {
+    /// Our own modules log at the chosen verbosity; dependencies (mio, ...)
+    /// only warnings and errors.
+    fn threshold(&self, target: &str) -> LevelFilter {
+        if target == "statmon" || target.starts_with("statmon::") {
+            self.max
+        } else {
+            self.max.min(LevelFilter::Warn)
+        }
+    }
+}
+
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.max
+        metadata.level() <= self.threshold(metadata.target())
             || self.stderr.as_ref().is_some_and(|l| l.enabled(metadata))
     }
 
@@ -82,7 +94,7 @@ impl Log for Logger {
                 stderr.log(record);
             }
         }
-        if self.syslog && record.level() <= self.max {
+        if self.syslog && record.level() <= self.threshold(record.target()) {
             let text = format!("{}: {}", level_word(record.level()), record.args());
             sys::syslog(syslog_priority(record.level()), &text);
         }
@@ -101,10 +113,13 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
     let max = level_for_verbosity(verbosity);
     let stderr = matches!(sink, Sink::Stderr | Sink::Both).then(|| {
         let mut b = env_logger::Builder::new();
-        b.filter_level(max)
+        b.filter_level(max.min(LevelFilter::Warn))
+            .filter_module("statmon", max)
             .target(env_logger::Target::Stderr)
             .format(move |buf, r| {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
                 let t = sys::local_time(now.as_secs() as i64);
                 writeln!(
                     buf,
@@ -127,7 +142,12 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
         sys::open_syslog(ident);
     }
     let stderr_max = stderr.as_ref().map_or(LevelFilter::Off, |l| l.filter());
-    let logger = Logger { ident, max, stderr, syslog };
+    let logger = Logger {
+        ident,
+        max,
+        stderr,
+        syslog,
+    };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(max.max(stderr_max));
     }
@@ -135,7 +155,10 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
 
 impl std::fmt::Debug for Logger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Logger").field("ident", &self.ident).field("max", &self.max).finish()
+        f.debug_struct("Logger")
+            .field("ident", &self.ident)
+            .field("max", &self.max)
+            .finish()
     }
 }
 

@@ -18,7 +18,7 @@ pub struct Daemon {
     /// One line for `statmon --list`.
     pub summary: &'static str,
     /// Entry point: takes the arguments after the name, returns the exit status.
-    pub main: fn(&str, Vec<OsString>) -> i32,
+    pub main: fn(&'static str, Vec<OsString>) -> i32,
 }
 
 /// Every daemon this build contains.
@@ -136,7 +136,10 @@ mod tests {
 
     #[test]
     fn unknown_daemon_is_a_usage_error() {
-        assert_eq!(run(OsStr::new("/usr/bin/statmon"), vec!["nosuch".into()]), 2);
+        assert_eq!(
+            run(OsStr::new("/usr/bin/statmon"), vec!["nosuch".into()]),
+            2
+        );
         assert_eq!(run(OsStr::new("statmon"), vec![]), 2);
         assert_eq!(run(OsStr::new("statmon"), vec!["--list".into()]), 0);
     }
@@ -147,6 +150,9 @@ mod tests {
         install_links(dir.path()).unwrap();
         install_links(dir.path()).unwrap();
         let link = dir.path().join("rpc.statd");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }

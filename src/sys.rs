@@ -26,7 +26,14 @@ pub fn local_time(secs: i64) -> LocalTime {
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if !ok {
-        return LocalTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+        return LocalTime {
+            year: 1970,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+        };
     }
     LocalTime {
         year: tm.tm_year + 1900,
@@ -46,7 +53,13 @@ pub fn open_syslog(ident: &str) {
     let ident = CString::new(ident.replace('\0', "")).unwrap_or_default();
     let ident: &'static CString = Box::leak(Box::new(ident));
     // SAFETY: `ident` lives for the rest of the process, as openlog requires.
-    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON) };
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            libc::LOG_DAEMON,
+        )
+    };
 }
 
 /// Sends one message to syslog at `priority` (a `LOG_*` level).

@@ -58,14 +58,16 @@ use crate::xdr::{Bounded, Xdr};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 
-/// The owner rpcbind records for a caller on an inet transport:
+/// The owner rpcbind records for a caller: on a local socket the peer's uid
+/// in decimal ([`OWNER_SUPERUSER`] for root); on an inet transport
 /// [`OWNER_SUPERUSER`] from a reserved port on loopback (only root can bind
 /// one), else [`OWNER_UNKNOWN`].
-pub fn owner_of(caller: &Caller) -> &'static str {
-    if caller.is_loopback() && caller.has_reserved_port() {
-        OWNER_SUPERUSER
-    } else {
-        OWNER_UNKNOWN
+pub fn owner_of(caller: &Caller) -> std::borrow::Cow<'static, str> {
+    match caller.transport {
+        Transport::Local { uid: 0 } => OWNER_SUPERUSER.into(),
+        Transport::Local { uid } => uid.to_string().into(),
+        _ if caller.is_loopback() && caller.has_reserved_port() => OWNER_SUPERUSER.into(),
+        _ => OWNER_UNKNOWN.into(),
     }
 }
 
@@ -123,11 +125,11 @@ impl Portmapper {
         }
         let owner = owner_of(&call.caller);
         let ok = if set {
-            let ok = self.table.pmap_set(&m, owner);
+            let ok = self.table.pmap_set(&m, &owner);
             self.stats.set(PMAP_VERS, ok);
             ok
         } else {
-            let ok = self.table.pmap_unset(m.prog, m.vers, owner);
+            let ok = self.table.pmap_unset(m.prog, m.vers, &owner);
             self.stats.unset(PMAP_VERS, ok);
             ok
         };
@@ -151,11 +153,11 @@ impl Portmapper {
         let owner = owner_of(&call.caller);
         let (netid, addr) = (r.netid.as_bytes(), r.addr.as_bytes());
         let ok = if set {
-            let ok = self.table.set(r.prog, r.vers, netid, addr, owner);
+            let ok = self.table.set(r.prog, r.vers, netid, addr, &owner);
             self.stats.set(call.vers, ok);
             ok
         } else {
-            let ok = self.table.unset(r.prog, r.vers, netid, owner);
+            let ok = self.table.unset(r.prog, r.vers, netid, &owner);
             self.stats.unset(call.vers, ok);
             ok
         };
@@ -243,7 +245,7 @@ impl Portmapper {
     }
 
     fn indirect(call: &Call<'_>) -> Dispatch {
-        if call.caller.transport == Transport::Tcp {
+        if call.caller.transport != Transport::Udp {
             return Dispatch::NoReply;
         }
         match RmtcallArgs::from_xdr(call.args) {

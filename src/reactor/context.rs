@@ -40,6 +40,12 @@ impl<'a> Context<'a> {
         self.core.exit = Some(code);
     }
 
+    /// Starts another module on the same reactor (its `start` runs now)
+    /// and returns its id. It gets events from the next one on.
+    pub fn add_module(&mut self, module: Box<dyn super::Module>) -> io::Result<ModuleId> {
+        self.core.start_module(module)
+    }
+
     fn add(&mut self, source: Source) -> io::Result<SourceId> {
         self.core.insert(self.module, source).map(SourceId)
     }
@@ -161,6 +167,14 @@ impl<'a> Context<'a> {
     pub fn peer_addr(&mut self, conn: SourceId) -> Option<SocketAddr> {
         match self.core.owned(self.module, conn).ok()? {
             Source::Conn(c) => c.peer_addr(),
+            _ => None,
+        }
+    }
+
+    /// The uid of the process at the other end of a Unix-domain connection.
+    pub fn peer_uid(&mut self, conn: SourceId) -> Option<u32> {
+        match self.core.owned(self.module, conn).ok()? {
+            Source::Conn(c) => c.peer_uid(),
             _ => None,
         }
     }

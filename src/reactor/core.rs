@@ -85,6 +85,11 @@ pub(crate) struct Core {
     /// Sources the reactor closed, to be reported as `Event::Closed`.
     pub(crate) closed: VecDeque<(ModuleId, SourceId, Option<io::Error>)>,
     pub(crate) exit: Option<i32>,
+    /// The next module id to hand out.
+    pub(crate) next_module: usize,
+    /// Modules started through [`super::Context::add_module`], waiting to be
+    /// moved into the reactor's module list.
+    pub(crate) started: Vec<(ModuleId, Box<dyn super::Module>)>,
 }
 
 impl Core {
@@ -98,7 +103,33 @@ impl Core {
             watcher: None,
             closed: VecDeque::new(),
             exit: None,
+            next_module: 0,
+            started: Vec::new(),
         }
+    }
+
+    /// Hands out a fresh module id.
+    pub(crate) fn alloc_module(&mut self) -> ModuleId {
+        let id = ModuleId(self.next_module);
+        self.next_module += 1;
+        id
+    }
+
+    /// Starts `module` under a fresh id. On failure its sources are closed
+    /// and the error returned; on success it waits in `started`.
+    pub(crate) fn start_module(
+        &mut self,
+        mut module: Box<dyn super::Module>,
+    ) -> io::Result<ModuleId> {
+        let id = self.alloc_module();
+        let started = module.start(&mut super::Context::new(self, id));
+        if let Err(e) = started {
+            log::error!("{}: start failed: {e}", module.name());
+            self.forget_module(id);
+            return Err(e);
+        }
+        self.started.push((id, module));
+        Ok(id)
     }
 
     pub(crate) fn now(&self) -> Instant {

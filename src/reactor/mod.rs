@@ -178,16 +178,9 @@ impl Reactor {
 
     /// Adds a module and calls its `start`. If `start` fails, the sources
     /// it opened are closed, the module is dropped and the error returned.
-    pub fn add_module(&mut self, mut module: Box<dyn Module>) -> io::Result<ModuleId> {
-        let id = ModuleId(self.modules.len());
-        self.modules.push(None);
-        let started = module.start(&mut Context::new(&mut self.core, id));
-        if let Err(e) = started {
-            log::error!("{}: start failed: {e}", module.name());
-            self.core.forget_module(id);
-            return Err(e);
-        }
-        self.modules[id.0] = Some(module);
+    pub fn add_module(&mut self, module: Box<dyn Module>) -> io::Result<ModuleId> {
+        let id = self.core.start_module(module)?;
+        adopt(&mut self.modules, &mut self.core);
         self.deliver_closed();
         Ok(id)
     }
@@ -247,13 +240,24 @@ impl Reactor {
     }
 }
 
+/// Moves modules started from inside another module into the list.
+fn adopt(modules: &mut Vec<Option<Box<dyn Module>>>, core: &mut Core) {
+    for (id, module) in core.started.drain(..) {
+        if modules.len() <= id.0 {
+            modules.resize_with(id.0 + 1, || None);
+        }
+        modules[id.0] = Some(module);
+    }
+}
+
 /// Calls `module`'s `on_event` (a module whose start failed gets nothing).
 fn deliver(
-    modules: &mut [Option<Box<dyn Module>>],
+    modules: &mut Vec<Option<Box<dyn Module>>>,
     core: &mut Core,
     module: ModuleId,
     ev: Event<'_>,
 ) {
+    adopt(modules, core);
     if let Some(m) = modules.get_mut(module.0).and_then(Option::as_mut) {
         m.on_event(&mut Context::new(core, module), ev);
     }

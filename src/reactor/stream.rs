@@ -157,6 +157,13 @@ impl Conn {
         }
     }
 
+    /// The peer's uid on a Unix-domain connection (SO_PEERCRED).
+    pub(crate) fn peer_uid(&self) -> Option<u32> {
+        rustix::net::sockopt::socket_peercred(&self.sock)
+            .ok()
+            .map(|c| c.uid.as_raw())
+    }
+
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         self.sock.peer_addr().ok()?.as_socket()
     }

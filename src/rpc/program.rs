@@ -16,6 +16,12 @@ pub enum Transport {
     Udp,
     /// A TCP record.
     Tcp,
+    /// A record on a local (AF_UNIX stream) socket; `uid` is the peer's
+    /// user id from SO_PEERCRED. The caller's `addr` is then 127.0.0.1:0.
+    Local {
+        /// The peer's effective uid.
+        uid: u32,
+    },
 }
 
 /// Who sent a call.
@@ -44,10 +50,21 @@ impl Caller {
         self.ip().is_loopback()
     }
 
-    /// Whether the source port is a reserved one (below 1024), which only a
-    /// privileged process can bind.
+    /// Whether the caller is privileged: a source port below 1024 (which only
+    /// a privileged process can bind), or uid 0 on a local socket.
     pub fn has_reserved_port(&self) -> bool {
-        self.addr.port() < 1024
+        match self.transport {
+            Transport::Local { uid } => uid == 0,
+            _ => self.addr.port() < 1024,
+        }
+    }
+
+    /// A caller on a local socket.
+    pub fn local(uid: u32) -> Caller {
+        Caller {
+            addr: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0),
+            transport: Transport::Local { uid },
+        }
     }
 }
 
@@ -151,6 +168,13 @@ mod tests {
         assert!(caller("[::ffff:127.0.0.2]:800").is_loopback());
         assert!(!caller("[::ffff:10.0.0.2]:800").is_loopback());
         assert!(!caller("198.18.0.2:800").is_loopback());
+    }
+
+    #[test]
+    fn local_callers_are_loopback_and_privileged_only_as_root() {
+        assert!(Caller::local(0).is_loopback());
+        assert!(Caller::local(0).has_reserved_port());
+        assert!(!Caller::local(1000).has_reserved_port());
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl RpcServer {
 
         let drc = match caller.transport {
             Transport::Udp => Some(self.drc_key(caller, &header)),
-            Transport::Tcp => None,
+            Transport::Tcp | Transport::Local { .. } => None,
         };
         if let Some(key) = &drc {
             match self.drc.lookup(now, key) {

@@ -4,38 +4,20 @@
 //! The programs are not owned here (the daemon owns them); every event is
 //! handed in together with the program list.
 
-use crate::reactor::{Context, Event, SourceId, TcpOpts};
+use crate::proto::rpcb::Netid;
+use crate::reactor::{Context, Event, SourceId, TcpOpts, UnixKind};
 use crate::rpc::record::{self, RecordReader};
 use crate::rpc::server::{Outcome, RpcServer, ServerConfig};
 use crate::rpc::{Caller, Dispatch, Program, ReplyTo, Transport};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Largest TCP record accepted (libtirpc's RPC_MAXDATASIZE is 9000).
 pub const MAX_RECORD: usize = 9000;
-
-/// The four transports a daemon registers, by rpcbind netid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Netid {
-    Udp,
-    Tcp,
-    Udp6,
-    Tcp6,
-}
-
-impl Netid {
-    /// The rpcbind netid string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Netid::Udp => "udp",
-            Netid::Tcp => "tcp",
-            Netid::Udp6 => "udp6",
-            Netid::Tcp6 => "tcp6",
-        }
-    }
-}
 
 /// Where and how to listen.
 #[derive(Debug, Clone)]
@@ -46,6 +28,9 @@ pub struct EndpointConfig {
     pub v4: Ipv4Addr,
     /// IPv6 address to bind (normally ::); `None` to skip IPv6.
     pub v6: Option<Ipv6Addr>,
+    /// A local (AF_UNIX stream) socket to serve as well, as rpcbind serves
+    /// `/run/rpcbind.sock`; created mode 0666, callers identified by uid.
+    pub local: Option<PathBuf>,
     /// Limits for TCP connections.
     pub tcp: TcpOpts,
     /// RPC server limits.
@@ -58,14 +43,18 @@ impl Default for EndpointConfig {
             port: None,
             v4: Ipv4Addr::UNSPECIFIED,
             v6: Some(Ipv6Addr::UNSPECIFIED),
-            tcp: TcpOpts { max_conns: 1024, idle_timeout: Some(Duration::from_secs(300)) },
+            local: None,
+            tcp: TcpOpts {
+                max_conns: 1024,
+                idle_timeout: Some(Duration::from_secs(300)),
+            },
             server: ServerConfig::default(),
         }
     }
 }
 
 struct Conn {
-    peer: SocketAddr,
+    caller: Caller,
     records: RecordReader,
 }
 
@@ -81,6 +70,7 @@ pub struct RpcEndpoint {
     server: RpcServer,
     udp: Vec<SourceId>,
     listeners: Vec<SourceId>,
+    local: Option<SourceId>,
     conns: HashMap<SourceId, Conn>,
     deferred: HashMap<ReplyTo, ReplyPath>,
     bound: Vec<(Netid, SocketAddr)>,
@@ -109,6 +99,7 @@ impl RpcEndpoint {
             server: RpcServer::new(cfg.server.clone()),
             udp: Vec::new(),
             listeners: Vec::new(),
+            local: None,
             conns: HashMap::new(),
             deferred: HashMap::new(),
             bound: Vec::new(),
@@ -145,6 +136,11 @@ impl RpcEndpoint {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(path) = &cfg.local {
+            let id = cx.unix_listen(path, UnixKind::Stream)?;
+            self.local = Some(id);
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+        }
         Ok(())
     }
 
@@ -161,7 +157,14 @@ impl RpcEndpoint {
     /// Closes every socket of the endpoint.
     pub fn close(&mut self, cx: &mut Context<'_>) {
         let conns: Vec<SourceId> = self.conns.keys().copied().collect();
-        for id in self.udp.drain(..).chain(self.listeners.drain(..)).chain(conns) {
+        let local = self.local.take();
+        for id in self
+            .udp
+            .drain(..)
+            .chain(self.listeners.drain(..))
+            .chain(local)
+            .chain(conns)
+        {
             let _ = cx.close(id);
         }
         self.conns.clear();
@@ -176,7 +179,10 @@ impl RpcEndpoint {
     ) -> bool {
         match ev {
             Event::Datagram { sock, from, data } if self.udp.contains(sock) => {
-                let caller = Caller { addr: *from, transport: Transport::Udp };
+                let caller = Caller {
+                    addr: *from,
+                    transport: Transport::Udp,
+                };
                 match self.server.handle(cx.now(), caller, data, programs) {
                     Outcome::Reply(reply) => send_udp(cx, *sock, *from, &reply),
                     Outcome::Deferred(token) => {
@@ -186,10 +192,26 @@ impl RpcEndpoint {
                 }
                 true
             }
-            Event::Accepted { listener, conn, peer } if self.listeners.contains(listener) => {
+            Event::Accepted {
+                listener,
+                conn,
+                peer,
+            } if self.listeners.contains(listener) => {
                 if let Some(peer) = peer {
-                    let records = RecordReader::new(MAX_RECORD);
-                    self.conns.insert(*conn, Conn { peer: *peer, records });
+                    let caller = Caller {
+                        addr: *peer,
+                        transport: Transport::Tcp,
+                    };
+                    self.accept(*conn, caller);
+                }
+                true
+            }
+            Event::Accepted { listener, conn, .. } if Some(*listener) == self.local => {
+                match cx.peer_uid(*conn) {
+                    Some(uid) => self.accept(*conn, Caller::local(uid)),
+                    None => {
+                        let _ = cx.close(*conn);
+                    }
                 }
                 true
             }
@@ -205,6 +227,11 @@ impl RpcEndpoint {
         }
     }
 
+    fn accept(&mut self, conn: SourceId, caller: Caller) {
+        let records = RecordReader::new(MAX_RECORD);
+        self.conns.insert(conn, Conn { caller, records });
+    }
+
     fn on_stream(
         &mut self,
         cx: &mut Context<'_>,
@@ -212,31 +239,32 @@ impl RpcEndpoint {
         data: &[u8],
         programs: &mut [&mut dyn Program],
     ) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.records.push(data);
-        let peer = c.peer;
+        let caller = c.caller;
         loop {
-            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             match c.records.poll_record() {
                 None => return,
                 Some(Err(e)) => {
-                    log::info!("closing TCP connection from {peer}: {e}");
+                    log::info!("closing connection from {}: {e}", caller.addr);
                     self.conns.remove(&conn);
                     let _ = cx.close(conn);
                     return;
                 }
-                Some(Ok(rec)) => {
-                    let caller = Caller { addr: peer, transport: Transport::Tcp };
-                    match self.server.handle(cx.now(), caller, &rec, programs) {
-                        Outcome::Reply(reply) => {
-                            let _ = cx.send(conn, &record::frame(&reply));
-                        }
-                        Outcome::Deferred(token) => {
-                            self.deferred.insert(token, ReplyPath::Tcp(conn));
-                        }
-                        Outcome::Drop => {}
+                Some(Ok(rec)) => match self.server.handle(cx.now(), caller, &rec, programs) {
+                    Outcome::Reply(reply) => {
+                        let _ = cx.send(conn, &record::frame(&reply));
                     }
-                }
+                    Outcome::Deferred(token) => {
+                        self.deferred.insert(token, ReplyPath::Tcp(conn));
+                    }
+                    Outcome::Drop => {}
+                },
             }
         }
     }
@@ -244,8 +272,12 @@ impl RpcEndpoint {
     /// Sends the reply of a call a program deferred. A TCP connection that
     /// has gone meanwhile loses its reply (the client resends on a new one).
     pub fn complete(&mut self, cx: &mut Context<'_>, token: ReplyTo, result: Dispatch) {
-        let Some(path) = self.deferred.remove(&token) else { return };
-        let Some((caller, reply)) = self.server.complete(cx.now(), token, result) else { return };
+        let Some(path) = self.deferred.remove(&token) else {
+            return;
+        };
+        let Some((caller, reply)) = self.server.complete(cx.now(), token, result) else {
+            return;
+        };
         match path {
             ReplyPath::Udp(sock) => send_udp(cx, sock, caller.addr, &reply),
             ReplyPath::Tcp(conn) if self.conns.contains_key(&conn) => {
@@ -263,5 +295,8 @@ fn send_udp(cx: &mut Context<'_>, sock: SourceId, to: SocketAddr, reply: &[u8]) 
 }
 
 fn no_ipv6(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+    )
 }

@@ -10,14 +10,54 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/nfs";
 
 /// The option table; the usage text and the man page follow it.
 pub const OPTIONS: &[Opt] = &[
-    Opt { short: "d", long: "debug", arg: Arg::None, help: "log at the maximum level (debug)" },
-    Opt { short: "F", long: "foreground", arg: Arg::None, help: "stay in the foreground, log to stderr" },
-    Opt { short: "p", long: "port", arg: Arg::Required("PORT"), help: "listen on PORT (udp, tcp, udp6, tcp6)" },
-    Opt { short: "P", long: "state-directory-path", arg: Arg::Required("DIR"), help: "state directory (default /var/lib/nfs)" },
-    Opt { short: "", long: "no-embedded-portmap", arg: Arg::None, help: "never serve a portmapper of our own" },
-    Opt { short: "V", long: "version", arg: Arg::None, help: "print the version and exit" },
-    Opt { short: "h", long: "help", arg: Arg::None, help: "print this help and exit" },
-    Opt { short: "?", long: "", arg: Arg::None, help: "same as -h" },
+    Opt {
+        short: "d",
+        long: "debug",
+        arg: Arg::None,
+        help: "log at the maximum level (debug)",
+    },
+    Opt {
+        short: "F",
+        long: "foreground",
+        arg: Arg::None,
+        help: "stay in the foreground, log to stderr",
+    },
+    Opt {
+        short: "p",
+        long: "port",
+        arg: Arg::Required("PORT"),
+        help: "listen on PORT (udp, tcp, udp6, tcp6)",
+    },
+    Opt {
+        short: "P",
+        long: "state-directory-path",
+        arg: Arg::Required("DIR"),
+        help: "state directory (default /var/lib/nfs)",
+    },
+    Opt {
+        short: "",
+        long: "no-embedded-portmap",
+        arg: Arg::None,
+        help: "never serve a portmapper of our own",
+    },
+    Opt {
+        short: "V",
+        long: "version",
+        arg: Arg::None,
+        help: "print the version and exit",
+    },
+    Opt {
+        short: "h",
+        long: "help",
+        arg: Arg::None,
+        help: "print this help and exit",
+    },
+    Opt {
+        short: "?",
+        long: "",
+        arg: Arg::None,
+        help: "same as -h",
+    },
 ];
 
 const SYNOPSIS: &str = "[-dF] [-p port] [-P dir] [--no-embedded-portmap]";
@@ -110,7 +150,9 @@ mod tests {
 
     #[test]
     fn flags_combine() {
-        let Ok(Command::Run(c)) = run(&["-dF", "-p", "20024", "-P/tmp/x"]) else { panic!() };
+        let Ok(Command::Run(c)) = run(&["-dF", "-p", "20024", "-P/tmp/x"]) else {
+            panic!()
+        };
         assert!(c.foreground);
         assert_eq!(c.verbosity, 3);
         assert_eq!(c.port, Some(20024));

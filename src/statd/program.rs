@@ -54,7 +54,10 @@ mod tests {
             prog: SM_PROG,
             vers: 1,
             proc,
-            caller: Caller { addr: "127.0.0.1:900".parse().unwrap(), transport: Transport::Udp },
+            caller: Caller {
+                addr: "127.0.0.1:900".parse().unwrap(),
+                transport: Transport::Udp,
+            },
             cred: Credential::None,
             args: &[],
             now: Instant::now(),

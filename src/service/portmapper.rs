@@ -1,0 +1,100 @@
+//! The embedded portmapper: program 100000 versions 2, 3 and 4 on port 111,
+//! served as a module of its own when the machine has no rpcbind.
+
+use super::endpoint::{EndpointConfig, RpcEndpoint};
+use crate::portmap::Portmapper;
+use crate::proto::pmap::PMAP_PORT;
+use crate::reactor::{Context, Event, Module};
+use std::io;
+use std::path::PathBuf;
+
+/// rpcbind's local socket, which libtirpc clients (rpcinfo) try first.
+pub const LOCAL_SOCKET: &str = "/run/rpcbind.sock";
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The module: a [`Portmapper`] table behind an endpoint on port 111.
+pub struct PortmapModule {
+    port: u16,
+    local: Option<PathBuf>,
+    endpoint: Option<RpcEndpoint>,
+    program: Portmapper,
+}
+
+impl PortmapModule {
+    /// A portmapper that will listen on `port` (111 in production) and, if
+    /// given, on the local socket `local`.
+    pub fn new(port: u16, local: Option<PathBuf>) -> PortmapModule {
+        PortmapModule {
+            port,
+            local,
+            endpoint: None,
+            program: Portmapper::new(wall_clock),
+        }
+    }
+
+    /// A portmapper where rpcbind would be: port 111 and [`LOCAL_SOCKET`]
+    /// (the local socket only if its directory exists and no file is there).
+    pub fn standard() -> PortmapModule {
+        let path = PathBuf::from(LOCAL_SOCKET);
+        let usable = path.parent().is_some_and(|d| d.is_dir()) && !path.exists();
+        PortmapModule::new(PMAP_PORT, usable.then_some(path))
+    }
+
+    /// The registration table, for tests.
+    pub fn program(&self) -> &Portmapper {
+        &self.program
+    }
+}
+
+impl PortmapModule {
+    fn stop(&mut self, cx: &mut Context<'_>) {
+        if let Some(mut endpoint) = self.endpoint.take() {
+            endpoint.close(cx);
+        }
+        if let Some(path) = &self.local {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Module for PortmapModule {
+    fn name(&self) -> &str {
+        "portmapper"
+    }
+
+    fn start(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let cfg = EndpointConfig {
+            port: Some(self.port),
+            local: self.local.clone(),
+            ..EndpointConfig::default()
+        };
+        let endpoint = RpcEndpoint::bind(cx, &cfg)?;
+        for &(netid, addr) in endpoint.bound() {
+            self.program.register_self(netid, addr);
+        }
+        log::info!(
+            "embedded portmapper serving program 100000 versions 2-4 on port {}",
+            self.port
+        );
+        self.endpoint = Some(endpoint);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            cx.watch_signal(sig)?;
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
+        if matches!(ev, Event::Signal(_)) {
+            return self.stop(cx);
+        }
+        if let Some(endpoint) = self.endpoint.as_mut() {
+            endpoint.handle_event(cx, &ev, &mut [&mut self.program]);
+        }
+    }
+}
