@@ -29,10 +29,12 @@ pub fn unavailable() -> Option<String> {
 /// Full path of a program on PATH or in the sbin directories.
 pub fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
+    let found = path
+        .split(':')
         .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
         .map(|d| Path::new(d).join(tool))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file());
+    found
 }
 
 pub struct Sandbox {
@@ -110,7 +112,7 @@ impl Sandbox {
     /// sockets it opens from now on live there. Only this thread is affected.
     pub fn enter_net(&self) {
         let ns = File::open(format!("/proc/{}/ns/net", self.holder.id())).expect("netns");
-        rustix::thread::move_into_link_name_space(&ns, Some(rustix::thread::LinkNameSpaceType::Network))
+        rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(&ns), Some(rustix::thread::LinkNameSpaceType::Network))
             .expect("setns");
     }
 
