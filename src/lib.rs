@@ -12,4 +12,5 @@ pub mod portmap;
 pub mod proto;
 pub mod reactor;
 pub mod rpc;
+pub mod statd;
 pub mod xdr;
