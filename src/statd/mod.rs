@@ -3,10 +3,12 @@
 //! - [`cli`]: the command line (seed man page flags first).
 //! - [`program`]: the NSM program as the RPC server sees it.
 //! - [`daemon`]: the reactor module (listeners, registration, shutdown).
+//! - [`store`]: the durable monitor store (nfs-utils and Apple formats).
 
 pub mod cli;
 pub mod daemon;
 pub mod program;
+pub mod store;
 
 use crate::daemonize;
 use crate::log::{self as logging, Sink};

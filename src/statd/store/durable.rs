@@ -1,0 +1,237 @@
+//! The store's file-system primitives; the only code under `store/` that
+//! touches files.
+//!
+//! Durability protocol: a file is replaced by writing `.<name>.new` in the
+//! same directory, `fsync`ing it, renaming it over `<name>`, and `fsync`ing
+//! the directory. The directory `fsync` is separate ([`sync_dir`]) so that a
+//! group commit pays it once per directory however many files it changed.
+//! Temporary names start with `.`, so neither we nor nfs-utils ever read
+//! them as host records; leftovers from a crash are removed at load
+//! ([`remove_stale_temps`]).
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Record files (`sm/*`, the callback sidecar): owner only.
+pub(super) const MODE_RECORD: u32 = 0o600;
+/// `state`, `statd.status` and the boot id: readable by all, as nfs-utils
+/// and Apple create them.
+pub(super) const MODE_PUBLIC: u32 = 0o644;
+/// Directories we create (`sm/`, `sm.bak/`), as Debian ships them.
+const MODE_DIR: u32 = 0o755;
+
+fn temp_name(name: &OsStr) -> OsString {
+    let mut t = OsString::from(".");
+    t.push(name);
+    t.push(".new");
+    t
+}
+
+/// Whether `name` is a temporary file of ours or of nfs-utils.
+fn is_temp_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    b.len() > ".new".len() + 1 && b.starts_with(b".") && b.ends_with(b".new")
+}
+
+/// Reads `path` whole; `Ok(None)` when it does not exist. Files larger than
+/// `max` bytes are an `InvalidData` error (nothing of ours grows that big).
+pub(super) fn read_optional(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// A directory entry: its name and whether it is a regular file (by
+/// `lstat`, so a symlink is not).
+pub(super) struct Entry {
+    pub(super) name: OsString,
+    pub(super) regular: bool,
+}
+
+/// The entries of `dir`, sorted by name.
+pub(super) fn list_dir(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let regular = item.file_type()?.is_file();
+        out.push(Entry {
+            name: item.file_name(),
+            regular,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Creates `dir` (mode 0755) if it is missing.
+pub(super) fn ensure_dir(dir: &Path) -> io::Result<()> {
+    match fs::DirBuilder::new().mode(MODE_DIR).create(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        other => other,
+    }
+}
+
+/// Replaces `dir/name` with `bytes` through `dir/.name.new`: write, `fsync`,
+/// set `mode`, rename. The directory is *not* synced; call [`sync_dir`]
+/// once all files of a commit are in place.
+pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let temp = dir.join(temp_name(name));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&temp)?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, dir.join(name))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// `fsync`s a directory, making renames and unlinks in it durable.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Unlinks `dir/name`; a missing file is not an error. The directory is
+/// not synced.
+pub(super) fn remove(dir: &Path, name: &OsStr) -> io::Result<()> {
+    match fs::remove_file(dir.join(name)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Renames `from/name` to `to/name` (same file system). Neither directory
+/// is synced.
+pub(super) fn rename_into(from: &Path, name: &OsStr, to: &Path) -> io::Result<()> {
+    fs::rename(from.join(name), to.join(name))
+}
+
+/// Moves a damaged `dir/name` aside to `dir/.name.corrupt-N` (the first free
+/// N), syncs the directory and returns the new path. The leading `.` keeps
+/// nfs-utils and our loader from reading it as a host.
+pub(super) fn move_aside(dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
+    for n in 1..10_000u32 {
+        let mut aside = OsString::from(".");
+        aside.push(name);
+        aside.push(format!(".corrupt-{n}"));
+        let target = dir.join(&aside);
+        if fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        fs::rename(dir.join(name), &target)?;
+        sync_dir(dir)?;
+        return Ok(target);
+    }
+    Err(io::Error::other("too many .corrupt files"))
+}
+
+/// Removes `dir/.name.new`, the temporary file a crash may have left while
+/// replacing `dir/name`; returns whether there was one. Used in directories
+/// shared with other programs, where only our own names may be touched.
+pub(super) fn remove_temp_of(dir: &Path, name: &OsStr) -> io::Result<bool> {
+    match fs::remove_file(dir.join(temp_name(name))) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes temporary files (`.*.new`) that a crash left in `dir`; returns
+/// their names. The directory is synced if anything was removed.
+pub(super) fn remove_stale_temps(dir: &Path) -> io::Result<Vec<OsString>> {
+    let mut removed = Vec::new();
+    for entry in list_dir(dir)? {
+        if entry.regular && is_temp_name(&entry.name) {
+            remove(dir, &entry.name)?;
+            removed.push(entry.name);
+        }
+    }
+    if !removed.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = OsStr::new("peer");
+        write_synced(dir.path(), name, b"one", MODE_RECORD).unwrap();
+        write_synced(dir.path(), name, b"two", MODE_RECORD).unwrap();
+        sync_dir(dir.path()).unwrap();
+        assert_eq!(fs::read(dir.path().join("peer")).unwrap(), b"two");
+        let mode = fs::metadata(dir.path().join("peer"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = list_dir(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, vec![OsString::from("peer")]);
+    }
+
+    #[test]
+    fn temps_are_cleaned_and_corrupt_files_numbered() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".peer.new"), b"x").unwrap();
+        fs::write(dir.path().join(".new"), b"x").unwrap();
+        fs::write(dir.path().join("peer"), b"bad").unwrap();
+        assert_eq!(
+            remove_stale_temps(dir.path()).unwrap(),
+            vec![OsString::from(".peer.new")]
+        );
+        fs::write(dir.path().join(".state.new"), b"x").unwrap();
+        assert!(remove_temp_of(dir.path(), OsStr::new("state")).unwrap());
+        assert!(!remove_temp_of(dir.path(), OsStr::new("state")).unwrap());
+        let first = move_aside(dir.path(), OsStr::new("peer")).unwrap();
+        fs::write(dir.path().join("peer"), b"bad again").unwrap();
+        let second = move_aside(dir.path(), OsStr::new("peer")).unwrap();
+        assert!(first.ends_with(".peer.corrupt-1"));
+        assert!(second.ends_with(".peer.corrupt-2"));
+        assert_eq!(fs::read(second).unwrap(), b"bad again");
+    }
+
+    #[test]
+    fn read_optional_reports_missing_and_oversized() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        assert_eq!(read_optional(&path, 10).unwrap(), None);
+        fs::write(&path, [0u8; 11]).unwrap();
+        assert_eq!(
+            read_optional(&path, 10).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(read_optional(&path, 11).unwrap().unwrap().len(), 11);
+    }
+}

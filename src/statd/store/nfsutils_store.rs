@@ -1,0 +1,507 @@
+//! [`NfsUtilsStore`]: the nfs-utils layout under one state directory.
+//!
+//! ```text
+//! DIR/state              4 bytes, native-endian int, mode 0644
+//! DIR/sm/<host>          one record line per registration, mode 0600
+//! DIR/sm.bak/<host>      same lines, hosts still to be sent SM_NOTIFY
+//! DIR/.statmon-boot-id   the boot id of the last start (ours; the leading
+//!                        '.' keeps nfs-utils from ever looking at it)
+//! ```
+//!
+//! `<host>` is the file name rule of [`nfsutils::file_name_for`] for new
+//! hosts; files found on disk keep their names, and a new registration for
+//! a mon_name already stored goes into the file that holds it.
+
+use super::durable::{self, MODE_PUBLIC, MODE_RECORD};
+use super::nfsutils::{self, is_valid_file_name};
+use super::record::{host_eq, monitor_into, remove_where, HostEntry, Registration};
+use super::state::{self, Stored};
+use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+const STATE: &str = "state";
+const BOOT_ID: &str = ".statmon-boot-id";
+/// Largest record file read (a file holds a few lines of at most 1095 bytes).
+const MAX_RECORD_FILE: u64 = 16 << 20;
+
+/// Which of the two record directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Dir {
+    Sm,
+    Bak,
+}
+
+/// The lines of one host, in `sm/` and in `sm.bak/`. An empty list means
+/// "no file".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Files {
+    sm: Vec<Registration>,
+    bak: Vec<Registration>,
+}
+
+impl Files {
+    fn list(&mut self, which: Dir) -> &mut Vec<Registration> {
+        match which {
+            Dir::Sm => &mut self.sm,
+            Dir::Bak => &mut self.bak,
+        }
+    }
+}
+
+/// The nfs-utils store. See the module docs for the layout.
+#[derive(Debug)]
+pub struct NfsUtilsStore {
+    base: PathBuf,
+    sm: PathBuf,
+    bak: PathBuf,
+    files: BTreeMap<Vec<u8>, Files>,
+    state: i32,
+    boot_id: Option<Vec<u8>>,
+}
+
+impl NfsUtilsStore {
+    /// A store over the state directory `dir` (e.g. `/var/lib/nfs`).
+    /// Nothing is read until [`Store::load`], which also creates `dir`,
+    /// `sm/` and `sm.bak/` if they are missing.
+    pub fn open(dir: impl Into<PathBuf>) -> NfsUtilsStore {
+        let base = dir.into();
+        NfsUtilsStore {
+            sm: base.join("sm"),
+            bak: base.join("sm.bak"),
+            base,
+            files: BTreeMap::new(),
+            state: 0,
+            boot_id: None,
+        }
+    }
+
+    fn dir(&self, which: Dir) -> &Path {
+        match which {
+            Dir::Sm => &self.sm,
+            Dir::Bak => &self.bak,
+        }
+    }
+
+    /// Loads every file of one record directory into `self.files`.
+    fn load_dir(&mut self, which: Dir, damage: &mut Vec<Damage>) -> Result<(), StoreError> {
+        let dir = self.dir(which).to_path_buf();
+        let entries = durable::list_dir(&dir).map_err(StoreError::io(&dir, "list"))?;
+        for entry in entries {
+            let name = entry.name.as_bytes();
+            let path = dir.join(&entry.name);
+            if name.first() == Some(&b'.') {
+                continue;
+            }
+            if !entry.regular {
+                log::debug!("{}: not a regular file, skipped", path.display());
+                continue;
+            }
+            if !is_valid_file_name(name) {
+                damage.push(report(
+                    path,
+                    "file name is not a valid host name; ignored".into(),
+                    None,
+                    0,
+                ));
+                continue;
+            }
+            let regs = match durable::read_optional(&path, MAX_RECORD_FILE) {
+                Ok(Some(bytes)) => self.check_file(which, &entry.name, &bytes, damage)?,
+                Ok(None) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    let moved = durable::move_aside(&dir, &entry.name)
+                        .map_err(StoreError::io(&path, "move aside"))?;
+                    damage.push(report(path, format!("unreadable: {e}"), Some(moved), 0));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        path,
+                        op: "read",
+                        err: e,
+                    })
+                }
+            };
+            if !regs.is_empty() {
+                *self.files.entry(name.to_vec()).or_default().list(which) = regs;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses one record file; repairs it on disk if it has bad lines or is
+    /// empty. Returns its good registrations.
+    fn check_file(
+        &self,
+        which: Dir,
+        name: &OsStr,
+        bytes: &[u8],
+        damage: &mut Vec<Damage>,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let dir = self.dir(which);
+        let path = dir.join(name);
+        let (good, bad) = nfsutils::parse_file(bytes);
+        if bad.is_empty() && !good.is_empty() {
+            for reg in &good {
+                log::trace!(
+                    "loaded record {} for {}",
+                    show(&reg.mon_name),
+                    show(&reg.my_name)
+                );
+            }
+            return Ok(good);
+        }
+        if bad.is_empty() {
+            durable::remove(dir, name).map_err(StoreError::io(&path, "remove"))?;
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+            damage.push(report(path, "empty record file removed".into(), None, 0));
+            return Ok(good);
+        }
+        let what = bad
+            .iter()
+            .map(|b| format!("line {}: {} ({})", b.line_no, b.why, show(&b.text)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let moved = durable::move_aside(dir, name).map_err(StoreError::io(&path, "move aside"))?;
+        if !good.is_empty() {
+            durable::write_synced(dir, name, &nfsutils::format_file(&good), MODE_RECORD)
+                .map_err(StoreError::io(&path, "write"))?;
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        }
+        damage.push(report(path, what, Some(moved), good.len()));
+        Ok(good)
+    }
+
+    /// The file a registration for `mon_name` belongs in: the one already
+    /// named after it, else one holding a registration for it, else a new
+    /// one named by [`nfsutils::file_name_for`].
+    fn file_for(&self, mon_name: &[u8]) -> Vec<u8> {
+        let fresh = mon_name.to_ascii_lowercase();
+        if self.files.contains_key(&fresh) {
+            return fresh;
+        }
+        self.files
+            .iter()
+            .find(|(_, f)| {
+                f.sm.iter()
+                    .chain(&f.bak)
+                    .any(|r| host_eq(&r.mon_name, mon_name))
+            })
+            .map(|(name, _)| name.clone())
+            .unwrap_or(fresh)
+    }
+
+    /// Applies one change to memory; records touched files and the undo copy.
+    fn apply(
+        &mut self,
+        change: &Change,
+        dirty: &mut BTreeSet<(Dir, Vec<u8>)>,
+        undo: &mut BTreeMap<Vec<u8>, Option<Files>>,
+    ) -> Effect {
+        let mut touch = |files: &BTreeMap<Vec<u8>, Files>, name: &[u8]| {
+            undo.entry(name.to_vec())
+                .or_insert_with(|| files.get(name).cloned());
+        };
+        match change {
+            Change::Monitor(reg) => {
+                let name = self.file_for(&reg.mon_name);
+                touch(&self.files, &name);
+                let effect = monitor_into(&mut self.files.entry(name.clone()).or_default().sm, reg);
+                if effect != Effect::Unchanged {
+                    dirty.insert((Dir::Sm, name));
+                }
+                effect
+            }
+            Change::Unmonitor(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
+            Change::UnmonitorAll(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
+            Change::NotifyDone { host, my_name } => {
+                let names: Vec<Vec<u8>> = self
+                    .files
+                    .keys()
+                    .filter(|n| host_eq(n, host))
+                    .cloned()
+                    .collect();
+                let mut removed = 0;
+                for name in names {
+                    touch(&self.files, &name);
+                    if let Some(files) = self.files.get_mut(&name) {
+                        let n = remove_where(&mut files.bak, |r| {
+                            my_name.as_ref().is_none_or(|m| host_eq(&r.my_name, m))
+                        });
+                        if n > 0 {
+                            dirty.insert((Dir::Bak, name));
+                            removed += n;
+                        }
+                    }
+                }
+                Effect::Removed(removed)
+            }
+            Change::SetState(s) if *s == self.state => Effect::Unchanged,
+            Change::SetState(s) => {
+                self.state = *s;
+                Effect::Updated
+            }
+            Change::SetBootId(id) if self.boot_id.as_ref() == Some(id) => Effect::Unchanged,
+            Change::SetBootId(id) => {
+                self.boot_id = Some(id.clone());
+                Effect::Updated
+            }
+        }
+    }
+
+    fn remove_sm(
+        &mut self,
+        pred: impl Fn(&Registration) -> bool,
+        dirty: &mut BTreeSet<(Dir, Vec<u8>)>,
+        touch: &mut impl FnMut(&BTreeMap<Vec<u8>, Files>, &[u8]),
+    ) -> Effect {
+        let hits: Vec<Vec<u8>> = self
+            .files
+            .iter()
+            .filter(|(_, f)| f.sm.iter().any(&pred))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut removed = 0;
+        for name in hits {
+            touch(&self.files, &name);
+            if let Some(files) = self.files.get_mut(&name) {
+                removed += remove_where(&mut files.sm, &pred);
+            }
+            dirty.insert((Dir::Sm, name));
+        }
+        Effect::Removed(removed)
+    }
+
+    /// Writes (or unlinks) the dirty files, then syncs each touched
+    /// directory once.
+    fn flush(
+        &self,
+        dirty: &BTreeSet<(Dir, Vec<u8>)>,
+        state: bool,
+        boot: bool,
+    ) -> Result<(), StoreError> {
+        let mut dirs = BTreeSet::new();
+        for (which, name) in dirty {
+            let dir = self.dir(*which);
+            let os = OsStr::from_bytes(name);
+            let regs = self.files.get(name).map(|f| match which {
+                Dir::Sm => &f.sm,
+                Dir::Bak => &f.bak,
+            });
+            match regs {
+                Some(regs) if !regs.is_empty() => {
+                    durable::write_synced(dir, os, &nfsutils::format_file(regs), MODE_RECORD)
+                        .map_err(StoreError::io(dir.join(os), "write"))?;
+                }
+                _ => durable::remove(dir, os).map_err(StoreError::io(dir.join(os), "remove"))?,
+            }
+            dirs.insert(*which);
+        }
+        for which in dirs {
+            let dir = self.dir(which);
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        }
+        self.flush_base(state, boot)
+    }
+
+    /// Writes `state` and/or the boot id, then syncs the base directory.
+    fn flush_base(&self, state: bool, boot: bool) -> Result<(), StoreError> {
+        if state {
+            durable::write_synced(
+                &self.base,
+                OsStr::new(STATE),
+                &nfsutils::encode_state(self.state),
+                MODE_PUBLIC,
+            )
+            .map_err(StoreError::io(self.base.join(STATE), "write"))?;
+        }
+        if let (true, Some(id)) = (boot, &self.boot_id) {
+            let mut text = id.clone();
+            text.push(b'\n');
+            durable::write_synced(&self.base, OsStr::new(BOOT_ID), &text, MODE_PUBLIC)
+                .map_err(StoreError::io(self.base.join(BOOT_ID), "write"))?;
+        }
+        if state || boot {
+            durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
+        }
+        Ok(())
+    }
+
+    fn load_state(
+        &mut self,
+        boot: &BootInfo,
+        damage: &mut Vec<Damage>,
+    ) -> Result<Option<state::StateNote>, StoreError> {
+        let path = self.base.join(STATE);
+        let bytes = durable::read_optional(&path, 4096).map_err(StoreError::io(&path, "read"))?;
+        let stored = nfsutils::parse_state(bytes.as_deref());
+        if let Stored::Damaged { len } = stored {
+            let moved = if len > 0 {
+                Some(
+                    durable::move_aside(&self.base, OsStr::new(STATE))
+                        .map_err(StoreError::io(&path, "move aside"))?,
+                )
+            } else {
+                None
+            };
+            damage.push(report(
+                path.clone(),
+                format!("state file is {len} bytes, not 4"),
+                moved,
+                0,
+            ));
+        }
+        let (state, note) = state::on_start(stored, boot.now_unix_secs);
+        self.state = state;
+        if let Some(note) = note {
+            log::warn!("{}: {note}; state is now {state}", path.display());
+            self.flush_base(true, false)?;
+        }
+        Ok(note)
+    }
+}
+
+impl Store for NfsUtilsStore {
+    fn load(&mut self, boot: &BootInfo) -> Result<Loaded, StoreError> {
+        self.files.clear();
+        for dir in [&self.base, &self.sm, &self.bak] {
+            durable::ensure_dir(dir).map_err(StoreError::io(dir, "create"))?;
+        }
+        for dir in [&self.sm, &self.bak] {
+            for name in durable::remove_stale_temps(dir).map_err(StoreError::io(dir, "clean"))? {
+                log::info!(
+                    "{}: removed {} left by an interrupted write",
+                    dir.display(),
+                    show(name.as_bytes())
+                );
+            }
+        }
+        for name in [STATE, BOOT_ID] {
+            if durable::remove_temp_of(&self.base, OsStr::new(name))
+                .map_err(StoreError::io(&self.base, "clean"))?
+            {
+                log::info!(
+                    "{}: removed .{name}.new left by an interrupted write",
+                    self.base.display()
+                );
+            }
+        }
+        let mut damage = Vec::new();
+        let state_note = self.load_state(boot, &mut damage)?;
+        let boot_path = self.base.join(BOOT_ID);
+        self.boot_id = durable::read_optional(&boot_path, 4096)
+            .map_err(StoreError::io(&boot_path, "read"))?
+            .map(|mut id| {
+                while id.last().is_some_and(u8::is_ascii_whitespace) {
+                    id.pop();
+                }
+                id
+            });
+        self.load_dir(Dir::Sm, &mut damage)?;
+        self.load_dir(Dir::Bak, &mut damage)?;
+        Ok(Loaded {
+            state: self.state,
+            state_note,
+            new_boot: state::is_new_boot(self.boot_id.as_deref(), boot.boot_id.as_deref()),
+            hosts: self.hosts(),
+            damage,
+        })
+    }
+
+    fn commit(&mut self, batch: &[Change]) -> Result<Vec<Effect>, StoreError> {
+        precheck(self, batch)?;
+        let (old_state, old_boot) = (self.state, self.boot_id.clone());
+        let mut dirty = BTreeSet::new();
+        let mut undo = BTreeMap::new();
+        let effects: Vec<Effect> = batch
+            .iter()
+            .map(|c| self.apply(c, &mut dirty, &mut undo))
+            .collect();
+        self.files
+            .retain(|_, f| !f.sm.is_empty() || !f.bak.is_empty());
+        let result = self.flush(&dirty, self.state != old_state, self.boot_id != old_boot);
+        if result.is_err() {
+            for (name, files) in undo {
+                match files {
+                    Some(f) => self.files.insert(name, f),
+                    None => self.files.remove(&name),
+                };
+            }
+            self.state = old_state;
+            self.boot_id = old_boot;
+        }
+        result.map(|()| effects)
+    }
+
+    fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError> {
+        let names: Vec<Vec<u8>> = self
+            .files
+            .iter()
+            .filter(|(_, f)| !f.sm.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in &names {
+            let os = OsStr::from_bytes(name);
+            let Some(files) = self.files.get_mut(name) else {
+                continue;
+            };
+            if files.bak.is_empty() {
+                // As sm-notify: the file itself moves, keeping its mtime.
+                durable::rename_into(&self.sm, os, &self.bak)
+                    .map_err(StoreError::io(self.sm.join(os), "retire"))?;
+                files.bak = std::mem::take(&mut files.sm);
+            } else {
+                // Still notifying from an earlier boot: merge, don't clobber.
+                let mut merged = files.bak.clone();
+                for reg in &files.sm {
+                    if !merged.contains(reg) {
+                        merged.push(reg.clone());
+                    }
+                }
+                durable::write_synced(&self.bak, os, &nfsutils::format_file(&merged), MODE_RECORD)
+                    .map_err(StoreError::io(self.bak.join(os), "write"))?;
+                durable::remove(&self.sm, os)
+                    .map_err(StoreError::io(self.sm.join(os), "remove"))?;
+                files.bak = merged;
+                files.sm.clear();
+            }
+            log::debug!("retired record for {}", show(name));
+        }
+        for dir in [&self.bak, &self.sm] {
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        }
+        let next = state::next_on_boot(self.state);
+        if next < self.state {
+            log::error!(
+                "state {} cannot grow any further; wrapped to {next}",
+                self.state
+            );
+        }
+        self.state = next;
+        if let Some(id) = boot_id {
+            self.boot_id = Some(id.to_vec());
+        }
+        self.flush_base(true, boot_id.is_some())?;
+        Ok(self.state)
+    }
+
+    fn state(&self) -> i32 {
+        self.state
+    }
+
+    fn hosts(&self) -> Vec<HostEntry> {
+        self.files
+            .iter()
+            .map(|(name, f)| HostEntry {
+                name: name.clone(),
+                monitored: !f.sm.is_empty(),
+                needs_notify: !f.bak.is_empty(),
+                registrations: f.sm.clone(),
+                notify: f.bak.clone(),
+            })
+            .collect()
+    }
+}
