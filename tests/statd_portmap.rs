@@ -92,24 +92,11 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
 }
 
 #[test]
-fn without_embedded_portmap_it_serves_unregistered() {
-    let Some(mut sb) = sandbox_or_skip("no embedded portmapper", &["rpcinfo"]) else { return };
-    let state = sb.dir.path().join("state");
-    let args = ["-F", "-p", "20024", "--no-embedded-portmap", "-P", state.to_str().unwrap()];
-    let pid = sb.spawn(statd_command(&sb, &args), "statd.log");
-    assert!(sb.wait_until(10, || sb.log("statd.log").contains("served unregistered")));
-    // Not registered, but answering on its port (rpcinfo -n gives the port).
-    let out = rpcinfo(&sb, &["-n", "20024", "-u", "127.0.0.1", "100024", "1"]);
-    assert!(out.contains("ready and waiting"), "{out}");
-    assert_eq!(sb.stop(pid, libc::SIGTERM).and_then(|s| s.code()), Some(0));
-}
-
-#[test]
 fn a_second_daemon_on_the_same_state_directory_exits_1() {
     let Some(mut sb) = sandbox_or_skip("second instance", &[]) else { return };
     let state = sb.dir.path().join("state");
     let s = state.to_str().unwrap();
-    let pid = sb.spawn(statd_command(&sb, &["-F", "-p", "20024", "-P", s]), "first.log");
+    let pid = sb.spawn(statd_command(&sb, &["-F", "-d", "-p", "20024", "-P", s]), "first.log");
     assert!(sb.wait_until(10, || sb.log("first.log").contains("listening on port")));
     let second = statd_command(&sb, &["-F", "-p", "20026", "-P", s]).output().unwrap();
     assert_eq!(second.status.code(), Some(1));

@@ -1,5 +1,5 @@
 //! Shared helpers for the daemon integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod sandbox;
 
@@ -29,4 +29,59 @@ pub fn nsm_registered_everywhere(dump: &str) -> bool {
             f.len() >= 3 && f[0] == "100024" && f[1] == "1" && f[2] == *netid
         })
     })
+}
+
+/// A raw NSM/RPC client for tests: call bytes built with the library's own
+/// encoder, sent over UDP or TCP from the calling thread's namespace.
+pub mod raw {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream, UdpSocket};
+    use std::time::Duration;
+
+    pub use statmon::rpc::message::{decode_reply, encode_call, ReplyKind};
+    pub use statmon::rpc::Credential;
+
+    /// One UDP exchange; `None` if no reply came within `wait`.
+    pub fn udp(to: SocketAddr, msg: &[u8], wait: Duration) -> Option<Vec<u8>> {
+        let bind: SocketAddr = if to.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }.parse().unwrap();
+        let s = UdpSocket::bind(bind).unwrap();
+        s.set_read_timeout(Some(wait)).unwrap();
+        s.send_to(msg, to).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = s.recv_from(&mut buf).ok()?;
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    /// A null call (procedure 0) to 100024 v1.
+    pub fn nsm_null(xid: u32) -> Vec<u8> {
+        encode_call(xid, 100024, 1, 0, &Credential::None, &[])
+    }
+
+    /// Writes `bytes` on a fresh TCP connection, then reads one record-marked
+    /// reply (`Ok(None)` if the server closed the connection first).
+    pub fn tcp(to: SocketAddr, bytes: &[u8], wait: Duration) -> std::io::Result<Option<Vec<u8>>> {
+        let mut s = TcpStream::connect_timeout(&to, wait)?;
+        s.set_read_timeout(Some(wait))?;
+        s.write_all(bytes)?;
+        let mut mark = [0u8; 4];
+        match s.read_exact(&mut mark) {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        }
+        let len = (u32::from_be_bytes(mark) & 0x7fff_ffff) as usize;
+        let mut body = vec![0u8; len.min(1 << 20)];
+        s.read_exact(&mut body)?;
+        Ok(Some(body))
+    }
+
+    /// One record-marked fragment.
+    pub fn fragment(body: &[u8], last: bool) -> Vec<u8> {
+        let mut v = ((body.len() as u32) | if last { 0x8000_0000 } else { 0 }).to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
 }
