@@ -28,12 +28,19 @@ fn udp_kind(to: SocketAddr, msg: &[u8]) -> String {
 }
 
 fn alive(to: SocketAddr) {
-    let r = raw::udp(to, &raw::nsm_null(0x5151), Duration::from_secs(2)).expect("daemon stopped answering");
+    let r = raw::udp(to, &raw::nsm_null(0x5151), Duration::from_secs(2))
+        .expect("daemon stopped answering");
     assert!(matches!(decode_reply(&r), Ok((0x5151, ReplyKind::Success(b))) if b.is_empty()));
 }
 
 fn auth_sys(gids: usize) -> raw::Credential {
-    raw::Credential::Sys { stamp: 1, machine: b"client".to_vec(), uid: 0, gid: 0, gids: vec![7; gids] }
+    raw::Credential::Sys {
+        stamp: 1,
+        machine: b"client".to_vec(),
+        uid: 0,
+        gid: 0,
+        gids: vec![7; gids],
+    }
 }
 
 /// An AUTH_SYS credential body with `gids` gids, built by hand (the library
@@ -72,7 +79,15 @@ fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
     }
     let mut sb = Sandbox::new();
     let state = sb.dir.path().join("state");
-    let args = ["-F", "-d", "-p", "20024", "--no-embedded-portmap", "-P", state.to_str().unwrap()];
+    let args = [
+        "-F",
+        "-d",
+        "-p",
+        "20024",
+        "--no-embedded-portmap",
+        "-P",
+        state.to_str().unwrap(),
+    ];
     let pid = sb.spawn(statd_command(&sb, &args), "statd.log");
     assert!(sb.wait_until(10, || sb.log("statd.log").contains("listening on port")));
     sb.enter_net();
@@ -87,15 +102,39 @@ fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
 
     for to in [v4, v6] {
         check("null", udp_kind(to, &raw::nsm_null(1)), "Success([])");
-        check("AUTH_SYS null", udp_kind(to, &call(2, 1, 0, &auth_sys(16), &[])), "Success([])");
-        check("proc 99", udp_kind(to, &call(3, 1, 99, &none, &[])), "ProcUnavail");
-        check("vers 2", udp_kind(to, &call(4, 2, 0, &none, &[])), "ProgMismatch { low: 1, high: 1 }");
+        check(
+            "AUTH_SYS null",
+            udp_kind(to, &call(2, 1, 0, &auth_sys(16), &[])),
+            "Success([])",
+        );
+        check(
+            "proc 99",
+            udp_kind(to, &call(3, 1, 99, &none, &[])),
+            "ProcUnavail",
+        );
+        check(
+            "vers 2",
+            udp_kind(to, &call(4, 2, 0, &none, &[])),
+            "ProgMismatch { low: 1, high: 1 }",
+        );
         let wrong_prog = encode_call(5, 100021, 4, 0, &none, &[]);
         check("prog 100021", udp_kind(to, &wrong_prog), "ProgUnavail");
     }
-    check("17 gids", udp_kind(v4, &call_with_raw_cred(1, &sys_body(17))), "AuthError(BadCred)");
-    check("flavour 99", udp_kind(v4, &call_with_raw_cred(99, b"abcd")), "AuthError(RejectedCred)");
-    check("RPCSEC_GSS junk", udp_kind(v4, &call_with_raw_cred(6, b"junkjunk")), "AuthError(BadCred)");
+    check(
+        "17 gids",
+        udp_kind(v4, &call_with_raw_cred(1, &sys_body(17))),
+        "AuthError(BadCred)",
+    );
+    check(
+        "flavour 99",
+        udp_kind(v4, &call_with_raw_cred(99, b"abcd")),
+        "AuthError(RejectedCred)",
+    );
+    check(
+        "RPCSEC_GSS junk",
+        udp_kind(v4, &call_with_raw_cred(6, b"junkjunk")),
+        "AuthError(BadCred)",
+    );
     let mut v3 = raw::nsm_null(6);
     v3[8..12].copy_from_slice(&3u32.to_be_bytes());
     check("rpcvers 3", udp_kind(v4, &v3), "no reply");
@@ -103,7 +142,11 @@ fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
     reply_msg[4..8].copy_from_slice(&1u32.to_be_bytes());
     check("REPLY to server", udp_kind(v4, &reply_msg), "no reply");
     for n in [0usize, 1, 4, 20] {
-        check("short datagram", udp_kind(v4, &raw::nsm_null(8)[..n]), "no reply");
+        check(
+            "short datagram",
+            udp_kind(v4, &raw::nsm_null(8)[..n]),
+            "no reply",
+        );
     }
     let mut trailing = raw::nsm_null(9);
     trailing.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
@@ -127,23 +170,47 @@ fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
     // TCP: one fragment, two fragments (libtirpc resets; we reassemble),
     // a 100 MB and a 2 GB record mark (closed at once), random bytes.
     let null = raw::nsm_null(10);
-    let one = raw::tcp(v4, &raw::fragment(&null, true), WAIT).unwrap().expect("reply");
-    check("tcp null", format!("{:?}", decode_reply(&one).unwrap().1), "Success([])");
+    let one = raw::tcp(v4, &raw::fragment(&null, true), WAIT)
+        .unwrap()
+        .expect("reply");
+    check(
+        "tcp null",
+        format!("{:?}", decode_reply(&one).unwrap().1),
+        "Success([])",
+    );
     let mut two = raw::fragment(&null[..13], false);
     two.extend(raw::fragment(&null[13..], true));
-    let r = raw::tcp(v6, &two, WAIT).unwrap().expect("reply to a 2-fragment record");
-    check("tcp 2 fragments", format!("{:?}", decode_reply(&r).unwrap().1), "Success([])");
+    let r = raw::tcp(v6, &two, WAIT)
+        .unwrap()
+        .expect("reply to a 2-fragment record");
+    check(
+        "tcp 2 fragments",
+        format!("{:?}", decode_reply(&r).unwrap().1),
+        "Success([])",
+    );
     for mark in [100_000_000u32, 0x7fff_ffff] {
         let got = raw::tcp(v4, &(mark | 0x8000_0000).to_be_bytes(), WAIT).unwrap();
         check("huge record mark", format!("{got:?}"), "None");
     }
-    let _ = raw::tcp(v4, b"GET / HTTP/1.0\r\n\r\n\x00\x01\x02garbage", Duration::from_millis(300));
+    let _ = raw::tcp(
+        v4,
+        b"GET / HTTP/1.0\r\n\r\n\x00\x01\x02garbage",
+        Duration::from_millis(300),
+    );
     cases.set(cases.get() + 1);
     alive(v4);
     alive(v6);
 
-    assert_eq!(sb.stop(pid, libc::SIGTERM).and_then(|s| s.code()), Some(0), "{}", sb.log("statd.log"));
-    println!("malformed input: {} cases checked, daemon kept serving", cases.get());
+    assert_eq!(
+        sb.stop(pid, libc::SIGTERM).and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        sb.log("statd.log")
+    );
+    println!(
+        "malformed input: {} cases checked, daemon kept serving",
+        cases.get()
+    );
 }
 
 #[test]
@@ -154,7 +221,14 @@ fn unregistered_daemon_still_answers_on_its_port() {
     }
     let mut sb = Sandbox::new();
     let state = sb.dir.path().join("state");
-    let args = ["-F", "-p", "20024", "--no-embedded-portmap", "-P", state.to_str().unwrap()];
+    let args = [
+        "-F",
+        "-p",
+        "20024",
+        "--no-embedded-portmap",
+        "-P",
+        state.to_str().unwrap(),
+    ];
     let pid = sb.spawn(statd_command(&sb, &args), "statd.log");
     assert!(sb.wait_until(10, || sb.log("statd.log").contains("served unregistered")));
     sb.enter_net();

@@ -22,9 +22,17 @@ fn sandbox_or_skip(test: &str, tools: &[&str]) -> Option<Sandbox> {
 
 /// Every way `rpcinfo` reaches NSM: UDP and TCP over 127.0.0.1 and ::1.
 fn ping_all_transports(sb: &Sandbox) {
-    for (flag, host) in [("-u", "127.0.0.1"), ("-t", "127.0.0.1"), ("-u", "::1"), ("-t", "::1")] {
+    for (flag, host) in [
+        ("-u", "127.0.0.1"),
+        ("-t", "127.0.0.1"),
+        ("-u", "::1"),
+        ("-t", "::1"),
+    ] {
         let out = rpcinfo(sb, &[flag, host, "100024", "1"]);
-        assert!(out.contains("program 100024 version 1 ready and waiting"), "{flag} {host}: {out}");
+        assert!(
+            out.contains("program 100024 version 1 ready and waiting"),
+            "{flag} {host}: {out}"
+        );
     }
 }
 
@@ -32,24 +40,36 @@ fn check_listing(sb: &Sandbox, port: &str) {
     let p = rpcinfo(sb, &["-p"]);
     for proto in ["udp", "tcp"] {
         assert!(
-            p.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["100024", "1", proto, port, "status"]),
+            p.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["100024", "1", proto, port, "status"]),
             "rpcinfo -p lacks {proto}:\n{p}"
         );
     }
     let all = rpcinfo(sb, &[]);
-    assert!(nsm_registered_everywhere(&all), "rpcinfo lacks a netid:\n{all}");
+    assert!(
+        nsm_registered_everywhere(&all),
+        "rpcinfo lacks a netid:\n{all}"
+    );
 }
 
 #[test]
 fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
-    let Some(mut sb) = sandbox_or_skip("real rpcbind", &["rpcbind", "rpcinfo"]) else { return };
+    let Some(mut sb) = sandbox_or_skip("real rpcbind", &["rpcbind", "rpcinfo"]) else {
+        return;
+    };
     let mut rpcbind = sb.command("rpcbind");
     rpcbind.arg("-f");
     sb.spawn(rpcbind, "rpcbind.log");
-    assert!(sb.wait_until(10, || rpcinfo(&sb, &["-p"]).contains("portmapper")), "rpcbind did not start");
+    assert!(
+        sb.wait_until(10, || rpcinfo(&sb, &["-p"]).contains("portmapper")),
+        "rpcbind did not start"
+    );
 
     let state = sb.dir.path().join("state");
-    let cmd = statd_command(&sb, &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()]);
+    let cmd = statd_command(
+        &sb,
+        &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
+    );
     let pid = sb.spawn(cmd, "statd.log");
     assert!(
         sb.wait_until(10, || nsm_registered_everywhere(&rpcinfo(&sb, &[]))),
@@ -59,17 +79,26 @@ fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
     check_listing(&sb, "20024");
     ping_all_transports(&sb);
 
-    let status = sb.stop(pid, libc::SIGTERM).expect("statd did not exit on SIGTERM");
+    let status = sb
+        .stop(pid, libc::SIGTERM)
+        .expect("statd did not exit on SIGTERM");
     assert_eq!(status.code(), Some(0), "log:\n{}", sb.log("statd.log"));
     let after = rpcinfo(&sb, &[]);
-    assert!(!after.contains("100024"), "still registered after SIGTERM:\n{after}");
+    assert!(
+        !after.contains("100024"),
+        "still registered after SIGTERM:\n{after}"
+    );
     assert!(after.contains("portmapper"), "rpcbind gone:\n{after}");
-    assert!(sb.log("statd.log").contains("registered program 100024 version 1 with rpcbind v4"));
+    assert!(sb
+        .log("statd.log")
+        .contains("registered program 100024 version 1 with rpcbind v4"));
 }
 
 #[test]
 fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
-    let Some(mut sb) = sandbox_or_skip("embedded portmapper", &["rpcinfo"]) else { return };
+    let Some(mut sb) = sandbox_or_skip("embedded portmapper", &["rpcinfo"]) else {
+        return;
+    };
     let state = sb.dir.path().join("state");
     let cmd = statd_command(&sb, &["-F", "-p", "20024", "-P", state.to_str().unwrap()]);
     let pid = sb.spawn(cmd, "statd.log");
@@ -80,7 +109,8 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
     );
     let log = sb.log("statd.log");
     assert_eq!(
-        log.matches("no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper").count(),
+        log.matches("no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper")
+            .count(),
         1,
         "{log}"
     );
@@ -93,12 +123,19 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
 
 #[test]
 fn a_second_daemon_on_the_same_state_directory_exits_1() {
-    let Some(mut sb) = sandbox_or_skip("second instance", &[]) else { return };
+    let Some(mut sb) = sandbox_or_skip("second instance", &[]) else {
+        return;
+    };
     let state = sb.dir.path().join("state");
     let s = state.to_str().unwrap();
-    let pid = sb.spawn(statd_command(&sb, &["-F", "-d", "-p", "20024", "-P", s]), "first.log");
+    let pid = sb.spawn(
+        statd_command(&sb, &["-F", "-d", "-p", "20024", "-P", s]),
+        "first.log",
+    );
     assert!(sb.wait_until(10, || sb.log("first.log").contains("listening on port")));
-    let second = statd_command(&sb, &["-F", "-p", "20026", "-P", s]).output().unwrap();
+    let second = statd_command(&sb, &["-F", "-p", "20026", "-P", s])
+        .output()
+        .unwrap();
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains(&format!("in use by pid {pid}")), "{err}");
@@ -107,17 +144,33 @@ fn a_second_daemon_on_the_same_state_directory_exits_1() {
 
 #[test]
 fn daemon_mode_parent_exits_0_once_serving() {
-    let Some(sb) = sandbox_or_skip("daemon mode", &["rpcinfo"]) else { return };
+    let Some(sb) = sandbox_or_skip("daemon mode", &["rpcinfo"]) else {
+        return;
+    };
     let state = sb.dir.path().join("state");
-    let out = statd_command(&sb, &["-p", "20024", "-P", state.to_str().unwrap()]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = statd_command(&sb, &["-p", "20024", "-P", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The parent only returns once the child serves: no wait needed.
     let ping = rpcinfo(&sb, &["-u", "127.0.0.1", "100024", "1"]);
     assert!(ping.contains("ready and waiting"), "{ping}");
-    let pid: i32 = std::fs::read_to_string(state.join(".statmon.lock")).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(state.join(".statmon.lock"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let _ = rustix::process::kill_process(
         rustix::process::Pid::from_raw(pid).unwrap(),
         rustix::process::Signal::TERM,
     );
-    assert!(sb.wait_until(10, || !std::path::Path::new(&format!("/proc/{pid}")).exists()));
+    assert!(
+        sb.wait_until(10, || !std::path::Path::new(&format!("/proc/{pid}"))
+            .exists())
+    );
 }

@@ -96,7 +96,7 @@ impl RpcEndpoint {
 
     fn bind_once(cx: &mut Context<'_>, cfg: &EndpointConfig) -> io::Result<RpcEndpoint> {
         let mut ep = RpcEndpoint {
-            server: RpcServer::new(cfg.server.clone()),
+            server: RpcServer::new(cfg.server),
             udp: Vec::new(),
             listeners: Vec::new(),
             local: None,

@@ -1,5 +1,11 @@
 //! Shared helpers for the daemon integration tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 pub mod sandbox;
 
@@ -18,7 +24,11 @@ pub fn statd_command(sb: &sandbox::Sandbox, args: &[&str]) -> Command {
 /// Text of `rpcinfo ARGS` run inside `sb` (stdout and stderr).
 pub fn rpcinfo(sb: &sandbox::Sandbox, args: &[&str]) -> String {
     let out = sb.run("rpcinfo", args);
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Whether `rpcinfo` (rpcbind v4 dump) lists 100024 v1 on all four netids.
@@ -43,7 +53,13 @@ pub mod raw {
 
     /// One UDP exchange; `None` if no reply came within `wait`.
     pub fn udp(to: SocketAddr, msg: &[u8], wait: Duration) -> Option<Vec<u8>> {
-        let bind: SocketAddr = if to.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }.parse().unwrap();
+        let bind: SocketAddr = if to.is_ipv6() {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        }
+        .parse()
+        .unwrap();
         let s = UdpSocket::bind(bind).unwrap();
         s.set_read_timeout(Some(wait)).unwrap();
         s.send_to(msg, to).unwrap();
@@ -67,7 +83,12 @@ pub mod raw {
         let mut mark = [0u8; 4];
         match s.read_exact(&mut mark) {
             Ok(()) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(e),
@@ -80,7 +101,9 @@ pub mod raw {
 
     /// One record-marked fragment.
     pub fn fragment(body: &[u8], last: bool) -> Vec<u8> {
-        let mut v = ((body.len() as u32) | if last { 0x8000_0000 } else { 0 }).to_be_bytes().to_vec();
+        let mut v = ((body.len() as u32) | if last { 0x8000_0000 } else { 0 })
+            .to_be_bytes()
+            .to_vec();
         v.extend_from_slice(body);
         v
     }

@@ -50,7 +50,16 @@ impl Sandbox {
         let script = "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && \
                       ip link set lo up && echo ready && exec sleep infinity";
         let mut holder = Command::new("unshare")
-            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c", script])
+            .args([
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                script,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -60,13 +69,19 @@ impl Sandbox {
             .read_line(&mut line)
             .expect("holder output");
         assert_eq!(line.trim(), "ready", "sandbox holder did not start");
-        Sandbox { holder, daemons: Vec::new(), dir }
+        Sandbox {
+            holder,
+            daemons: Vec::new(),
+            dir,
+        }
     }
 
     /// A command that runs `program` inside the sandbox.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new("nsenter");
-        c.arg("-t").arg(self.holder.id().to_string()).args(["-n", "-m", "--"]);
+        c.arg("-t")
+            .arg(self.holder.id().to_string())
+            .args(["-n", "-m", "--"]);
         c.arg(program);
         c
     }
@@ -80,7 +95,12 @@ impl Sandbox {
     /// (nsenter execs the program, so the pid is the daemon's own).
     pub fn spawn(&mut self, mut cmd: Command, log: &str) -> u32 {
         let err = File::create(self.dir.path().join(log)).expect("log file");
-        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(err).spawn().expect("spawn");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("spawn");
         let pid = child.id();
         self.daemons.push(child);
         pid
@@ -100,7 +120,7 @@ impl Sandbox {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.daemons[idx].try_wait() {
-                self.daemons.remove(idx);
+                let _reaped = self.daemons.remove(idx).wait();
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -112,8 +132,11 @@ impl Sandbox {
     /// sockets it opens from now on live there. Only this thread is affected.
     pub fn enter_net(&self) {
         let ns = File::open(format!("/proc/{}/ns/net", self.holder.id())).expect("netns");
-        rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(&ns), Some(rustix::thread::LinkNameSpaceType::Network))
-            .expect("setns");
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&ns),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .expect("setns");
     }
 
     /// Polls `f` every 50 ms until it returns true or `secs` pass.
