@@ -44,11 +44,11 @@ fn getopt_message(prog: &str, e: &getopts::Fail) -> String {
     use getopts::Fail;
     let strip = |s: &str| s.trim_start_matches('-').to_string();
     match e {
-        Fail::UnrecognizedOption(o) if o.starts_with("--") => {
-            format!("{prog}: unrecognized option '{o}'")
+        Fail::UnrecognizedOption(o) if strip(o).chars().count() > 1 => {
+            format!("{prog}: unrecognized option '--{}'", strip(o))
         }
         Fail::UnrecognizedOption(o) => format!("{prog}: invalid option -- '{}'", strip(o)),
-        Fail::ArgumentMissing(o) if o.len() > 2 => {
+        Fail::ArgumentMissing(o) if strip(o).chars().count() > 1 => {
             format!("{prog}: option '--{}' requires an argument", strip(o))
         }
         Fail::ArgumentMissing(o) => {
