@@ -9,10 +9,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use super::child::ChildProc;
-use super::core::{Core, Source, TimerOwner, SIGNAL_TOKEN, WATCH_TOKEN};
+use super::core::{Core, Source, TimerOwner, SIGNAL_TOKEN, WAKE_TOKEN, WATCH_TOKEN};
 use super::signal::SignalHub;
 use super::stream::{Conn, Listener, TcpOpts};
 use super::unix::UnixKind;
+use super::wake::{WakeHub, WakeId, Waker};
 use super::watch::Watcher;
 use super::{fifo, net, unix, ChildId, ModuleId, SourceId, TimerId, WatchId};
 use inotify::WatchMask;
@@ -308,6 +309,25 @@ impl<'a> Context<'a> {
     /// re-reads the file. Regular files cannot be polled (EPERM).
     pub fn watch_priority(&mut self, fd: impl Into<OwnedFd>) -> io::Result<SourceId> {
         self.add(Source::Priority(fd.into()))
+    }
+
+    // ---- other threads ----
+
+    /// A handle a worker thread uses to wake this module: each
+    /// [`Waker::wake`] leads to one [`super::Event::Woken`] on the reactor
+    /// thread (wakes that arrive before it is delivered are merged).
+    pub fn waker(&mut self) -> io::Result<Waker> {
+        let hub = match &self.core.wake_hub {
+            Some(hub) => hub.clone(),
+            None => {
+                let hub = std::sync::Arc::new(WakeHub::new(&self.core.registry, WAKE_TOKEN)?);
+                self.core.wake_hub = Some(hub.clone());
+                hub
+            }
+        };
+        let id = WakeId(self.core.next_wake);
+        self.core.next_wake += 1;
+        Ok(Waker::new(hub, self.module, id))
     }
 }
 

@@ -24,6 +24,8 @@ use super::{ModuleId, SourceId};
 pub(crate) const SIGNAL_TOKEN: Token = Token(RESERVED_TOKENS);
 /// Token of the inotify instance.
 pub(crate) const WATCH_TOKEN: Token = Token(RESERVED_TOKENS + 1);
+/// Token of the shared cross-thread waker.
+pub(crate) const WAKE_TOKEN: Token = Token(RESERVED_TOKENS + 2);
 
 /// One registered file descriptor and what it is.
 #[derive(Debug)]
@@ -82,6 +84,10 @@ pub(crate) struct Core {
     pub(crate) timers: TimerHeap<TimerOwner>,
     pub(crate) signals: Option<SignalHub>,
     pub(crate) watcher: Option<Watcher>,
+    /// The cross-thread wake hub, made with the first waker.
+    pub(crate) wake_hub: Option<std::sync::Arc<super::wake::WakeHub>>,
+    /// The next waker id to hand out.
+    pub(crate) next_wake: u64,
     /// Sources the reactor closed, to be reported as `Event::Closed`.
     pub(crate) closed: VecDeque<(ModuleId, SourceId, Option<io::Error>)>,
     pub(crate) exit: Option<i32>,
@@ -101,6 +107,8 @@ impl Core {
             timers: TimerHeap::new(),
             signals: None,
             watcher: None,
+            wake_hub: None,
+            next_wake: 0,
             closed: VecDeque::new(),
             exit: None,
             next_module: 0,

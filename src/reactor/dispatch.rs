@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mio::Token;
 
-use super::core::{Source, TimerOwner, SIGNAL_TOKEN, WATCH_TOKEN};
+use super::core::{Source, TimerOwner, SIGNAL_TOKEN, WAKE_TOKEN, WATCH_TOKEN};
 use super::slab::Key;
 use super::stream::Conn;
 use super::{deliver, ChildId, Event, Reactor, SourceId, TimerId};
@@ -36,6 +36,7 @@ impl Reactor {
         match token {
             SIGNAL_TOKEN => self.on_signals(),
             WATCH_TOKEN => self.on_changes(),
+            WAKE_TOKEN => self.on_wakes(),
             _ => {
                 if let Some(key) = Key::from_token(token) {
                     self.on_source(key, ready);
@@ -43,6 +44,15 @@ impl Reactor {
             }
         }
         self.deliver_closed();
+    }
+
+    fn on_wakes(&mut self) {
+        let Some(hub) = self.core.wake_hub.clone() else {
+            return;
+        };
+        for (module, id) in hub.take() {
+            deliver(&mut self.modules, &mut self.core, module, Event::Woken(id));
+        }
     }
 
     fn on_source(&mut self, key: Key, ready: Ready) {

@@ -28,6 +28,7 @@ mod slab;
 mod stream;
 mod timer;
 mod unix;
+mod wake;
 mod watch;
 
 use std::any::Any;
@@ -44,6 +45,7 @@ pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::context::Context;
 pub use self::stream::{TcpOpts, DEFAULT_SEND_LIMIT};
 pub use self::unix::UnixKind;
+pub use self::wake::{WakeId, Waker};
 pub use inotify::{EventMask, WatchMask};
 
 use self::core::Core;
@@ -139,6 +141,9 @@ pub enum Event<'a> {
     },
     /// POLLPRI on a [`Context::watch_priority`] source: re-read it.
     Priority { source: SourceId },
+    /// A [`Waker`] made with [`Context::waker`] was woken (once for any
+    /// number of wakes since the last delivery).
+    Woken(WakeId),
 }
 
 /// The event loop and the modules on it.

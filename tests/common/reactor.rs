@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use statmon::reactor::{
     ChildId, Context, Event, EventMask, Module, ModuleId, Reactor, SourceId, SystemClock, TimerId,
-    WatchId,
+    WakeId, WatchId,
 };
 
 /// An owned copy of an [`Event`].
@@ -63,6 +63,7 @@ pub enum Rec {
         name: Option<OsString>,
         mask: EventMask,
     },
+    Woken(WakeId),
     Priority {
         source: SourceId,
     },
@@ -120,6 +121,7 @@ impl From<&Event<'_>> for Rec {
                 mask: *mask,
             },
             Event::Priority { source } => Rec::Priority { source: *source },
+            Event::Woken(id) => Rec::Woken(*id),
         }
     }
 }
