@@ -1,0 +1,424 @@
+//! The NSM service as an I/O-free state machine (quinn-proto style).
+//!
+//! The RPC server hands calls to [`NsmCore`] through the [`Program`] trait.
+//! Whatever needs the outside world comes back out of
+//! [`NsmCore::poll_output`] and [`NsmCore::poll_store_job`]; the daemon
+//! performs it and feeds the result in ([`NsmCore::store_done`],
+//! [`NsmCore::resolved`]). The core never touches a socket, a file or the
+//! clock.
+//!
+//! Durability: SM_MON, SM_UNMON, SM_UNMON_ALL and SM_SIMU_CRASH are
+//! answered only once the store reports their change durable. Requests
+//! that arrive while a store job runs are queued and go to the store
+//! together as the next job (group commit): one round of `fsync`s for any
+//! number of concurrent requests. The in-memory [`Monitors`] list changes
+//! only after the store succeeded, with the same rules the store applied.
+//!
+//! - [`procs`]: what each procedure does.
+//! - [`monitors`]: the indexed monitor list and SM_NOTIFY matching.
+
+pub mod monitors;
+mod procs;
+
+use crate::proto::nlm::CallbackTarget;
+use crate::proto::sm_inter::{Status, SM_PROG, SM_VERS};
+use crate::rpc::{Call, Dispatch, Program, ReplyTo};
+use crate::statd::store::{Change, Effect, HostEntry};
+use monitors::Monitors;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+
+/// Most changes handed to the store in one job.
+pub const MAX_BATCH: usize = 4096;
+
+/// Work for the store, run by the daemon off the request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreJob {
+    /// Commit these changes as one batch ([`crate::statd::store::Store::commit`]).
+    Commit(Vec<Change>),
+    /// Reboot processing for SM_SIMU_CRASH
+    /// ([`crate::statd::store::Store::begin_reboot`]).
+    Reboot,
+}
+
+/// How a [`StoreJob`] ended; errors are already logged by the daemon and
+/// carried as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreDone {
+    /// The commit's effects, in batch order, or why it failed.
+    Committed(Result<Vec<Effect>, String>),
+    /// The new state after reboot processing, or why it failed.
+    Rebooted(Result<i32, String>),
+}
+
+/// Names one pending name lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResolveId(u64);
+
+/// A call to the local lock manager: "this host rebooted".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    /// Program, version and procedure, always on the allow-list.
+    pub target: CallbackTarget,
+    /// `status{mon_name as registered, the notifier's state, priv}`.
+    pub status: Status,
+}
+
+/// An HA callout invocation (nfs-utils `-H`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callout {
+    /// A host was monitored for `my_name`.
+    AddClient {
+        /// The monitored host.
+        mon_name: Vec<u8>,
+        /// The lock manager's name.
+        my_name: Vec<u8>,
+    },
+    /// A registration was removed.
+    DelClient {
+        /// The monitored host.
+        mon_name: Vec<u8>,
+        /// The lock manager's name.
+        my_name: Vec<u8>,
+    },
+    /// An SM_NOTIFY arrived (matched or not).
+    Notify {
+        /// The name the notifier gave.
+        mon_name: Vec<u8>,
+        /// The sender's address.
+        addr: IpAddr,
+        /// The notifier's state.
+        state: i32,
+    },
+}
+
+/// Something for the daemon to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Complete a deferred call.
+    Reply(ReplyTo, Dispatch),
+    /// Look up `name`'s addresses and call [`NsmCore::resolved`].
+    Resolve(ResolveId, Vec<u8>),
+    /// Call the local lock manager.
+    Callback(Callback),
+    /// Run the HA callout.
+    Callout(Callout),
+    /// The local state changed (tell the kernel).
+    StateChanged(i32),
+    /// The host "rebooted" (SM_SIMU_CRASH): the monitored hosts now need
+    /// notification.
+    Rebooted,
+}
+
+/// Who waits for a queued change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiter {
+    /// SM_MON: `sm_stat_res`.
+    Mon(ReplyTo),
+    /// SM_UNMON / SM_UNMON_ALL: `sm_stat`.
+    Unmon(ReplyTo),
+}
+
+/// Why a name is being looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lookup {
+    /// An SM_STAT for a host name waits for the answer.
+    Stat(ReplyTo),
+    /// A monitored host name, for matching SM_NOTIFY by address.
+    Host(Vec<u8>),
+    /// An SM_NOTIFY whose name matched nothing: match by its addresses.
+    Notify { state: i32 },
+}
+
+/// The store job in flight.
+#[derive(Debug)]
+enum InFlight {
+    Commit {
+        changes: Vec<Change>,
+        waiters: Vec<Option<Waiter>>,
+    },
+    Reboot {
+        waiters: Vec<ReplyTo>,
+    },
+}
+
+/// Counters for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// Calls answered, by procedure 0..=6.
+    pub calls: [u64; 7],
+    /// Control calls refused (caller not local, bad names, bounce attempts).
+    pub refused: u64,
+    /// Store jobs run.
+    pub store_jobs: u64,
+    /// Callbacks issued.
+    pub callbacks: u64,
+}
+
+/// The NSM v1 service core.
+#[derive(Debug)]
+pub struct NsmCore {
+    state: i32,
+    monitors: Monitors,
+    /// Changes waiting for the next store job, each with its waiter.
+    queued: Vec<(Change, Option<Waiter>)>,
+    /// SM_SIMU_CRASH callers waiting for the next reboot job.
+    crash_waiters: Vec<ReplyTo>,
+    in_flight: Option<InFlight>,
+    lookups: HashMap<ResolveId, Lookup>,
+    next_lookup: u64,
+    out: VecDeque<Output>,
+    counters: Counters,
+}
+
+impl NsmCore {
+    /// A core running with local state `state` and the hosts the store
+    /// loaded; asks the resolver for the addresses of monitored names.
+    pub fn new(state: i32, hosts: &[HostEntry]) -> NsmCore {
+        let mut core = NsmCore {
+            state,
+            monitors: Monitors::from_hosts(hosts),
+            queued: Vec::new(),
+            crash_waiters: Vec::new(),
+            in_flight: None,
+            lookups: HashMap::new(),
+            next_lookup: 0,
+            out: VecDeque::new(),
+            counters: Counters::default(),
+        };
+        for key in core.monitors.unresolved() {
+            core.resolve(key.clone(), Lookup::Host(key));
+        }
+        core
+    }
+
+    /// The local state number.
+    pub fn state(&self) -> i32 {
+        self.state
+    }
+
+    /// The monitor list in force.
+    pub fn monitors(&self) -> &Monitors {
+        &self.monitors
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Whether requests wait for the store.
+    pub fn store_busy(&self) -> bool {
+        self.in_flight.is_some() || !self.queued.is_empty() || !self.crash_waiters.is_empty()
+    }
+
+    /// The next thing for the daemon to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The next store job, if none is running and work is queued. The
+    /// daemon runs it and reports with [`NsmCore::store_done`].
+    pub fn poll_store_job(&mut self) -> Option<StoreJob> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        if !self.queued.is_empty() {
+            let take = self.queued.len().min(MAX_BATCH);
+            let (changes, waiters): (Vec<Change>, Vec<Option<Waiter>>) =
+                self.queued.drain(..take).unzip();
+            self.in_flight = Some(InFlight::Commit {
+                changes: changes.clone(),
+                waiters,
+            });
+            self.counters.store_jobs += 1;
+            return Some(StoreJob::Commit(changes));
+        }
+        if !self.crash_waiters.is_empty() {
+            let waiters = std::mem::take(&mut self.crash_waiters);
+            self.in_flight = Some(InFlight::Reboot { waiters });
+            self.counters.store_jobs += 1;
+            return Some(StoreJob::Reboot);
+        }
+        None
+    }
+
+    /// The store finished the job [`NsmCore::poll_store_job`] gave out:
+    /// applies it and releases the replies that waited for it.
+    pub fn store_done(&mut self, done: StoreDone) {
+        match (self.in_flight.take(), done) {
+            (Some(InFlight::Commit { changes, waiters }), StoreDone::Committed(result)) => {
+                self.committed(&changes, &waiters, result)
+            }
+            (Some(InFlight::Reboot { waiters }), StoreDone::Rebooted(result)) => {
+                self.rebooted(&waiters, result)
+            }
+            (job, done) => {
+                log::error!("store result {done:?} does not match the job in flight {job:?}");
+            }
+        }
+    }
+
+    fn committed(
+        &mut self,
+        changes: &[Change],
+        waiters: &[Option<Waiter>],
+        result: Result<Vec<Effect>, String>,
+    ) {
+        let ok = result.is_ok();
+        if let Ok(effects) = result {
+            for (change, effect) in changes.iter().zip(effects) {
+                let removed = self.monitors.apply(change);
+                self.after_change(change, effect, removed);
+            }
+        }
+        for waiter in waiters.iter().flatten() {
+            let reply = match (waiter, ok) {
+                (Waiter::Mon(to), true) => (*to, procs::mon_reply(true, self.state)),
+                (Waiter::Mon(to), false) => (*to, procs::mon_reply(false, self.state)),
+                (Waiter::Unmon(to), true) => (*to, procs::stat_reply(self.state)),
+                // The change is not durable: no acknowledgement.
+                (Waiter::Unmon(to), false) => (*to, Dispatch::SystemErr),
+            };
+            self.out.push_back(Output::Reply(reply.0, reply.1));
+        }
+    }
+
+    /// Follow-up of one durable change: HA callouts and address lookups.
+    fn after_change(
+        &mut self,
+        change: &Change,
+        effect: Effect,
+        removed: Vec<crate::statd::store::Registration>,
+    ) {
+        if let (Change::Monitor(reg), Effect::Added) = (change, effect) {
+            self.out.push_back(Output::Callout(Callout::AddClient {
+                mon_name: reg.mon_name.clone(),
+                my_name: reg.my_name.clone(),
+            }));
+            let key = reg.mon_name.to_ascii_lowercase();
+            if self.monitors.needs_addresses(&key) {
+                self.resolve(key.clone(), Lookup::Host(key));
+            }
+        }
+        for reg in removed {
+            self.out.push_back(Output::Callout(Callout::DelClient {
+                mon_name: reg.mon_name,
+                my_name: reg.my_name,
+            }));
+        }
+    }
+
+    fn rebooted(&mut self, waiters: &[ReplyTo], result: Result<i32, String>) {
+        match result {
+            Ok(state) => {
+                log::warn!(
+                    "simulated crash: state {} -> {state}; {} monitored host(s) now need notification",
+                    self.state,
+                    self.monitors.host_count()
+                );
+                self.state = state;
+                self.monitors.clear();
+                self.out.push_back(Output::StateChanged(state));
+                self.out.push_back(Output::Rebooted);
+                for to in waiters {
+                    self.out
+                        .push_back(Output::Reply(*to, Dispatch::Reply(Vec::new())));
+                }
+            }
+            Err(e) => {
+                log::error!("simulated crash failed: {e}");
+                for to in waiters {
+                    self.out.push_back(Output::Reply(*to, Dispatch::SystemErr));
+                }
+            }
+        }
+    }
+
+    /// The resolver's answer for `id`: the addresses found, or `None` if
+    /// the name does not resolve.
+    pub fn resolved(&mut self, id: ResolveId, addrs: Option<Vec<IpAddr>>) {
+        let Some(lookup) = self.lookups.remove(&id) else {
+            return;
+        };
+        match lookup {
+            Lookup::Stat(to) => {
+                let found = addrs.is_some_and(|a| !a.is_empty());
+                self.out
+                    .push_back(Output::Reply(to, procs::stat_res(found, self.state)));
+            }
+            Lookup::Host(key) => {
+                if let Some(addrs) = addrs.filter(|a| !a.is_empty()) {
+                    self.monitors.set_addrs(&key, &addrs);
+                }
+            }
+            Lookup::Notify { state } => {
+                let keys: Vec<Vec<u8>> = addrs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flat_map(|a| self.monitors.matching(b"", Some(a)))
+                    .collect();
+                self.forward(&keys, state);
+            }
+        }
+    }
+
+    fn resolve(&mut self, name: Vec<u8>, why: Lookup) {
+        let id = ResolveId(self.next_lookup);
+        self.next_lookup += 1;
+        self.lookups.insert(id, why);
+        self.out.push_back(Output::Resolve(id, name));
+    }
+
+    /// Queues a callback for every registration of `keys` not yet told
+    /// about `state`.
+    fn forward(&mut self, keys: &[Vec<u8>], state: i32) {
+        for reg in self.monitors.take_callbacks(keys, state) {
+            let target = CallbackTarget {
+                prog: reg.my_prog,
+                vers: reg.my_vers,
+                proc: reg.my_proc,
+            };
+            if !target.is_allowed() {
+                log::warn!(
+                    "not calling back {}/{}/{} for {}: not an NSM callback procedure",
+                    target.prog,
+                    target.vers,
+                    target.proc,
+                    crate::log::escape(&reg.mon_name)
+                );
+                continue;
+            }
+            let Ok(mon_name) = crate::proto::sm_inter::SmString::new(reg.mon_name) else {
+                continue;
+            };
+            self.counters.callbacks += 1;
+            self.out.push_back(Output::Callback(Callback {
+                target,
+                status: Status {
+                    mon_name,
+                    state,
+                    cookie: crate::xdr::FixedOpaque(reg.cookie),
+                },
+            }));
+        }
+    }
+}
+
+impl Program for NsmCore {
+    fn program(&self) -> u32 {
+        SM_PROG
+    }
+
+    fn versions(&self) -> RangeInclusive<u32> {
+        SM_VERS..=SM_VERS
+    }
+
+    fn call(&mut self, call: &Call<'_>) -> Dispatch {
+        if let Some(n) = self.counters.calls.get_mut(call.proc as usize) {
+            *n += 1;
+        }
+        self.dispatch(call)
+    }
+}
