@@ -6,6 +6,7 @@
 //! - [`store`]: the durable monitor store (nfs-utils and Apple formats).
 
 pub mod cli;
+pub mod callback;
 pub mod core;
 pub mod daemon;
 pub mod program;
