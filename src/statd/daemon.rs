@@ -1,20 +1,31 @@
 //! The rpc.statd module on the reactor: NSM listeners, rpcbind registration
-//! (with the embedded portmapper as fallback), and orderly shutdown.
+//! (with the embedded portmapper as fallback), the NSM core with its store
+//! and resolver threads, lock-manager callbacks, HA callouts, and orderly
+//! shutdown.
+//!
+//! Start order (as nfs-utils): bind every socket that needs a reserved port
+//! (listeners when `-p` is below 1024, the rpcbind client, the callback
+//! socket), drop privileges to the owner of the state directory, load the
+//! store, start the helper threads, register with rpcbind. The ready pipe
+//! (daemon mode) is told once registration is over.
 
+use super::callback_io::CallbackIo;
 use super::cli::Config;
-use super::program::NsmProgram;
+use super::core::{NsmCore, Output, StoreDone};
+use super::startup;
+use super::workers::{Resolver, StoreWorker};
 use crate::daemonize::ReadyPipe;
 use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
 use crate::reactor::{Context, Event, Module, TimerId};
 use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::service::portmapper::PortmapModule;
-use crate::service::registrar::{Progress, Registrar};
+use crate::service::registrar::{initial_xid, Progress, Registrar};
 use std::io;
 use std::time::Duration;
 
-/// How long shutdown waits for rpcbind to confirm the UNSETs.
-const UNREGISTER_GRACE: Duration = Duration::from_secs(3);
+/// How long shutdown waits for rpcbind and the store.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -23,15 +34,24 @@ enum Phase {
     Stopping,
 }
 
+/// What the daemon runs once started.
+struct Running {
+    endpoint: RpcEndpoint,
+    registrar: Registrar,
+    core: NsmCore,
+    store: StoreWorker,
+    resolver: Resolver,
+    callbacks: CallbackIo,
+}
+
 /// rpc.statd as a reactor module.
 pub struct StatdModule {
     cfg: Config,
-    nsm: NsmProgram,
-    endpoint: Option<RpcEndpoint>,
-    registrar: Option<Registrar>,
+    run: Option<Running>,
     ready: Option<ReadyPipe>,
     phase: Phase,
     embedded: bool,
+    unregistered: bool,
     stop_timer: Option<TimerId>,
 }
 
@@ -40,19 +60,18 @@ impl StatdModule {
     pub fn new(cfg: Config, ready: Option<ReadyPipe>) -> StatdModule {
         StatdModule {
             cfg,
-            nsm: NsmProgram::default(),
-            endpoint: None,
-            registrar: None,
+            run: None,
             ready,
             phase: Phase::Registering,
             embedded: false,
+            unregistered: false,
             stop_timer: None,
         }
     }
 
-    /// The NSM program state, for tests.
-    pub fn nsm(&self) -> &NsmProgram {
-        &self.nsm
+    /// The NSM core, for tests.
+    pub fn core(&self) -> Option<&NsmCore> {
+        self.run.as_ref().map(|r| &r.core)
     }
 
     fn open(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
@@ -72,20 +91,34 @@ impl StatdModule {
             cx.watch_signal(sig)?;
         }
         let mut registrar = Registrar::open(cx)?;
-        registrar.start(cx, self.register_plan(&endpoint));
-        self.endpoint = Some(endpoint);
-        self.registrar = Some(registrar);
-        Ok(())
-    }
+        let callbacks = CallbackIo::open(cx, initial_xid())?;
 
-    fn register_plan(&self, endpoint: &RpcEndpoint) -> Registration {
-        Registration::register(SM_PROG, SM_VERS, endpoint.bound(), &owner())
+        let opened = startup::open(
+            startup::nfs_utils(&self.cfg.state_dir),
+            false,
+            &self.cfg.state_dir,
+        )?;
+        let core = NsmCore::new(opened.state, &opened.hosts);
+        let store = StoreWorker::start(opened.store, cx.waker()?)?;
+        let resolver = Resolver::start(cx.waker()?)?;
+        registrar.start(cx, register_plan(&endpoint));
+        self.run = Some(Running {
+            endpoint,
+            registrar,
+            core,
+            store,
+            resolver,
+            callbacks,
+        });
+        self.pump(cx);
+        Ok(())
     }
 
     fn registered(&mut self, cx: &mut Context<'_>, outcome: Outcome) {
         if self.phase == Phase::Stopping {
             log::debug!("unregistered from the portmapper");
-            cx.exit(0);
+            self.unregistered = true;
+            self.maybe_exit(cx);
             return;
         }
         match outcome {
@@ -97,12 +130,9 @@ impl StatdModule {
                 self.embedded = true;
                 match cx.add_module(Box::new(PortmapModule::standard())) {
                     Ok(_) => {
-                        if let (Some(r), Some(e)) =
-                            (self.registrar.as_mut(), self.endpoint.as_ref())
-                        {
-                            let plan =
-                                Registration::register(SM_PROG, SM_VERS, e.bound(), &owner());
-                            r.start(cx, plan);
+                        if let Some(r) = self.run.as_mut() {
+                            let plan = register_plan(&r.endpoint);
+                            r.registrar.start(cx, plan);
                         }
                         return;
                     }
@@ -145,12 +175,78 @@ impl StatdModule {
         }
         log::info!("caught signal {sig}, unregistering and exiting");
         self.phase = Phase::Stopping;
-        let Some(registrar) = self.registrar.as_mut() else {
+        match self.run.as_mut() {
+            Some(r) => r
+                .registrar
+                .start(cx, Registration::unregister(SM_PROG, SM_VERS, &owner())),
+            None => self.unregistered = true,
+        }
+        self.stop_timer = Some(cx.set_timer(cx.now() + STOP_GRACE));
+        self.maybe_exit(cx);
+    }
+
+    /// Exits once rpcbind confirmed and every queued change is on disk.
+    fn maybe_exit(&mut self, cx: &mut Context<'_>) {
+        let store_idle = self.run.as_ref().is_none_or(|r| !r.core.store_busy());
+        if self.phase == Phase::Stopping && self.unregistered && store_idle {
             cx.exit(0);
+        }
+    }
+
+    /// Moves work between the core and the outside world until neither has
+    /// anything more.
+    fn pump(&mut self, cx: &mut Context<'_>) {
+        let Some(r) = self.run.as_mut() else {
             return;
         };
-        registrar.start(cx, Registration::unregister(SM_PROG, SM_VERS, &owner()));
-        self.stop_timer = Some(cx.set_timer(cx.now() + UNREGISTER_GRACE));
+        loop {
+            let mut busy = false;
+            while let Some(job) = r.core.poll_store_job() {
+                busy = true;
+                if r.store.send(job).is_err() {
+                    log::error!("the store thread is gone");
+                    r.core
+                        .store_done(StoreDone::Committed(Err("store thread gone".into())));
+                }
+            }
+            while let Some(out) = r.core.poll_output() {
+                busy = true;
+                match out {
+                    Output::Reply(to, d) => r.endpoint.complete(cx, to, d),
+                    Output::Resolve(id, name) => {
+                        if !r.resolver.send(id, name) {
+                            log::warn!("too many name lookups queued; answering \"unknown\"");
+                            r.core.resolved(id, None);
+                        }
+                    }
+                    Output::Callback(cb) => r.callbacks.push(cx, cb),
+                    Output::Callout(c) => log::debug!("callout {c:?}"),
+                    Output::StateChanged(state) => log::info!("local state is now {state}"),
+                    Output::Rebooted => {
+                        log::info!("monitored hosts moved to the notify list")
+                    }
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        self.maybe_exit(cx);
+    }
+
+    fn drain_workers(&mut self, id: crate::reactor::WakeId) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        if id == r.store.wake_id() {
+            while let Some(done) = r.store.try_recv() {
+                r.core.store_done(done);
+            }
+        } else if id == r.resolver.wake_id() {
+            while let Some((lookup, addrs)) = r.resolver.try_recv() {
+                r.core.resolved(lookup, addrs);
+            }
+        }
     }
 }
 
@@ -170,27 +266,39 @@ impl Module for StatdModule {
     }
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
-        if let Some(endpoint) = self.endpoint.as_mut() {
-            if endpoint.handle_event(cx, &ev, &mut [&mut self.nsm]) {
+        if let Some(r) = self.run.as_mut() {
+            if r.endpoint.handle_event(cx, &ev, &mut [&mut r.core]) {
+                return self.pump(cx);
+            }
+            if r.callbacks.handle_event(cx, &ev) {
                 return;
             }
-        }
-        if let Some(registrar) = self.registrar.as_mut() {
-            match registrar.handle_event(cx, &ev) {
+            match r.registrar.handle_event(cx, &ev) {
                 Progress::NotMine => {}
                 Progress::Working => return,
                 Progress::Finished(outcome) => return self.registered(cx, outcome),
             }
         }
         match ev {
+            Event::Woken(id) => {
+                self.drain_workers(id);
+                self.pump(cx);
+            }
             Event::Signal(sig) => self.shutdown(cx, sig),
             Event::Timer(t) if Some(t) == self.stop_timer => {
-                log::warn!("rpcbind did not confirm the unregistration; exiting anyway");
+                log::warn!("shutdown grace period over; exiting");
                 cx.exit(0);
+            }
+            Event::ChildExited { pid, status, .. } if !status.success() => {
+                log::warn!("HA callout (pid {pid}) failed: {status}");
             }
             _ => {}
         }
     }
+}
+
+fn register_plan(endpoint: &RpcEndpoint) -> Registration {
+    Registration::register(SM_PROG, SM_VERS, endpoint.bound(), &owner())
 }
 
 /// The owner string libtirpc sends: our effective uid in decimal.

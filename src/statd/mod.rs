@@ -1,16 +1,18 @@
 //! rpc.statd, the NSM host status monitor (program 100024 version 1).
 //!
 //! - [`cli`]: the command line (seed man page flags first).
-//! - [`program`]: the NSM program as the RPC server sees it.
+//! - [`core`]: the NSM service as an I/O-free state machine; [`callback`]: lock-manager callbacks.
 //! - [`daemon`]: the reactor module (listeners, registration, shutdown).
 //! - [`store`]: the durable monitor store (nfs-utils and Apple formats).
 
 pub mod cli;
 pub mod callback;
+pub mod callback_io;
 pub mod core;
 pub mod daemon;
-pub mod program;
+pub mod startup;
 pub mod store;
+pub mod workers;
 
 use crate::daemonize;
 use crate::log::{self as logging, Sink};

@@ -1,0 +1,89 @@
+//! Opening the store at start: load it, report damage, decide the state,
+//! and do the reboot step when the host booted since the last run.
+
+use super::store::{BootInfo, HostEntry, NfsUtilsStore, Store};
+use std::io;
+use std::path::Path;
+
+/// Linux's per-boot random id.
+pub const BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
+
+/// The loaded store and what the daemon starts with.
+pub struct Opened {
+    /// The store, ready for commits.
+    pub store: Box<dyn Store + Send>,
+    /// The running state (odd, on disk).
+    pub state: i32,
+    /// Hosts as stored after the reboot step.
+    pub hosts: Vec<HostEntry>,
+    /// Hosts that wait for reboot notification.
+    pub to_notify: usize,
+}
+
+/// This boot, as far as the platform tells.
+pub fn boot_info() -> BootInfo {
+    let boot_id = std::fs::read(BOOT_ID_PATH)
+        .ok()
+        .map(|b| b.trim_ascii().to_vec())
+        .filter(|b| !b.is_empty());
+    let now_unix_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    BootInfo {
+        boot_id,
+        now_unix_secs,
+    }
+}
+
+/// Loads `store`. After a reboot of the host, moves every monitored host to
+/// the notify list and advances the state, unless `no_notify` (then the
+/// separate notifier does that step, as with nfs-utils' `-L`).
+pub fn open(mut store: Box<dyn Store + Send>, no_notify: bool, where_: &Path) -> io::Result<Opened> {
+    let boot = boot_info();
+    let loaded = store
+        .load(&boot)
+        .map_err(|e| io::Error::other(format!("cannot load the monitor list: {e}")))?;
+    if let Some(note) = loaded.state_note {
+        log::warn!("{}: {note}", where_.display());
+    }
+    for d in &loaded.damage {
+        log::warn!(
+            "damaged store file {}: {}; kept {} record(s){}",
+            d.path.display(),
+            d.what,
+            d.kept,
+            d.moved_to
+                .as_ref()
+                .map(|p| format!(", original kept as {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    let mut state = loaded.state;
+    if loaded.new_boot && !no_notify {
+        let before = state;
+        state = store
+            .begin_reboot(boot.boot_id.as_deref())
+            .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
+        log::info!("first start since boot: state {before} -> {state}");
+    } else if loaded.new_boot {
+        log::info!("first start since boot; leaving the reboot step to sm-notify (no-notify)");
+    }
+    let hosts = store.hosts();
+    let to_notify = hosts.iter().filter(|h| h.needs_notify).count();
+    let monitored = hosts.iter().filter(|h| h.monitored).count();
+    log::info!(
+        "state {state}; {monitored} monitored host(s), {to_notify} waiting for reboot notification"
+    );
+    Ok(Opened {
+        store,
+        state,
+        hosts,
+        to_notify,
+    })
+}
+
+/// The nfs-utils layout in `dir`.
+pub fn nfs_utils(dir: &Path) -> Box<dyn Store + Send> {
+    Box::new(NfsUtilsStore::open(dir))
+}

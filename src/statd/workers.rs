@@ -1,0 +1,216 @@
+//! The daemon's helper threads, which keep blocking work off the event
+//! loop: one store thread (file writes and `fsync`s) and a few resolver
+//! threads (`getaddrinfo`). Each sends its results through a channel and
+//! wakes the module with a [`Waker`]; the module drains the channel on
+//! `Event::Woken`.
+//!
+//! Threads must be started after privileges are dropped (setuid applies to
+//! the whole process only when it has one thread; see `privs`).
+
+use super::core::{ResolveId, StoreDone, StoreJob};
+use super::store::Store;
+use crate::reactor::{WakeId, Waker};
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+/// The store, owned by its own thread.
+#[derive(Debug)]
+pub struct StoreWorker {
+    jobs: Option<Sender<StoreJob>>,
+    done: Receiver<StoreDone>,
+    waker: WakeId,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreWorker {
+    /// Moves `store` (already loaded) to a new thread.
+    pub fn start(mut store: Box<dyn Store + Send>, waker: Waker) -> std::io::Result<StoreWorker> {
+        let (jobs, job_rx) = mpsc::channel::<StoreJob>();
+        let (done_tx, done) = mpsc::channel();
+        let id = waker.id();
+        let thread = std::thread::Builder::new()
+            .name("statd-store".into())
+            .spawn(move || {
+                for job in job_rx {
+                    let result = run_job(store.as_mut(), job);
+                    if done_tx.send(result).is_err() {
+                        break;
+                    }
+                    waker.wake();
+                }
+            })?;
+        Ok(StoreWorker {
+            jobs: Some(jobs),
+            done,
+            waker: id,
+            thread: Some(thread),
+        })
+    }
+
+    /// The waker id whose `Event::Woken` means results are waiting.
+    pub fn wake_id(&self) -> WakeId {
+        self.waker
+    }
+
+    /// Hands a job to the store thread.
+    pub fn send(&self, job: StoreJob) -> Result<(), StoreJob> {
+        match &self.jobs {
+            Some(tx) => tx.send(job).map_err(|e| e.0),
+            None => Err(job),
+        }
+    }
+
+    /// A finished job, if any.
+    pub fn try_recv(&self) -> Option<StoreDone> {
+        self.done.try_recv().ok()
+    }
+
+    /// Lets the thread finish its queue and waits for it.
+    pub fn shutdown(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                log::error!("the store thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for StoreWorker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run_job(store: &mut dyn Store, job: StoreJob) -> StoreDone {
+    match job {
+        StoreJob::Commit(changes) => StoreDone::Committed(store.commit(&changes).map_err(|e| {
+            log::error!("cannot save the monitor list: {e}");
+            e.to_string()
+        })),
+        StoreJob::Reboot => StoreDone::Rebooted(store.begin_reboot(None).map_err(|e| {
+            log::error!("cannot record the simulated crash: {e}");
+            e.to_string()
+        })),
+    }
+}
+
+/// Most lookups queued at once; more are answered "does not resolve" at
+/// once (a flood of SM_STAT for random names must not grow memory).
+pub const MAX_QUEUED_LOOKUPS: usize = 1024;
+
+/// Resolver threads.
+pub const RESOLVER_THREADS: usize = 4;
+
+type Answer = (ResolveId, Option<Vec<IpAddr>>);
+
+/// A small pool of threads that run `getaddrinfo`.
+#[derive(Debug)]
+pub struct Resolver {
+    jobs: Option<Sender<(ResolveId, Vec<u8>)>>,
+    done: Receiver<Answer>,
+    queued: usize,
+    waker: WakeId,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Resolver {
+    /// Starts [`RESOLVER_THREADS`] threads.
+    pub fn start(waker: Waker) -> std::io::Result<Resolver> {
+        let (jobs, job_rx) = mpsc::channel::<(ResolveId, Vec<u8>)>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done) = mpsc::channel();
+        let id = waker.id();
+        let mut threads = Vec::new();
+        for n in 0..RESOLVER_THREADS {
+            let (rx, tx, waker) = (job_rx.clone(), done_tx.clone(), waker.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("statd-resolve-{n}"))
+                    .spawn(move || loop {
+                        let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok((id, name)) = job else {
+                            return;
+                        };
+                        if tx.send((id, lookup(&name))).is_err() {
+                            return;
+                        }
+                        waker.wake();
+                    })?,
+            );
+        }
+        Ok(Resolver {
+            jobs: Some(jobs),
+            done,
+            queued: 0,
+            waker: id,
+            threads,
+        })
+    }
+
+    /// The waker id whose `Event::Woken` means answers are waiting.
+    pub fn wake_id(&self) -> WakeId {
+        self.waker
+    }
+
+    /// Queues a lookup; `false` when the queue is full (answer "does not
+    /// resolve" yourself).
+    pub fn send(&mut self, id: ResolveId, name: Vec<u8>) -> bool {
+        if self.queued >= MAX_QUEUED_LOOKUPS {
+            return false;
+        }
+        match &self.jobs {
+            Some(tx) if tx.send((id, name)).is_ok() => {
+                self.queued += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A finished lookup, if any.
+    pub fn try_recv(&mut self) -> Option<Answer> {
+        match self.done.try_recv() {
+            Ok(a) => {
+                self.queued = self.queued.saturating_sub(1);
+                Some(a)
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        }
+    }
+}
+
+impl Drop for Resolver {
+    fn drop(&mut self) {
+        // Threads stuck in getaddrinfo are not waited for; they end with
+        // the process.
+        self.jobs = None;
+        self.threads.clear();
+    }
+}
+
+/// The addresses of `name` (any family), or `None` if it does not resolve.
+pub fn lookup(name: &[u8]) -> Option<Vec<IpAddr>> {
+    let text = std::str::from_utf8(name).ok()?;
+    let found: Vec<IpAddr> = (text, 0)
+        .to_socket_addrs()
+        .ok()?
+        .map(|a| a.ip().to_canonical())
+        .collect();
+    (!found.is_empty()).then_some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_localhost_and_literals() {
+        let found = lookup(b"localhost").unwrap();
+        assert!(found.iter().all(|a| a.is_loopback()));
+        assert_eq!(lookup(b"127.0.0.20"), Some(vec!["127.0.0.20".parse().unwrap()]));
+        assert_eq!(lookup(b"\xff\xfe"), None);
+    }
+}
