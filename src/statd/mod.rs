@@ -5,8 +5,12 @@
 //! - [`daemon`]: the reactor module (listeners, registration, shutdown).
 //! - [`store`]: the durable monitor store (nfs-utils and Apple formats).
 
+pub mod callout;
 pub mod cli;
 pub mod daemon;
+pub mod kernel;
+pub mod pidfile;
+pub mod privs;
 pub mod program;
 pub mod store;
 
