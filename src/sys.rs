@@ -97,6 +97,44 @@ pub fn fork() -> io::Result<Forked> {
     }
 }
 
+/// `setgroups(2)` for the whole process: replaces the supplementary group
+/// list with `groups` (an empty slice clears it).
+///
+/// Goes through the C library, which applies the change to every thread of
+/// the process (glibc and musl both broadcast set*id calls); the raw system
+/// call would change only the calling thread.
+pub fn set_groups(groups: &[u32]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `groups` (`gid_t` is `u32`),
+    // which lives for the call; setgroups only reads that many entries.
+    let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `setresgid(gid, gid, gid)` for the whole process (real, effective and
+/// saved group id), through the C library so every thread changes.
+pub fn set_all_gids(gid: u32) -> io::Result<()> {
+    // SAFETY: plain integer arguments, no memory is passed.
+    let rc = unsafe { libc::setresgid(gid, gid, gid) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `setresuid(uid, uid, uid)` for the whole process (real, effective and
+/// saved user id), through the C library so every thread changes.
+pub fn set_all_uids(uid: u32) -> io::Result<()> {
+    // SAFETY: plain integer arguments, no memory is passed.
+    let rc = unsafe { libc::setresuid(uid, uid, uid) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,25 @@
 //! rpc.statd, the NSM host status monitor (program 100024 version 1).
 //!
 //! - [`cli`]: the command line (seed man page flags first).
-//! - [`core`]: the NSM service as an I/O-free state machine; [`callback`]: lock-manager callbacks.
-//! - [`daemon`]: the reactor module (listeners, registration, shutdown).
+//! - [`core`]: the NSM service as an I/O-free state machine.
+//! - [`callback`]: lock-manager callbacks, I/O-free; [`callback_io`] puts
+//!   them on the reactor.
+//! - [`daemon`]: the reactor module (listeners, registration, shutdown);
+//!   [`startup`] loads the store; [`workers`] are its store and resolver
+//!   threads.
 //! - [`store`]: the durable monitor store (nfs-utils and Apple formats).
+//! - Process plumbing: [`privs`] (privilege drop), [`pidfile`], [`kernel`]
+//!   (`/proc` knobs), [`callout`] (the HA callout).
 
-pub mod cli;
 pub mod callback;
 pub mod callback_io;
+pub mod callout;
+pub mod cli;
 pub mod core;
 pub mod daemon;
+pub mod kernel;
+pub mod pidfile;
+pub mod privs;
 pub mod startup;
 pub mod store;
 pub mod workers;
