@@ -12,7 +12,8 @@
 use super::callback_io::CallbackIo;
 use super::cli::Config;
 use super::core::{NsmCore, Output, StoreDone};
-use super::startup;
+use super::privs::{self, Dropped};
+use super::{kernel, startup};
 use super::workers::{Resolver, StoreWorker};
 use crate::daemonize::ReadyPipe;
 use crate::portmap::{Outcome, Registration};
@@ -22,6 +23,7 @@ use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::service::portmapper::PortmapModule;
 use crate::service::registrar::{initial_xid, Progress, Registrar};
 use std::io;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long shutdown waits for rpcbind and the store.
@@ -92,12 +94,14 @@ impl StatdModule {
         }
         let mut registrar = Registrar::open(cx)?;
         let callbacks = CallbackIo::open(cx, initial_xid())?;
+        drop_privileges(&self.cfg.state_dir)?;
 
         let opened = startup::open(
             startup::nfs_utils(&self.cfg.state_dir),
             false,
             &self.cfg.state_dir,
         )?;
+        tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let resolver = Resolver::start(cx.waker()?)?;
@@ -221,7 +225,7 @@ impl StatdModule {
                     }
                     Output::Callback(cb) => r.callbacks.push(cx, cb),
                     Output::Callout(c) => log::debug!("callout {c:?}"),
-                    Output::StateChanged(state) => log::info!("local state is now {state}"),
+                    Output::StateChanged(state) => tell_kernel(state),
                     Output::Rebooted => {
                         log::info!("monitored hosts moved to the notify list")
                     }
@@ -299,6 +303,38 @@ impl Module for StatdModule {
 
 fn register_plan(endpoint: &RpcEndpoint) -> Registration {
     Registration::register(SM_PROG, SM_VERS, endpoint.bound(), &owner())
+}
+
+/// Gives up root for the owner of the records (nfs-utils: the owner of
+/// `sm/`, else of the state directory), keeping the right to bind reserved
+/// ports. Must run before any helper thread starts.
+fn drop_privileges(state_dir: &Path) -> io::Result<()> {
+    let sm = state_dir.join("sm");
+    let owned_by = if sm.exists() { sm } else { state_dir.to_path_buf() };
+    match privs::drop_privileges(&owned_by) {
+        Ok(Dropped::Switched(o)) => {
+            log::info!("running as uid {}, gid {}", o.uid, o.gid);
+            Ok(())
+        }
+        Ok(Dropped::StayedRoot) => {
+            log::warn!(
+                "running as root; chown {} to choose another user",
+                owned_by.display()
+            );
+            Ok(())
+        }
+        Ok(Dropped::NotRoot { .. }) => Ok(()),
+        Err(e) => Err(with_context(e, "cannot drop privileges")),
+    }
+}
+
+/// Writes the local state where the Linux kernel's lockd reads it.
+fn tell_kernel(state: i32) {
+    match kernel::write_nsm_local_state(state) {
+        Ok(true) => log::debug!("told the kernel: state {state}"),
+        Ok(false) => log::debug!("no {} (lockd not loaded)", kernel::NSM_LOCAL_STATE),
+        Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
+    }
 }
 
 /// The owner string libtirpc sends: our effective uid in decimal.

@@ -83,6 +83,7 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
             return 1;
         }
     };
+    let _pid_files = write_pid_files(&cfg.state_dir);
     let mut reactor = match Reactor::new(Box::new(SystemClock)) {
         Ok(r) => r,
         Err(e) => {
@@ -106,4 +107,45 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
             1
         }
     }
+}
+
+/// The pid files: the seed's and, on Linux, nfs-utils' (systemd's
+/// `PIDFile=`). Written before privileges are dropped and given to the
+/// records' owner, as nfs-utils does. A file naming another live process is
+/// left alone (a second daemon on another state directory must not hide the
+/// first); failures are warnings.
+fn write_pid_files(state_dir: &std::path::Path) -> pidfile::PidFiles {
+    let mut files = pidfile::PidFiles::new();
+    for path in [SEED_PID_FILE, pidfile::NFS_UTILS_PATH] {
+        let path = std::path::Path::new(path);
+        if let Some(pid) = live_pid_in(path) {
+            log::warn!(
+                "{} names running process {pid}; not replacing it",
+                path.display()
+            );
+            continue;
+        }
+        if let Err(e) = files.write(path) {
+            log::warn!("cannot write {}: {e}", path.display());
+        }
+    }
+    let sm = state_dir.join("sm");
+    let owned_by = if sm.exists() { sm } else { state_dir.to_path_buf() };
+    if let Ok(owner) = privs::owner_of(&owned_by) {
+        if let Err(e) = files.chown(owner) {
+            log::warn!("cannot hand the pid files to uid {}: {e}", owner.uid);
+        }
+    }
+    files
+}
+
+/// The seed's pid file.
+pub const SEED_PID_FILE: &str = "/var/run/statd.pid";
+
+/// The pid in `path` if it names a running process other than this one.
+fn live_pid_in(path: &std::path::Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    (pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .then_some(pid)
 }
