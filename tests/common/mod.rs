@@ -7,7 +7,9 @@
     clippy::expect_used
 )]
 
+pub mod fake_lockd;
 pub mod sandbox;
+pub mod smclient;
 
 use std::process::Command;
 

@@ -2,6 +2,12 @@
 //! with only `lo` up and a tmpfs on /run, so rpcbind, statd and friends never
 //! touch the machine's own /run, ports or resolver, and no packet leaves.
 //!
+//! The resolver is private too: inside the mount namespace, /etc/hosts,
+//! /etc/resolv.conf and /etc/nsswitch.conf are bind mounts of files in the
+//! sandbox's scratch directory. `hosts: files` is the only host source
+//! (`nameserver 127.0.0.1` stands behind it, unused), so no DNS query is made,
+//! and /etc/hosts holds the localhost lines plus what the test asks for.
+//!
 //! A holder process keeps the namespaces alive; commands run inside through
 //! `nsenter`. Daemons are started by pid and stopped by that pid. Dropping the
 //! sandbox kills everything it started and the holder, which ends the
@@ -37,6 +43,34 @@ pub fn which(tool: &str) -> Option<PathBuf> {
     found
 }
 
+/// The /etc/hosts lines every sandbox has.
+const LOCALHOST_LINES: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+/// /etc/nsswitch.conf inside: local files for every database.
+const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\ngshadow: files\n\
+                        hosts: files\nnetworks: files\nprotocols: files\nservices: files\n\
+                        ethers: files\nrpc: files\nnetgroup: files\n";
+
+/// /etc/resolv.conf inside (only reached if something bypasses nsswitch).
+const RESOLV_CONF: &str = "nameserver 127.0.0.1\n";
+
+/// The holder: mounts /run, bind-mounts `$1/etc/{hosts,resolv.conf,
+/// nsswitch.conf}` over the files /etc names (following symlinks; a missing
+/// target is created only inside the new /run), brings `lo` up and waits.
+const HOLDER_SCRIPT: &str = r#"set -e
+mount -t tmpfs tmpfs /run
+mkdir -p /run/rpcbind
+for f in hosts resolv.conf nsswitch.conf; do
+    t=$(readlink -m "/etc/$f")
+    case "$t" in
+    /run/*) mkdir -p "$(dirname "$t")"; [ -e "$t" ] || : > "$t" ;;
+    esac
+    mount --bind "$1/etc/$f" "$t"
+done
+ip link set lo up
+echo ready
+exec sleep infinity"#;
+
 pub struct Sandbox {
     holder: Child,
     daemons: Vec<Child>,
@@ -45,10 +79,20 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A sandbox whose /etc/hosts knows only localhost.
     pub fn new() -> Sandbox {
+        Sandbox::with_hosts(&[])
+    }
+
+    /// A sandbox whose /etc/hosts has the localhost lines plus one line per
+    /// `(address, names)` entry; `names` may list several, space-separated.
+    pub fn with_hosts(hosts: &[(&str, &str)]) -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
-        let script = "mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind && \
-                      ip link set lo up && echo ready && exec sleep infinity";
+        let etc = dir.path().join("etc");
+        std::fs::create_dir(&etc).expect("etc dir");
+        std::fs::write(etc.join("hosts"), hosts_text(hosts)).expect("hosts");
+        std::fs::write(etc.join("resolv.conf"), RESOLV_CONF).expect("resolv.conf");
+        std::fs::write(etc.join("nsswitch.conf"), NSSWITCH).expect("nsswitch.conf");
         let mut holder = Command::new("unshare")
             .args([
                 "--net",
@@ -58,8 +102,10 @@ impl Sandbox {
                 "--",
                 "sh",
                 "-c",
-                script,
+                HOLDER_SCRIPT,
+                "sandbox-holder",
             ])
+            .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -74,6 +120,12 @@ impl Sandbox {
             daemons: Vec::new(),
             dir,
         }
+    }
+
+    /// Rewrites the sandbox's /etc/hosts in place (the bind mount keeps the
+    /// inode, so programs inside see the new text at their next lookup).
+    pub fn set_hosts(&self, hosts: &[(&str, &str)]) {
+        std::fs::write(self.dir.path().join("etc/hosts"), hosts_text(hosts)).expect("hosts");
     }
 
     /// A command that runs `program` inside the sandbox.
@@ -150,6 +202,15 @@ impl Sandbox {
         }
         false
     }
+}
+
+/// /etc/hosts text: the localhost lines, then `address<TAB>names` lines.
+fn hosts_text(hosts: &[(&str, &str)]) -> String {
+    let mut text = String::from(LOCALHOST_LINES);
+    for (addr, names) in hosts {
+        text.push_str(&format!("{addr}\t{names}\n"));
+    }
+    text
 }
 
 impl Drop for Sandbox {
