@@ -22,7 +22,9 @@
 //! call [`Callbacks::handle_timeout`] at [`Callbacks::poll_timeout`].
 
 use crate::portmap::{getport_args, parse_getport};
-use crate::proto::pmap::{IPPROTO_TCP, IPPROTO_UDP, PMAPPROC_GETPORT, PMAP_PORT, PMAP_PROG, PMAP_VERS};
+use crate::proto::pmap::{
+    IPPROTO_TCP, IPPROTO_UDP, PMAPPROC_GETPORT, PMAP_PORT, PMAP_PROG, PMAP_VERS,
+};
 use crate::rpc::client::{CallId, CallResult, OutCall, RetryPolicy, RpcClient};
 use crate::rpc::Credential;
 use crate::statd::core::Callback;

@@ -13,8 +13,8 @@ use super::callback_io::CallbackIo;
 use super::cli::Config;
 use super::core::{NsmCore, Output, StoreDone};
 use super::privs::{self, Dropped};
-use super::{kernel, startup};
 use super::workers::{Resolver, StoreWorker};
+use super::{kernel, startup};
 use crate::daemonize::ReadyPipe;
 use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
@@ -310,7 +310,11 @@ fn register_plan(endpoint: &RpcEndpoint) -> Registration {
 /// ports. Must run before any helper thread starts.
 fn drop_privileges(state_dir: &Path) -> io::Result<()> {
     let sm = state_dir.join("sm");
-    let owned_by = if sm.exists() { sm } else { state_dir.to_path_buf() };
+    let owned_by = if sm.exists() {
+        sm
+    } else {
+        state_dir.to_path_buf()
+    };
     match privs::drop_privileges(&owned_by) {
         Ok(Dropped::Switched(o)) => {
             log::info!("running as uid {}, gid {}", o.uid, o.gid);

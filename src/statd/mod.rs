@@ -130,7 +130,11 @@ fn write_pid_files(state_dir: &std::path::Path) -> pidfile::PidFiles {
         }
     }
     let sm = state_dir.join("sm");
-    let owned_by = if sm.exists() { sm } else { state_dir.to_path_buf() };
+    let owned_by = if sm.exists() {
+        sm
+    } else {
+        state_dir.to_path_buf()
+    };
     if let Ok(owner) = privs::owner_of(&owned_by) {
         if let Err(e) = files.chown(owner) {
             log::warn!("cannot hand the pid files to uid {}: {e}", owner.uid);

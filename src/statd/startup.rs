@@ -39,7 +39,11 @@ pub fn boot_info() -> BootInfo {
 /// Loads `store`. After a reboot of the host, moves every monitored host to
 /// the notify list and advances the state, unless `no_notify` (then the
 /// separate notifier does that step, as with nfs-utils' `-L`).
-pub fn open(mut store: Box<dyn Store + Send>, no_notify: bool, where_: &Path) -> io::Result<Opened> {
+pub fn open(
+    mut store: Box<dyn Store + Send>,
+    no_notify: bool,
+    where_: &Path,
+) -> io::Result<Opened> {
     let boot = boot_info();
     let loaded = store
         .load(&boot)

@@ -210,7 +210,10 @@ mod tests {
     fn lookup_finds_localhost_and_literals() {
         let found = lookup(b"localhost").unwrap();
         assert!(found.iter().all(|a| a.is_loopback()));
-        assert_eq!(lookup(b"127.0.0.20"), Some(vec!["127.0.0.20".parse().unwrap()]));
+        assert_eq!(
+            lookup(b"127.0.0.20"),
+            Some(vec!["127.0.0.20".parse().unwrap()])
+        );
         assert_eq!(lookup(b"\xff\xfe"), None);
     }
 }

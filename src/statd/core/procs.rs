@@ -516,8 +516,10 @@ mod tests {
         let mut h = Harness::new(5);
         let (_, d) = h.call(LOCAL, SmProc::UNMON, &unmon(b"a", b"me"));
         assert_eq!(d, stat_reply(5));
-        let mut all = MyId::default();
-        all.my_name = s(b"NFS NLM");
+        let all = MyId {
+            my_name: s(b"NFS NLM"),
+            ..MyId::default()
+        };
         let (_, d) = h.call("[::1]:900", SmProc::UNMON_ALL, &all.to_xdr());
         assert_eq!(d, stat_reply(5), "FreeBSD reads the state this way");
     }
