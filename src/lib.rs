@@ -15,6 +15,7 @@ pub mod cli;
 pub mod daemonize;
 pub mod log;
 pub mod multicall;
+pub mod nfsconf;
 pub mod portmap;
 pub mod proto;
 pub mod reactor;

@@ -1,14 +1,46 @@
-//! rpc.statd's command line: the seed man page's flags first, then the
-//! nfs-utils short flags that do not collide with them.
+//! rpc.statd's configuration: the command line (the seed man page's flags
+//! first, then nfs-utils' that do not collide with them), the `[statd]`
+//! section of `/etc/nfs.conf`, and the environment. A flag beats the file;
+//! the file beats the default.
+//!
+//! Reading is split so that [`parse`] stays pure:
+//!
+//! 1. [`conf_source`] looks at the arguments for `--config FILE`;
+//! 2. [`Sources::load`] reads that configuration and the environment (the
+//!    only I/O here);
+//! 3. [`parse`] combines the arguments with the [`Sources`].
+//!
+//! Bad values on the command line are errors (the caller prints the message
+//! and the usage, and exits 1). Bad values in the file are warnings in
+//! [`Config::conf_warnings`] and the key is ignored, as if unset (nfs-utils
+//! reads numbers with `atoi` and keeps going; we do not guess). One
+//! exception, as in nfs-utils: equal listening and outgoing ports are an
+//! error wherever they come from.
 
 use crate::cli::{self, Arg, Opt};
+use crate::nfsconf::{self, ConfWarning, NfsConf};
+use getopts::Matches;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Default state directory of the nfs-utils layout on Linux.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/nfs";
 
-/// The option table; the usage text and the man page follow it.
+/// Default state directory of the Apple layout (`/var/db/statd.status`).
+pub const APPLE_STATE_DIR: &str = "/var/db";
+
+/// The Apple layout's status file, in the state directory.
+pub const APPLE_STATUS_FILE: &str = "statd.status";
+
+/// The nfs.conf section rpc.statd reads.
+pub const CONF_SECTION: &str = "statd";
+
+/// Set to a number > 0, it means `--no-notify` (as in nfs-utils).
+pub const NO_NOTIFY_ENV: &str = "RPC_STATD_NO_NOTIFY";
+
+/// The option table; the usage text and the man page follow it. The seed's
+/// `-n -l -L -N` letters stay unused here.
 pub const OPTIONS: &[Opt] = &[
     Opt {
         short: "d",
@@ -29,10 +61,46 @@ pub const OPTIONS: &[Opt] = &[
         help: "listen on PORT (udp, tcp, udp6, tcp6)",
     },
     Opt {
+        short: "o",
+        long: "outgoing-port",
+        arg: Arg::Required("PORT"),
+        help: "send reboot notifications from source PORT",
+    },
+    Opt {
         short: "P",
         long: "state-directory-path",
         arg: Arg::Required("DIR"),
-        help: "state directory (default /var/lib/nfs)",
+        help: "state directory (default /var/lib/nfs; apple: /var/db)",
+    },
+    Opt {
+        short: "H",
+        long: "ha-callout",
+        arg: Arg::Required("PROG"),
+        help: "run PROG on every monitor change and reboot notice",
+    },
+    Opt {
+        short: "",
+        long: "name",
+        arg: Arg::Required("NAME"),
+        help: "identify this host as NAME in reboot notifications",
+    },
+    Opt {
+        short: "",
+        long: "no-notify",
+        arg: Arg::None,
+        help: "do not notify peers at start",
+    },
+    Opt {
+        short: "",
+        long: "store-format",
+        arg: Arg::Required("FORMAT"),
+        help: "nfs-utils (default) or apple (DIR/statd.status)",
+    },
+    Opt {
+        short: "",
+        long: "config",
+        arg: Arg::Required("FILE"),
+        help: "read FILE, not /etc/nfs.conf and /etc/nfs.conf.d",
     },
     Opt {
         short: "",
@@ -60,7 +128,9 @@ pub const OPTIONS: &[Opt] = &[
     },
 ];
 
-const SYNOPSIS: &str = "[-dF] [-p port] [-P dir] [--no-embedded-portmap]";
+const SYNOPSIS: &str = "[-dF] [-p port] [-o port] [-P dir] [-H prog] [--name name]\n       \
+    [--no-notify] [--store-format nfs-utils|apple] [--config file]\n       \
+    [--no-embedded-portmap]";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +143,69 @@ pub enum Command {
     Help,
 }
 
-/// Daemon settings taken from the command line.
+/// The on-disk layout of the monitor store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// nfs-utils' `sm/`, `sm.bak/` and `state` in the state directory.
+    NfsUtils,
+    /// The seed's `statd.status` in the state directory
+    /// ([`Config::status_file`]).
+    Apple,
+}
+
+impl StoreFormat {
+    /// `nfs-utils` or `apple` (ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<StoreFormat> {
+        if name.eq_ignore_ascii_case("nfs-utils") {
+            Some(StoreFormat::NfsUtils)
+        } else if name.eq_ignore_ascii_case("apple") {
+            Some(StoreFormat::Apple)
+        } else {
+            None
+        }
+    }
+
+    /// The state directory when none is configured.
+    pub fn default_state_dir(self) -> &'static Path {
+        Path::new(match self {
+            StoreFormat::NfsUtils => DEFAULT_STATE_DIR,
+            StoreFormat::Apple => APPLE_STATE_DIR,
+        })
+    }
+}
+
+/// Daemon settings: command line over `[statd]` in nfs.conf over defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `-F`: do not daemonize; log to stderr.
     pub foreground: bool,
-    /// Man-page verbosity (0 = warnings; `-d` = 3, the maximum).
+    /// Man-page verbosity (0 = warnings; 3, the maximum, for `-d` or a
+    /// non-zero `debug` in nfs.conf).
     pub verbosity: u32,
-    /// `-p`: the listening port for all four transports; `None` = any free port.
+    /// `-p`, `port`: the listening port for all four transports; `None` =
+    /// any free port.
     pub port: Option<u16>,
-    /// `-P`: the state directory.
+    /// `-o`, `outgoing-port`: the source port of outbound SM_NOTIFY; `None`
+    /// = a reserved port chosen at send time. Never equal to `port`.
+    pub outgoing_port: Option<u16>,
+    /// `-P`, `state-directory-path`: the state directory; by default
+    /// [`StoreFormat::default_state_dir`].
     pub state_dir: PathBuf,
+    /// `--name`, `name`: this host's identity (name or address) in reboot
+    /// notifications; `None` = the node name. Never empty.
+    pub name: Option<String>,
+    /// `--no-notify`, `no-notify`, or `RPC_STATD_NO_NOTIFY` > 0: do not
+    /// notify peers at start.
+    pub no_notify: bool,
+    /// `-H`, `ha-callout`: the program told of monitor changes and reboot
+    /// notices. Never empty.
+    pub ha_callout: Option<PathBuf>,
+    /// `--store-format`, `store-format`: the store's on-disk layout.
+    pub store: StoreFormat,
     /// Serve an embedded portmapper when no rpcbind answers.
     pub embedded_portmap: bool,
+    /// Problems found in the configuration files, to log once logging is up.
+    pub conf_warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -94,9 +214,81 @@ impl Default for Config {
             foreground: false,
             verbosity: 0,
             port: None,
+            outgoing_port: None,
             state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            name: None,
+            no_notify: false,
+            ha_callout: None,
+            store: StoreFormat::NfsUtils,
             embedded_portmap: true,
+            conf_warnings: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// The Apple layout's status file, `<state_dir>/statd.status`
+    /// (`/var/db/statd.status` by default).
+    pub fn status_file(&self) -> PathBuf {
+        self.state_dir.join(APPLE_STATUS_FILE)
+    }
+}
+
+/// Which configuration files to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfSource {
+    /// nfs-utils' files: `/etc/nfs.conf` and `/etc/nfs.conf.d/*.conf`
+    /// (see [`nfsconf::load_system`]); none needs to exist.
+    System,
+    /// `--config FILE`: only that file (it must exist), no `.d` directory.
+    File(PathBuf),
+}
+
+/// Everything besides the arguments that [`parse`] combines them with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The environment: [`NO_NOTIFY_ENV`] and the targets of `$NAME` values.
+    pub env: BTreeMap<String, String>,
+    /// The configuration files' assignments.
+    pub conf: NfsConf,
+    /// What was wrong in the files (unreadable includes, bad lines).
+    pub conf_warnings: Vec<ConfWarning>,
+}
+
+impl Sources {
+    /// Reads the process environment and the configuration `src` names.
+    /// This is the module's only I/O. An error is a message to print.
+    pub fn load(prog: &str, src: &ConfSource) -> Result<Sources, String> {
+        let loaded = match src {
+            ConfSource::System => nfsconf::load_system(Path::new(nfsconf::SYSTEM_FILE)),
+            ConfSource::File(f) => nfsconf::load_files(f, None),
+        };
+        let (conf, conf_warnings) = loaded.map_err(|e| format!("{prog}: config file: {e}"))?;
+        let env = std::env::vars_os()
+            .map(|(k, v)| (lossy(k), lossy(v)))
+            .collect();
+        Ok(Sources {
+            env,
+            conf,
+            conf_warnings,
+        })
+    }
+}
+
+fn lossy(s: OsString) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+/// The configuration the arguments ask for: [`ConfSource::File`] for the
+/// last `--config FILE`, else [`ConfSource::System`] (also when the
+/// arguments are bad: [`parse`] reports that).
+pub fn conf_source(prog: &str, args: &[OsString]) -> ConfSource {
+    match cli::parse(prog, OPTIONS, args) {
+        Ok(m) => match m.opt_strs("config").pop() {
+            Some(f) if !f.is_empty() => ConfSource::File(PathBuf::from(f)),
+            _ => ConfSource::System,
+        },
+        Err(_) => ConfSource::System,
     }
 }
 
@@ -105,9 +297,9 @@ pub fn usage(prog: &str) -> String {
     cli::usage(prog, SYNOPSIS, OPTIONS)
 }
 
-/// Parses the arguments after the program name. An error carries the message
-/// to print (before the usage text).
-pub fn parse(prog: &str, args: &[OsString]) -> Result<Command, String> {
+/// Parses the arguments after the program name and combines them with
+/// `src`. An error carries the message to print (before the usage text).
+pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, String> {
     let m = cli::parse(prog, OPTIONS, args).map_err(|e| e.0)?;
     if m.opt_present("h") || m.opt_present("?") {
         return Ok(Command::Help);
@@ -118,45 +310,248 @@ pub fn parse(prog: &str, args: &[OsString]) -> Result<Command, String> {
     if let Some(extra) = m.free.first() {
         return Err(format!("{prog}: unexpected argument '{extra}'"));
     }
-    let mut c = Config {
-        foreground: m.opt_present("F"),
-        verbosity: if m.opt_present("d") { 3 } else { 0 },
-        port: cli::port(&m, "p").map_err(|e| format!("{prog}: {e}"))?,
-        embedded_portmap: !m.opt_present("no-embedded-portmap"),
-        ..Config::default()
-    };
-    if let Some(dir) = m.opt_strs("P").last() {
-        if dir.is_empty() {
-            return Err(format!("{prog}: empty state directory path"));
+    let err = |e: String| format!("{prog}: {e}");
+    nonempty(&m, "config", "config file path").map_err(err)?;
+
+    let mut conf_warnings: Vec<String> = src.conf_warnings.iter().map(|w| w.to_string()).collect();
+    let file = FromFile::read(src, &mut conf_warnings);
+
+    let port = cli::port(&m, "p").map_err(err)?.or(file.port);
+    let outgoing_port = cli::port(&m, "o").map_err(err)?.or(file.outgoing_port);
+    if let (Some(p), Some(o)) = (port, outgoing_port) {
+        if p == o {
+            return Err(err(format!(
+                "listening and outgoing ports cannot be the same ({p})"
+            )));
         }
-        c.state_dir = PathBuf::from(dir);
     }
-    Ok(Command::Run(c))
+    let store = match m.opt_strs("store-format").pop() {
+        Some(s) => StoreFormat::from_name(&s)
+            .ok_or_else(|| err(format!("unknown store format '{s}' (nfs-utils or apple)")))?,
+        None => file.store.unwrap_or(StoreFormat::NfsUtils),
+    };
+    let state_dir = match nonempty(&m, "P", "state directory path").map_err(err)? {
+        Some(dir) => PathBuf::from(dir),
+        None => file
+            .state_dir
+            .unwrap_or_else(|| store.default_state_dir().to_path_buf()),
+    };
+    let ha_callout = nonempty(&m, "H", "ha-callout program")
+        .map_err(err)?
+        .map(PathBuf::from)
+        .or(file.ha_callout);
+    let name = nonempty(&m, "name", "name").map_err(err)?.or(file.name);
+    let env_no_notify = src.env.get(NO_NOTIFY_ENV).is_some_and(|v| atoi_positive(v));
+    Ok(Command::Run(Config {
+        foreground: m.opt_present("F"),
+        verbosity: if m.opt_present("d") || file.debug {
+            3
+        } else {
+            0
+        },
+        port,
+        outgoing_port,
+        state_dir,
+        name,
+        no_notify: m.opt_present("no-notify") || file.no_notify || env_no_notify,
+        ha_callout,
+        store,
+        embedded_portmap: !m.opt_present("no-embedded-portmap"),
+        conf_warnings,
+    }))
+}
+
+/// The last value of `opt`; an empty one is an error about `what`.
+fn nonempty(m: &Matches, opt: &str, what: &str) -> Result<Option<String>, String> {
+    match m.opt_strs(opt).pop() {
+        Some(v) if v.is_empty() => Err(format!("empty {what}")),
+        v => Ok(v),
+    }
+}
+
+/// C `atoi(s) > 0`: blanks, an optional sign, then the digits up to the
+/// first non-digit. A number too big for an `int` counts as positive (glibc
+/// would truncate it).
+fn atoi_positive(s: &str) -> bool {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    !negative
+        && digits
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .any(|d| d != b'0')
+}
+
+/// The `[statd]` settings that passed their checks.
+#[derive(Debug, Default)]
+struct FromFile {
+    port: Option<u16>,
+    outgoing_port: Option<u16>,
+    name: Option<String>,
+    state_dir: Option<PathBuf>,
+    ha_callout: Option<PathBuf>,
+    no_notify: bool,
+    store: Option<StoreFormat>,
+    debug: bool,
+}
+
+impl FromFile {
+    /// Reads `[statd]`; each bad value is a warning and is left unset.
+    fn read(src: &Sources, warnings: &mut Vec<String>) -> FromFile {
+        let env = |name: &str| src.env.get(name).cloned();
+        let get = |key: &str| src.conf.get_expanded(CONF_SECTION, key, &env);
+        let mut bad = |key: &str, value: &str, why: &str| {
+            warnings.push(format!(
+                "nfs.conf [{CONF_SECTION}] {key} = '{value}': {why}, ignored"
+            ));
+        };
+        let mut port = |key: &str| {
+            let value = get(key)?;
+            match value.parse::<u16>() {
+                Ok(0) => None,
+                Ok(p) => Some(p),
+                Err(_) => {
+                    bad(key, &value, "not a port number");
+                    None
+                }
+            }
+        };
+        let mut f = FromFile {
+            port: port("port"),
+            outgoing_port: port("outgoing-port"),
+            name: get("name"),
+            state_dir: get("state-directory-path").map(PathBuf::from),
+            ha_callout: get("ha-callout").map(PathBuf::from),
+            ..FromFile::default()
+        };
+        if let Some(v) = get("no-notify") {
+            match nfsconf::parse_bool(&v) {
+                Some(b) => f.no_notify = b,
+                None => bad("no-notify", &v, "not a boolean"),
+            }
+        }
+        if let Some(v) = get("store-format") {
+            f.store = StoreFormat::from_name(&v);
+            if f.store.is_none() {
+                bad("store-format", &v, "not nfs-utils or apple");
+            }
+        }
+        if let Some(v) = get("debug") {
+            for kind in v.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                match debug_facility(kind) {
+                    Some(on) => f.debug |= on,
+                    None => bad("debug", kind, "unknown debug facility"),
+                }
+            }
+        }
+        f
+    }
+}
+
+/// nfs-utils' debug facilities: whether `kind` turns debugging on (all but
+/// `0` do; we have one debug level), `None` if unknown.
+fn debug_facility(kind: &str) -> Option<bool> {
+    const ON: &[&str] = &["general", "call", "auth", "parse", "all", "1"];
+    if kind == "0" {
+        Some(false)
+    } else if ON.iter().any(|k| k.eq_ignore_ascii_case(kind)) {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    fn sources(conf: &str, env: &[(&str, &str)]) -> Sources {
+        let (conf, conf_warnings) = NfsConf::parse(conf);
+        Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            conf,
+            conf_warnings,
+        }
+    }
+
     fn run(v: &[&str]) -> Result<Command, String> {
-        let args: Vec<OsString> = v.iter().map(OsString::from).collect();
-        parse("rpc.statd", &args)
+        parse("rpc.statd", &args(v), &Sources::default())
+    }
+
+    fn config_with(v: &[&str], conf: &str, env: &[(&str, &str)]) -> Config {
+        match parse("rpc.statd", &args(v), &sources(conf, env)) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("{v:?}: {other:?}"),
+        }
+    }
+
+    fn config(v: &[&str]) -> Config {
+        config_with(v, "", &[])
     }
 
     #[test]
     fn defaults() {
         assert_eq!(run(&[]), Ok(Command::Run(Config::default())));
+        let c = Config::default();
+        assert_eq!(c.state_dir, PathBuf::from("/var/lib/nfs"));
+        assert_eq!(c.store, StoreFormat::NfsUtils);
+        assert!(!c.no_notify && c.embedded_portmap);
     }
 
     #[test]
     fn flags_combine() {
-        let Ok(Command::Run(c)) = run(&["-dF", "-p", "20024", "-P/tmp/x"]) else {
-            panic!()
-        };
+        let c = config(&["-dF", "-p", "20024", "-P/tmp/x", "-o20025", "-H", "/bin/ha"]);
         assert!(c.foreground);
         assert_eq!(c.verbosity, 3);
         assert_eq!(c.port, Some(20024));
+        assert_eq!(c.outgoing_port, Some(20025));
         assert_eq!(c.state_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.ha_callout, Some(PathBuf::from("/bin/ha")));
+    }
+
+    #[test]
+    fn long_forms() {
+        let c = config(&[
+            "--debug",
+            "--foreground",
+            "--port=700",
+            "--outgoing-port",
+            "701",
+            "--state-directory-path=/s",
+            "--ha-callout=/h",
+            "--name",
+            "host.example",
+            "--no-notify",
+            "--store-format=apple",
+            "--config=/dev/null",
+            "--no-embedded-portmap",
+        ]);
+        let want = Config {
+            foreground: true,
+            verbosity: 3,
+            port: Some(700),
+            outgoing_port: Some(701),
+            state_dir: PathBuf::from("/s"),
+            name: Some("host.example".into()),
+            no_notify: true,
+            ha_callout: Some(PathBuf::from("/h")),
+            store: StoreFormat::Apple,
+            embedded_portmap: false,
+            conf_warnings: Vec::new(),
+        };
+        assert_eq!(c, want);
+        assert_eq!(run(&["--help"]), Ok(Command::Help));
+        assert_eq!(run(&["--version"]), Ok(Command::Version));
     }
 
     #[test]
@@ -164,13 +559,264 @@ mod tests {
         assert_eq!(run(&["-h"]), Ok(Command::Help));
         assert_eq!(run(&["-?"]), Ok(Command::Help));
         assert_eq!(run(&["-V"]), Ok(Command::Version));
+        assert_eq!(run(&["-p", "0", "-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn store_format_and_status_file() {
+        let c = config(&["--store-format", "apple"]);
+        assert_eq!(c.store, StoreFormat::Apple);
+        assert_eq!(c.state_dir, PathBuf::from("/var/db"));
+        assert_eq!(c.status_file(), PathBuf::from("/var/db/statd.status"));
+        let c = config(&["--store-format=Apple", "-P", "/srv/st"]);
+        assert_eq!(c.status_file(), PathBuf::from("/srv/st/statd.status"));
+        let c = config(&["--store-format", "nfs-utils"]);
+        assert_eq!(
+            (c.store, c.state_dir),
+            (StoreFormat::NfsUtils, "/var/lib/nfs".into())
+        );
+    }
+
+    #[test]
+    fn later_flag_wins() {
+        let c = config(&[
+            "-p1",
+            "-p2",
+            "--name=a",
+            "--name=b",
+            "--store-format=apple",
+            "--store-format=nfs-utils",
+        ]);
+        assert_eq!(c.port, Some(2));
+        assert_eq!(c.name.as_deref(), Some("b"));
+        assert_eq!(c.store, StoreFormat::NfsUtils);
     }
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(run(&["-x"]).is_err());
-        assert!(run(&["-p", "70000"]).is_err());
-        assert!(run(&["stray"]).is_err());
-        assert!(run(&["-P", ""]).is_err());
+        for bad in [
+            &["-x"][..],
+            &["-p", "70000"],
+            &["-p", "0"],
+            &["-p", "port"],
+            &["-o", "0"],
+            &["-o", "65536"],
+            &["-o"],
+            &["stray"],
+            &["-P", ""],
+            &["-H", ""],
+            &["--name="],
+            &["--config="],
+            &["--store-format=bsd"],
+            &["--store-format"],
+            &["--no-notify=1"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            run(&["--store-format", "x"]),
+            Err("rpc.statd: unknown store format 'x' (nfs-utils or apple)".into())
+        );
+    }
+
+    #[test]
+    fn seed_letters_stay_unused() {
+        for letter in ["-n", "-l", "-L", "-N", "-v", "-T", "-U"] {
+            assert!(run(&[letter, "x"]).is_err(), "{letter}");
+        }
+    }
+
+    #[test]
+    fn equal_ports_are_refused_wherever_they_come_from() {
+        let e = run(&["-p", "662", "-o", "662"]).unwrap_err();
+        assert_eq!(
+            e,
+            "rpc.statd: listening and outgoing ports cannot be the same (662)"
+        );
+        let both = "[statd]\nport = 662\noutgoing-port = 662\n";
+        let flag_and_file = "[statd]\noutgoing-port = 662\n";
+        for (v, conf) in [(&[][..], both), (&["-p", "662"], flag_and_file)] {
+            assert!(parse("rpc.statd", &args(v), &sources(conf, &[])).is_err());
+        }
+        let c = config_with(&["-o", "663"], both, &[]);
+        assert_eq!((c.port, c.outgoing_port), (Some(662), Some(663)));
+    }
+
+    #[test]
+    fn conf_supplies_every_key() {
+        let c = config_with(
+            &[],
+            "[statd]\nport = 662\noutgoing-port = 2020\nname = 192.0.2.1\n\
+             state-directory-path = /srv/nfs\nha-callout = /usr/sbin/ha\nno-notify = yes\n\
+             store-format = apple\ndebug = call,auth\n",
+            &[],
+        );
+        assert_eq!(c.port, Some(662));
+        assert_eq!(c.outgoing_port, Some(2020));
+        assert_eq!(c.name.as_deref(), Some("192.0.2.1"));
+        assert_eq!(c.state_dir, PathBuf::from("/srv/nfs"));
+        assert_eq!(c.ha_callout, Some(PathBuf::from("/usr/sbin/ha")));
+        assert!(c.no_notify);
+        assert_eq!(c.store, StoreFormat::Apple);
+        assert_eq!(c.verbosity, 3);
+        assert!(c.conf_warnings.is_empty(), "{:?}", c.conf_warnings);
+    }
+
+    #[test]
+    fn flags_beat_conf_beats_defaults() {
+        let conf = "[statd]\nport = 662\noutgoing-port = 2020\nname = file\n\
+                    state-directory-path = /file\nha-callout = /file-ha\nstore-format = apple\n";
+        let c = config_with(
+            &[
+                "-p1",
+                "-o2",
+                "--name=flag",
+                "-P/flag",
+                "-H/flag-ha",
+                "--store-format=nfs-utils",
+            ],
+            conf,
+            &[],
+        );
+        assert_eq!((c.port, c.outgoing_port), (Some(1), Some(2)));
+        assert_eq!(c.name.as_deref(), Some("flag"));
+        assert_eq!(c.state_dir, PathBuf::from("/flag"));
+        assert_eq!(c.ha_callout, Some(PathBuf::from("/flag-ha")));
+        assert_eq!(c.store, StoreFormat::NfsUtils);
+        // The store format from the file picks the default directory.
+        let c = config_with(&[], "[statd]\nstore-format = apple\n", &[]);
+        assert_eq!(c.state_dir, PathBuf::from("/var/db"));
+        // Other sections and subsections are not ours.
+        let c = config_with(
+            &[],
+            "[sm-notify]\noutgoing-port=5\n[statd \"x\"]\nport=6\n",
+            &[],
+        );
+        assert_eq!((c.port, c.outgoing_port), (None, None));
+    }
+
+    #[test]
+    fn bad_conf_values_are_warnings_and_ignored() {
+        let c = config_with(
+            &[],
+            "[statd]\nport = 70000\noutgoing-port = 66x\nno-notify = maybe\n\
+             store-format = bsd\ndebug = all,loud\njunk line\n",
+            &[],
+        );
+        assert_eq!((c.port, c.outgoing_port), (None, None));
+        assert!(!c.no_notify);
+        assert_eq!(c.store, StoreFormat::NfsUtils);
+        assert_eq!(c.verbosity, 3, "'all' still counts");
+        assert_eq!(c.conf_warnings.len(), 6, "{:#?}", c.conf_warnings);
+        assert_eq!(
+            c.conf_warnings[0],
+            "line 7: line not empty and not an assignment"
+        );
+        assert!(c
+            .conf_warnings
+            .contains(&"nfs.conf [statd] port = '70000': not a port number, ignored".into()));
+        let c = config_with(&[], "[statd]\nport = 0\ndebug = 0\n", &[]);
+        assert_eq!((c.port, c.verbosity, c.conf_warnings.len()), (None, 0, 0));
+    }
+
+    #[test]
+    fn conf_values_expand_dollar_names() {
+        let conf =
+            "[environment]\nSTATD_PORT = 662\n[statd]\nport = $STATD_PORT\nname = $MY_NAME\n";
+        let c = config_with(&[], conf, &[("MY_NAME", "nfs1")]);
+        assert_eq!(c.port, Some(662));
+        assert_eq!(c.name.as_deref(), Some("nfs1"));
+        let c = config_with(&[], conf, &[("STATD_PORT", "700")]);
+        assert_eq!((c.port, c.name), (Some(700), None));
+    }
+
+    #[test]
+    fn no_notify_from_env_conf_or_flag() {
+        for (v, conf, env, want) in [
+            (&[][..], "", &[][..], false),
+            (&["--no-notify"], "", &[], true),
+            (&[], "[statd]\nno-notify = 1\n", &[], true),
+            (&[], "[statd]\nno-notify = off\n", &[], false),
+            (&[], "", &[("RPC_STATD_NO_NOTIFY", "1")], true),
+            (
+                &[],
+                "[statd]\nno-notify = no\n",
+                &[("RPC_STATD_NO_NOTIFY", "1")],
+                true,
+            ),
+            (&[], "", &[("RPC_STATD_NO_NOTIFY", "0")], false),
+            (&[], "", &[("RPC_STATD_NO_NOTIFY", "")], false),
+            (&[], "", &[("RPC_STATD_NO_NOTIFY", "yes")], false),
+        ] {
+            assert_eq!(
+                config_with(v, conf, env).no_notify,
+                want,
+                "{v:?} {conf:?} {env:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn atoi_like_nfs_utils() {
+        for yes in ["1", " 2", "+3", "007", "12abc", "99999999999"] {
+            assert!(atoi_positive(yes), "{yes}");
+        }
+        for no in ["", "0", "-1", "000", "abc", "+", " -5", "0x10"] {
+            assert!(!atoi_positive(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn load_warnings_come_first() {
+        let c = config_with(&[], "[statd]\nport = x\nbad\n", &[]);
+        assert_eq!(c.conf_warnings.len(), 2, "{:?}", c.conf_warnings);
+        assert!(c.conf_warnings[0].starts_with("line 3:"));
+    }
+
+    #[test]
+    fn conf_source_follows_config_flag() {
+        let src = |v: &[&str]| conf_source("rpc.statd", &args(v));
+        assert_eq!(src(&[]), ConfSource::System);
+        assert_eq!(src(&["--config", "/a"]), ConfSource::File("/a".into()));
+        assert_eq!(
+            src(&["--config=/a", "--config=/b"]),
+            ConfSource::File("/b".into())
+        );
+        assert_eq!(
+            src(&["-P", "--config"]),
+            ConfSource::System,
+            "-P's argument"
+        );
+        assert_eq!(src(&["--config="]), ConfSource::System);
+        assert_eq!(
+            src(&["--config=/a", "-z"]),
+            ConfSource::System,
+            "bad arguments"
+        );
+    }
+
+    #[test]
+    fn sources_load_reads_the_named_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("statd.conf");
+        std::fs::write(&file, "[statd]\nport = 662\nnope\n").unwrap();
+        std::fs::create_dir(tmp.path().join("statd.conf.d")).unwrap();
+        std::fs::write(tmp.path().join("statd.conf.d/a.conf"), "[statd]\nport=1\n").unwrap();
+        let s = Sources::load("rpc.statd", &ConfSource::File(file.clone())).unwrap();
+        assert_eq!(s.conf.get("statd", "port"), Some("662"), "no .d directory");
+        assert_eq!(s.conf_warnings.len(), 1);
+        let missing = ConfSource::File(tmp.path().join("absent"));
+        let e = Sources::load("rpc.statd", &missing).unwrap_err();
+        assert!(e.starts_with("rpc.statd: config file: "), "{e}");
+    }
+
+    #[test]
+    fn usage_names_every_option() {
+        let u = usage("rpc.statd");
+        for o in OPTIONS {
+            assert!(u.contains(o.help), "{}", o.help);
+        }
+        assert!(u.contains("-o, --outgoing-port PORT"));
+        assert!(u.contains("--store-format nfs-utils|apple"));
     }
 }

@@ -33,7 +33,14 @@ use std::ffi::OsString;
 
 /// Entry point for `rpc.statd`: returns the process exit status.
 pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
-    match cli::parse(prog, &args) {
+    let sources = match cli::Sources::load(prog, &cli::conf_source(prog, &args)) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return 1;
+        }
+    };
+    match cli::parse(prog, &args, &sources) {
         Ok(Command::Help) => {
             print!("{}", cli::usage(prog));
             0
