@@ -389,3 +389,89 @@ fn privileges_drop_to_the_owner_of_the_records() {
     assert_eq!(calls.len(), 1, "{}", f.log());
     assert!(calls[0].privileged());
 }
+
+#[test]
+fn apple_store_ha_callout_and_nfs_conf() {
+    let scratch = tempfile::tempdir().unwrap();
+    let calls_log = scratch.path().join("callout.log");
+    let script = scratch.path().join("callout.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", calls_log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = scratch.path().join("nfs.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[statd]\n  store-format = apple\n  ha-callout = {}\n  port = 999 # the flag wins\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let conf_arg = conf.to_str().unwrap().to_string();
+    let Some(f) = Fixture::start("apple store", &["--config", &conf_arg]) else {
+        return;
+    };
+    let state = f.state();
+    assert_eq!(f.mon(&[], "127.0.0.20", "labclient", "4", "16"), ok(state));
+    let status = std::fs::read(f.dir.join("statd.status")).unwrap();
+    assert_eq!(
+        &status[8..12],
+        b"NSM1",
+        "big-endian header with the version"
+    );
+    assert_eq!(i32::from_be_bytes(status[0..4].try_into().unwrap()), state);
+    assert!(status.windows(10).any(|w| w == b"127.0.0.20"));
+    assert!(!f.dir.join("sm").exists(), "no nfs-utils files");
+    f.call(&[], "udp", &["notify", "127.0.0.20", "7"]);
+    let unmon = ["unmon", "127.0.0.20", "labclient", "100021", "4", "16"];
+    assert_eq!(f.call(&[], "udp", &unmon), Reply::State(state));
+    let want = [
+        "add-client 127.0.0.20 labclient".to_string(),
+        "sm-notify 127.0.0.20 127.0.0.1 7".to_string(),
+        "del-client 127.0.0.20 labclient".to_string(),
+    ];
+    assert!(
+        f.sb.wait_until(10, || std::fs::read_to_string(&calls_log)
+            .is_ok_and(|t| t.lines().count() >= 3)),
+        "callout log: {:?}\n{}",
+        std::fs::read_to_string(&calls_log),
+        f.log()
+    );
+    let got = std::fs::read_to_string(&calls_log).unwrap();
+    let mut lines: Vec<String> = got.lines().map(str::to_string).collect();
+    lines.sort();
+    let mut want = want.to_vec();
+    want.sort();
+    assert_eq!(lines, want);
+}
+
+#[test]
+fn no_notify_from_the_environment_keeps_the_state_after_a_reboot() {
+    let Some(mut f) = Fixture::start("no-notify", &[]) else {
+        return;
+    };
+    let state = f.state();
+    assert_eq!(f.mon(&[], "127.0.0.20", "labclient", "4", "16"), ok(state));
+    f.stop_statd();
+    // Pretend the host rebooted: another boot id is on record.
+    std::fs::write(f.dir.join(".statmon-boot-id"), "not-this-boot\n").unwrap();
+    let dir = f.dir.to_str().unwrap().to_string();
+    let mut cmd = statd_command(&f.sb, &["-F", "-d", "-P", &dir, "-p", PORT]);
+    cmd.env("RPC_STATD_NO_NOTIFY", "1");
+    f.statd = Some(f.sb.spawn(cmd, "statd.log"));
+    assert!(f
+        .sb
+        .wait_until(10, || rpcinfo(&f.sb, &["-p"]).contains("100024")));
+    assert_eq!(f.state(), state, "sm-notify's job, not ours");
+    assert_eq!(f.records("sm").len(), 1);
+    f.stop_statd();
+    // Without it, the reboot step runs at start.
+    f.start_statd(&[]);
+    assert_eq!(f.state(), state + 2);
+    assert!(f.records("sm").is_empty());
+    assert_eq!(f.records("sm.bak").len(), 1);
+}

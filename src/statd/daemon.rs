@@ -10,8 +10,9 @@
 //! (daemon mode) is told once registration is over.
 
 use super::callback_io::CallbackIo;
+use super::callout::HaCallout;
 use super::cli::Config;
-use super::core::{NsmCore, Output, StoreDone};
+use super::core::{Callout, NsmCore, Output, StoreDone};
 use super::privs::{self, Dropped};
 use super::workers::{Resolver, StoreWorker};
 use super::{kernel, startup};
@@ -49,6 +50,7 @@ struct Running {
 /// rpc.statd as a reactor module.
 pub struct StatdModule {
     cfg: Config,
+    callout: Option<HaCallout>,
     run: Option<Running>,
     ready: Option<ReadyPipe>,
     phase: Phase,
@@ -60,8 +62,13 @@ pub struct StatdModule {
 impl StatdModule {
     /// A daemon for `cfg`; `ready` is told once it serves (daemon mode).
     pub fn new(cfg: Config, ready: Option<ReadyPipe>) -> StatdModule {
+        let callout = cfg
+            .ha_callout
+            .as_ref()
+            .map(|prog| HaCallout::new(prog.as_os_str(), &cfg.state_dir));
         StatdModule {
             cfg,
+            callout,
             run: None,
             ready,
             phase: Phase::Registering,
@@ -94,11 +101,11 @@ impl StatdModule {
         }
         let mut registrar = Registrar::open(cx)?;
         let callbacks = CallbackIo::open(cx, initial_xid())?;
-        drop_privileges(&self.cfg.state_dir)?;
+        drop_privileges(&startup::records_owner(&self.cfg))?;
 
         let opened = startup::open(
-            startup::nfs_utils(&self.cfg.state_dir),
-            false,
+            startup::store_for(&self.cfg),
+            self.cfg.no_notify,
             &self.cfg.state_dir,
         )?;
         tell_kernel(opened.state);
@@ -224,7 +231,7 @@ impl StatdModule {
                         }
                     }
                     Output::Callback(cb) => r.callbacks.push(cx, cb),
-                    Output::Callout(c) => log::debug!("callout {c:?}"),
+                    Output::Callout(c) => run_callout(cx, self.callout.as_ref(), &c),
                     Output::StateChanged(state) => tell_kernel(state),
                     Output::Rebooted => {
                         log::info!("monitored hosts moved to the notify list")
@@ -303,6 +310,26 @@ impl Module for StatdModule {
 
 fn register_plan(endpoint: &RpcEndpoint) -> Registration {
     Registration::register(SM_PROG, SM_VERS, endpoint.bound(), &owner())
+}
+
+/// Runs the HA callout, if one is configured, without a shell; the reactor
+/// reaps it and logs a failure.
+fn run_callout(cx: &mut Context<'_>, callout: Option<&HaCallout>, c: &Callout) {
+    let Some(callout) = callout else {
+        return;
+    };
+    let cmd = match c {
+        Callout::AddClient { mon_name, my_name } => callout.add_client(mon_name, my_name),
+        Callout::DelClient { mon_name, my_name } => callout.del_client(mon_name, my_name),
+        Callout::Notify {
+            mon_name,
+            addr,
+            state,
+        } => callout.sm_notify(mon_name, std::net::SocketAddr::new(*addr, 0), *state),
+    };
+    if let Err(e) = cx.spawn(cmd) {
+        log::warn!("cannot run the HA callout: {e}");
+    }
 }
 
 /// Gives up root for the owner of the records (nfs-utils: the owner of

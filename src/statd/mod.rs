@@ -90,7 +90,10 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
             return 1;
         }
     };
-    let _pid_files = write_pid_files(&cfg.state_dir);
+    for w in &cfg.conf_warnings {
+        log::warn!("{w}");
+    }
+    let _pid_files = write_pid_files(&startup::records_owner(&cfg));
     let mut reactor = match Reactor::new(Box::new(SystemClock)) {
         Ok(r) => r,
         Err(e) => {
@@ -121,7 +124,7 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
 /// records' owner, as nfs-utils does. A file naming another live process is
 /// left alone (a second daemon on another state directory must not hide the
 /// first); failures are warnings.
-fn write_pid_files(state_dir: &std::path::Path) -> pidfile::PidFiles {
+fn write_pid_files(owned_by: &std::path::Path) -> pidfile::PidFiles {
     let mut files = pidfile::PidFiles::new();
     for path in [SEED_PID_FILE, pidfile::NFS_UTILS_PATH] {
         let path = std::path::Path::new(path);
@@ -136,13 +139,7 @@ fn write_pid_files(state_dir: &std::path::Path) -> pidfile::PidFiles {
             log::warn!("cannot write {}: {e}", path.display());
         }
     }
-    let sm = state_dir.join("sm");
-    let owned_by = if sm.exists() {
-        sm
-    } else {
-        state_dir.to_path_buf()
-    };
-    if let Ok(owner) = privs::owner_of(&owned_by) {
+    if let Ok(owner) = privs::owner_of(owned_by) {
         if let Err(e) = files.chown(owner) {
             log::warn!("cannot hand the pid files to uid {}: {e}", owner.uid);
         }

@@ -1,9 +1,10 @@
 //! Opening the store at start: load it, report damage, decide the state,
 //! and do the reboot step when the host booted since the last run.
 
-use super::store::{BootInfo, HostEntry, NfsUtilsStore, Store};
+use super::cli::{Config, StoreFormat};
+use super::store::{AppleStore, BootInfo, HostEntry, NfsUtilsStore, Store};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Linux's per-boot random id.
 pub const BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
@@ -87,7 +88,25 @@ pub fn open(
     })
 }
 
-/// The nfs-utils layout in `dir`.
-pub fn nfs_utils(dir: &Path) -> Box<dyn Store + Send> {
-    Box::new(NfsUtilsStore::open(dir))
+/// The store the configuration names.
+pub fn store_for(cfg: &Config) -> Box<dyn Store + Send> {
+    match cfg.store {
+        StoreFormat::NfsUtils => Box::new(NfsUtilsStore::open(&cfg.state_dir)),
+        StoreFormat::Apple => Box::new(AppleStore::open(cfg.status_file())),
+    }
+}
+
+/// The path whose owner the daemon runs as (nfs-utils: `sm/`; the Apple
+/// layout: the status file), or the state directory while that does not
+/// exist yet.
+pub fn records_owner(cfg: &Config) -> PathBuf {
+    let records = match cfg.store {
+        StoreFormat::NfsUtils => cfg.state_dir.join("sm"),
+        StoreFormat::Apple => cfg.status_file(),
+    };
+    if records.exists() {
+        records
+    } else {
+        cfg.state_dir.clone()
+    }
 }
