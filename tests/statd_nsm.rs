@@ -475,3 +475,32 @@ fn no_notify_from_the_environment_keeps_the_state_after_a_reboot() {
     assert!(f.records("sm").is_empty());
     assert_eq!(f.records("sm.bak").len(), 1);
 }
+
+#[test]
+fn callbacks_fall_back_to_tcp_when_the_lock_manager_has_no_udp() {
+    let Some(f) = Fixture::start("tcp callback", &[]) else {
+        return;
+    };
+    f.sb.enter_net();
+    let mut lockd = FakeLockd::start(
+        Style::Linux,
+        Options {
+            register: false,
+            ..Options::default()
+        },
+    );
+    lockd
+        .register_on(&[statmon::proto::pmap::IPPROTO_TCP])
+        .unwrap();
+    let state = f.state();
+    assert_eq!(f.mon(&[], "127.0.0.20", "labclient", "4", "16"), ok(state));
+    f.call(&[], "udp", &["notify", "127.0.0.20", "13"]);
+    let calls = lockd.wait_calls(1, Duration::from_secs(10));
+    assert_eq!(calls.len(), 1, "{}", f.log());
+    let c = &calls[0];
+    println!("lockd: {c}");
+    assert_eq!(format!("{:?}", c.transport), "Tcp");
+    assert!(c.from.ip().is_loopback() && c.privileged(), "{c}");
+    assert_eq!(c.status.as_ref().unwrap().state, 13);
+    lockd.unregister().unwrap();
+}

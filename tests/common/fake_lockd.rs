@@ -294,8 +294,18 @@ impl FakeLockd {
 
     /// PMAP v2 SET of every version on UDP and TCP.
     pub fn register(&mut self) -> Result<(), String> {
+        self.register_on(&[IPPROTO_UDP, IPPROTO_TCP])
+    }
+
+    /// PMAP v2 SET of every version on the given protocols only
+    /// (`IPPROTO_UDP`, `IPPROTO_TCP`): a lock manager reachable over one
+    /// transport.
+    pub fn register_on(&mut self, prots: &[u32]) -> Result<(), String> {
         for &vers in self.shared.style.versions() {
             for (prot, port) in [(IPPROTO_UDP, self.ports.udp), (IPPROTO_TCP, self.ports.tcp)] {
+                if !prots.contains(&prot) {
+                    continue;
+                }
                 let m = Mapping {
                     prog: NLM_PROG,
                     vers,
