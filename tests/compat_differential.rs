@@ -18,7 +18,7 @@ mod common;
 use common::fake_lockd::{Callback, FakeLockd, Options, Style};
 use common::sandbox::{unavailable, which, Sandbox};
 use common::smclient::{Reply, SmClient};
-use common::{rpcinfo, statd_command};
+use common::{start_rpcbind, statd_command};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -540,14 +540,7 @@ fn debian_and_statmon_answer_alike() {
         ("127.0.0.20", "peerhost"),
         ("127.0.0.21", "otherhost.lab otherhost"),
     ]);
-    let mut cmd = sb.command("rpcbind");
-    cmd.arg("-f");
-    let rpcbind = sb.spawn(cmd, "rpcbind.log");
-    assert!(
-        sb.wait_until(10, || rpcinfo(&sb, &["-p"]).contains("portmapper")),
-        "rpcbind did not start: {}",
-        sb.log("rpcbind.log")
-    );
+    let rpcbind = start_rpcbind(&mut sb);
 
     let debian_dir = sb.dir.path().join("debian");
     for d in ["sm", "sm.bak"] {

@@ -14,9 +14,9 @@
 mod common;
 
 use common::fake_lockd::{Answer, Callback, FakeLockd, Options, Style};
-use common::rpcinfo;
 use common::sandbox::{unavailable, which, Sandbox};
 use common::smclient::{priv_hex, Reply, SmClient, RPC_PROGUNAVAIL, RPC_TIMEDOUT};
+use common::{rpcinfo, start_rpcbind};
 use socket2::{Domain, SockAddr, Socket, Type};
 use statmon::proto::nlm::{NLM4_VERS, NLMPROC_NSM_NOTIFY, NLM_PROG, NLM_SM, NLM_SM_NOTIFY};
 use statmon::proto::sm_inter::{SmString, Status};
@@ -46,19 +46,6 @@ fn sandbox_or_skip(test: &str, tools: &[&str], hosts: &[(&str, &str)]) -> Option
         }
     }
     Some(Sandbox::with_hosts(hosts))
-}
-
-/// Starts `rpcbind -f` inside and waits until it answers.
-fn start_rpcbind(sb: &mut Sandbox) -> u32 {
-    let mut cmd = sb.command("rpcbind");
-    cmd.arg("-f");
-    let pid = sb.spawn(cmd, "rpcbind.log");
-    assert!(
-        sb.wait_until(10, || rpcinfo(sb, &["-p"]).contains("portmapper")),
-        "rpcbind did not start: {}",
-        sb.log("rpcbind.log")
-    );
-    pid
 }
 
 /// `(vers, proto, port)` of every 100021 line of `rpcinfo -p`.

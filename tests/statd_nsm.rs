@@ -13,7 +13,7 @@ mod common;
 use common::fake_lockd::{FakeLockd, Options, Style};
 use common::sandbox::{unavailable, which, Sandbox};
 use common::smclient::{priv_hex, Reply, SmClient};
-use common::{rpcinfo, statd_command};
+use common::{rpcinfo, start_rpcbind, statd_command};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,10 +46,7 @@ impl Fixture {
             ("127.0.0.20", "peerhost"),
             ("127.0.0.21", "otherhost.lab otherhost"),
         ]);
-        let mut cmd = sb.command("rpcbind");
-        cmd.arg("-f");
-        let rpcbind = sb.spawn(cmd, "rpcbind.log");
-        assert!(sb.wait_until(10, || rpcinfo(&sb, &["-p"]).contains("portmapper")));
+        let rpcbind = start_rpcbind(&mut sb);
         let dir = sb.dir.path().join("state");
         std::fs::create_dir_all(&dir).unwrap();
         let mut f = Fixture {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::sandbox::{unavailable, which, Sandbox};
-use common::{nsm_registered_everywhere, rpcinfo, statd_command};
+use common::{nsm_registered_everywhere, rpcinfo, start_rpcbind, statd_command};
 
 fn sandbox_or_skip(test: &str, tools: &[&str]) -> Option<Sandbox> {
     if let Some(why) = unavailable() {
@@ -57,13 +57,7 @@ fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
     let Some(mut sb) = sandbox_or_skip("real rpcbind", &["rpcbind", "rpcinfo"]) else {
         return;
     };
-    let mut rpcbind = sb.command("rpcbind");
-    rpcbind.arg("-f");
-    sb.spawn(rpcbind, "rpcbind.log");
-    assert!(
-        sb.wait_until(10, || rpcinfo(&sb, &["-p"]).contains("portmapper")),
-        "rpcbind did not start"
-    );
+    start_rpcbind(&mut sb);
 
     let state = sb.dir.path().join("state");
     let cmd = statd_command(

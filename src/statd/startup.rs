@@ -17,8 +17,6 @@ pub struct Opened {
     pub state: i32,
     /// Hosts as stored after the reboot step.
     pub hosts: Vec<HostEntry>,
-    /// Hosts that wait for reboot notification.
-    pub to_notify: usize,
 }
 
 /// This boot, as far as the platform tells.
@@ -84,7 +82,6 @@ pub fn open(
         store,
         state,
         hosts,
-        to_notify,
     })
 }
 

@@ -33,6 +33,20 @@ pub fn rpcinfo(sb: &sandbox::Sandbox, args: &[&str]) -> String {
     )
 }
 
+/// Starts `rpcbind -f` inside `sb` and waits (up to 10 s) until it answers;
+/// returns its pid.
+pub fn start_rpcbind(sb: &mut sandbox::Sandbox) -> u32 {
+    let mut cmd = sb.command("rpcbind");
+    cmd.arg("-f");
+    let pid = sb.spawn(cmd, "rpcbind.log");
+    assert!(
+        sb.wait_until(10, || rpcinfo(sb, &["-p"]).contains("portmapper")),
+        "rpcbind did not start: {}",
+        sb.log("rpcbind.log")
+    );
+    pid
+}
+
 /// Whether `rpcinfo` (rpcbind v4 dump) lists 100024 v1 on all four netids.
 pub fn nsm_registered_everywhere(dump: &str) -> bool {
     ["udp", "tcp", "udp6", "tcp6"].iter().all(|netid| {

@@ -274,14 +274,13 @@ impl NsmCore {
             }
         }
         for waiter in waiters.iter().flatten() {
-            let reply = match (waiter, ok) {
-                (Waiter::Mon(to), true) => (*to, procs::mon_reply(true, self.state)),
-                (Waiter::Mon(to), false) => (*to, procs::mon_reply(false, self.state)),
-                (Waiter::Unmon(to), true) => (*to, procs::stat_reply(self.state)),
+            let (to, reply) = match *waiter {
+                Waiter::Mon(to) => (to, procs::mon_reply(ok, self.state)),
+                Waiter::Unmon(to) if ok => (to, procs::stat_reply(self.state)),
                 // The change is not durable: no acknowledgement.
-                (Waiter::Unmon(to), false) => (*to, Dispatch::SystemErr),
+                Waiter::Unmon(to) => (to, Dispatch::SystemErr),
             };
-            self.out.push_back(Output::Reply(reply.0, reply.1));
+            self.out.push_back(Output::Reply(to, reply));
         }
     }
 

@@ -55,14 +55,11 @@ fn stored_my_name(name: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Whether `name` could name a host at all: not empty, no `/`, no leading
-/// `.`, no whitespace or control bytes.
+/// Whether `name` could name a host at all: the store's file-name rule
+/// (not empty, no `/`, no leading `.`, no whitespace or control bytes, at
+/// most 255 bytes, which no DNS name exceeds).
 fn plausible_host(name: &[u8]) -> bool {
-    !name.is_empty()
-        && !name.starts_with(b".")
-        && !name
-            .iter()
-            .any(|&b| b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control() || b == 0x7f)
+    nfsutils::is_valid_file_name(name)
 }
 
 impl NsmCore {
