@@ -18,6 +18,7 @@ pub mod cli;
 pub mod core;
 pub mod daemon;
 pub mod kernel;
+pub mod notify;
 pub mod pidfile;
 pub mod privs;
 pub mod startup;
