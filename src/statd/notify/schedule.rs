@@ -264,9 +264,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
 /// `90s` → `90s`, `3600s` → `1h`, `120s` → `2m`.
 fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s > 0 && s % 3600 == 0 {
+    if s > 0 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s > 0 && s % 60 == 0 {
+    } else if s > 0 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
@@ -328,7 +328,15 @@ mod tests {
         assert_eq!(finite.offset_of(4), None);
         assert_eq!(finite.resume(secs(7)), None);
         for bad in [
-            "", "5s", "0x5s", "*x5s,1x5s", "3x0s", "3x5d", "ax5s", "3x", "3x-5s",
+            "",
+            "5s",
+            "0x5s",
+            "*x5s,1x5s",
+            "3x0s",
+            "3x5d",
+            "ax5s",
+            "3x",
+            "3x-5s",
             "3x999999999999999999h",
         ] {
             assert!(Schedule::parse(bad, None).is_err(), "{bad:?} accepted");
