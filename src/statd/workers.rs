@@ -104,22 +104,22 @@ pub const MAX_QUEUED_LOOKUPS: usize = 1024;
 /// Resolver threads.
 pub const RESOLVER_THREADS: usize = 4;
 
-type Answer = (ResolveId, Option<Vec<IpAddr>>);
 
-/// A small pool of threads that run `getaddrinfo`.
+/// A small pool of threads that run `getaddrinfo`; `Id` names a lookup
+/// (the NSM core's [`ResolveId`], the notifier's own ids).
 #[derive(Debug)]
-pub struct Resolver {
-    jobs: Option<Sender<(ResolveId, Vec<u8>)>>,
-    done: Receiver<Answer>,
+pub struct Resolver<Id = ResolveId> {
+    jobs: Option<Sender<(Id, Vec<u8>)>>,
+    done: Receiver<(Id, Option<Vec<IpAddr>>)>,
     queued: usize,
     waker: WakeId,
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Resolver {
+impl<Id: Send + 'static> Resolver<Id> {
     /// Starts [`RESOLVER_THREADS`] threads.
-    pub fn start(waker: Waker) -> std::io::Result<Resolver> {
-        let (jobs, job_rx) = mpsc::channel::<(ResolveId, Vec<u8>)>();
+    pub fn start(waker: Waker) -> std::io::Result<Resolver<Id>> {
+        let (jobs, job_rx) = mpsc::channel::<(Id, Vec<u8>)>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done) = mpsc::channel();
         let id = waker.id();
@@ -157,7 +157,7 @@ impl Resolver {
 
     /// Queues a lookup; `false` when the queue is full (answer "does not
     /// resolve" yourself).
-    pub fn send(&mut self, id: ResolveId, name: Vec<u8>) -> bool {
+    pub fn send(&mut self, id: Id, name: Vec<u8>) -> bool {
         if self.queued >= MAX_QUEUED_LOOKUPS {
             return false;
         }
@@ -171,7 +171,7 @@ impl Resolver {
     }
 
     /// A finished lookup, if any.
-    pub fn try_recv(&mut self) -> Option<Answer> {
+    pub fn try_recv(&mut self) -> Option<(Id, Option<Vec<IpAddr>>)> {
         match self.done.try_recv() {
             Ok(a) => {
                 self.queued = self.queued.saturating_sub(1);
@@ -182,7 +182,7 @@ impl Resolver {
     }
 }
 
-impl Drop for Resolver {
+impl<Id> Drop for Resolver<Id> {
     fn drop(&mut self) {
         // Threads stuck in getaddrinfo are not waited for; they end with
         // the process.
@@ -198,7 +198,12 @@ pub fn lookup(name: &[u8]) -> Option<Vec<IpAddr>> {
         .to_socket_addrs()
         .ok()?
         .map(|a| a.ip().to_canonical())
-        .collect();
+        .fold(Vec::new(), |mut v, ip| {
+            if !v.contains(&ip) {
+                v.push(ip);
+            }
+            v
+        });
     (!found.is_empty()).then_some(found)
 }
 

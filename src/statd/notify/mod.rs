@@ -4,4 +4,6 @@
 //!
 //! - [`schedule`]: when to try a host again, and when to give up.
 
+pub mod notifier;
+pub mod peer;
 pub mod schedule;
