@@ -13,6 +13,9 @@ use super::callback_io::CallbackIo;
 use super::callout::HaCallout;
 use super::cli::Config;
 use super::core::{Callout, NsmCore, Output, StoreDone};
+use super::notify::notifier::NotifyConfig;
+use super::notify::schedule::Schedule;
+use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
 use super::privs::{self, Dropped};
 use super::workers::{Resolver, StoreWorker};
 use super::{kernel, startup};
@@ -45,6 +48,10 @@ struct Running {
     store: StoreWorker,
     resolver: Resolver,
     callbacks: CallbackIo,
+    notify: NotifyIo,
+    /// Hosts were pending at the last look (for lifting lockd's grace
+    /// period once they are all done).
+    notifying: bool,
 }
 
 /// rpc.statd as a reactor module.
@@ -101,17 +108,35 @@ impl StatdModule {
         }
         let mut registrar = Registrar::open(cx)?;
         let callbacks = CallbackIo::open(cx, initial_xid())?;
+        let socks = NotifySockets::open(
+            cx,
+            SourceConfig {
+                port: self.cfg.outgoing_port,
+                addr: None,
+            },
+        )
+        .map_err(|e| with_context(e, "cannot create the notification sockets"))?;
         drop_privileges(&startup::records_owner(&self.cfg))?;
 
-        let opened = startup::open(
-            startup::store_for(&self.cfg),
-            self.cfg.no_notify,
-            &self.cfg.state_dir,
-        )?;
+        let step = if self.cfg.no_notify {
+            startup::RebootStep::Never
+        } else {
+            startup::RebootStep::OnNewBoot
+        };
+        let opened = startup::open(startup::store_for(&self.cfg), step, &self.cfg.state_dir)?;
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let resolver = Resolver::start(cx.waker()?)?;
+        let mut notify = NotifyIo::start(cx, socks, self.notify_config(opened.state))?;
+        if self.cfg.no_notify {
+            let owed = notify_io::targets(&opened.hosts, |_| None).len();
+            if owed > 0 {
+                log::info!("not notifying {owed} host(s): notification is turned off");
+            }
+        } else {
+            notify.add(cx, notify_io::targets(&opened.hosts, |_| None));
+        }
         registrar.start(cx, register_plan(&endpoint));
         self.run = Some(Running {
             endpoint,
@@ -120,9 +145,40 @@ impl StatdModule {
             store,
             resolver,
             callbacks,
+            notifying: notify.pending() > 0,
+            notify,
         });
+        if !self.cfg.no_notify {
+            self.after_notify();
+        }
         self.pump(cx);
         Ok(())
+    }
+
+    fn notify_config(&self, state: i32) -> NotifyConfig {
+        NotifyConfig {
+            state,
+            default_name: notify_io::node_name(),
+            identity: self.cfg.name.as_ref().map(|n| n.as_bytes().to_vec()),
+            schedule: Schedule::seed(),
+            window: 256,
+        }
+    }
+
+    /// Once nobody is left to notify, lets lockd out of its grace period
+    /// early (as sm-notify does).
+    fn after_notify(&mut self) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        let pending = r.notify.pending() > 0;
+        if r.notifying && !pending {
+            log::info!("every host is notified");
+        }
+        if !pending {
+            lift_grace();
+        }
+        r.notifying = pending;
     }
 
     fn registered(&mut self, cx: &mut Context<'_>, outcome: Outcome) {
@@ -233,14 +289,25 @@ impl StatdModule {
                     Output::Callback(cb) => r.callbacks.push(cx, cb),
                     Output::Callout(c) => run_callout(cx, self.callout.as_ref(), &c),
                     Output::StateChanged(state) => tell_kernel(state),
-                    Output::Rebooted => {
-                        log::info!("monitored hosts moved to the notify list")
+                    Output::Rebooted(hosts) => {
+                        r.notify.set_state(cx, r.core.state());
+                        r.notify.add(cx, notify_io::targets(&hosts, |_| None));
+                        r.notifying = true;
                     }
+                }
+            }
+            for change in r.notify.take_cleared() {
+                if let super::store::Change::NotifyDone { host, my_name } = change {
+                    busy = true;
+                    r.core.notify_done(host, my_name);
                 }
             }
             if !busy {
                 break;
             }
+        }
+        if self.run.as_ref().is_some_and(|r| r.notifying) {
+            self.after_notify();
         }
         self.maybe_exit(cx);
     }
@@ -283,6 +350,9 @@ impl Module for StatdModule {
             }
             if r.callbacks.handle_event(cx, &ev) {
                 return;
+            }
+            if r.notify.handle_event(cx, &ev) {
+                return self.pump(cx);
             }
             match r.registrar.handle_event(cx, &ev) {
                 Progress::NotMine => {}
@@ -365,6 +435,15 @@ fn tell_kernel(state: i32) {
         Ok(true) => log::debug!("told the kernel: state {state}"),
         Ok(false) => log::debug!("no {} (lockd not loaded)", kernel::NSM_LOCAL_STATE),
         Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
+    }
+}
+
+/// Writes `Y` to lockd's `nlm_end_grace`, if it exists.
+fn lift_grace() {
+    match kernel::lift_grace() {
+        Ok(true) => log::info!("lifted lockd's grace period"),
+        Ok(false) => {}
+        Err(e) => log::warn!("cannot write {}: {e}", kernel::NLM_END_GRACE),
     }
 }
 

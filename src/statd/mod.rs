@@ -18,6 +18,8 @@ pub mod cli;
 pub mod core;
 pub mod daemon;
 pub mod kernel;
+pub mod notify_io;
+pub mod notify_module;
 pub mod notify;
 pub mod pidfile;
 pub mod privs;

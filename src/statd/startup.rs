@@ -35,12 +35,23 @@ pub fn boot_info() -> BootInfo {
     }
 }
 
-/// Loads `store`. After a reboot of the host, moves every monitored host to
-/// the notify list and advances the state, unless `no_notify` (then the
-/// separate notifier does that step, as with nfs-utils' `-L`).
+/// When to take the reboot step (every monitored host moves to the notify
+/// list, the state advances).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootStep {
+    /// When the host booted since the store last recorded a boot.
+    OnNewBoot,
+    /// Never (nfs-utils' `-L`: a separate notifier does it).
+    Never,
+    /// Whenever some host is monitored or owed a notice (sm-notify, run
+    /// once per boot by the boot scripts).
+    Always,
+}
+
+/// Loads `store` and takes the reboot step as `step` says.
 pub fn open(
     mut store: Box<dyn Store + Send>,
-    no_notify: bool,
+    step: RebootStep,
     where_: &Path,
 ) -> io::Result<Opened> {
     let boot = boot_info();
@@ -63,13 +74,19 @@ pub fn open(
         );
     }
     let mut state = loaded.state;
-    if loaded.new_boot && !no_notify {
+    let anyone = loaded.hosts.iter().any(|h| h.monitored || h.needs_notify);
+    let take = match step {
+        RebootStep::OnNewBoot => loaded.new_boot,
+        RebootStep::Never => false,
+        RebootStep::Always => anyone,
+    };
+    if take {
         let before = state;
         state = store
             .begin_reboot(boot.boot_id.as_deref())
             .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
-        log::info!("first start since boot: state {before} -> {state}");
-    } else if loaded.new_boot {
+        log::info!("reboot step: state {before} -> {state}");
+    } else if loaded.new_boot && step == RebootStep::Never {
         log::info!("first start since boot; leaving the reboot step to sm-notify (no-notify)");
     }
     let hosts = store.hosts();
@@ -87,9 +104,16 @@ pub fn open(
 
 /// The store the configuration names.
 pub fn store_for(cfg: &Config) -> Box<dyn Store + Send> {
-    match cfg.store {
-        StoreFormat::NfsUtils => Box::new(NfsUtilsStore::open(&cfg.state_dir)),
-        StoreFormat::Apple => Box::new(AppleStore::open(cfg.status_file())),
+    store_at(cfg.store, &cfg.state_dir)
+}
+
+/// A store of `format` in `state_dir`.
+pub fn store_at(format: StoreFormat, state_dir: &Path) -> Box<dyn Store + Send> {
+    match format {
+        StoreFormat::NfsUtils => Box::new(NfsUtilsStore::open(state_dir)),
+        StoreFormat::Apple => Box::new(AppleStore::open(
+            state_dir.join(super::cli::APPLE_STATUS_FILE),
+        )),
     }
 }
 

@@ -90,10 +90,16 @@ fn run_job(store: &mut dyn Store, job: StoreJob) -> StoreDone {
             log::error!("cannot save the monitor list: {e}");
             e.to_string()
         })),
-        StoreJob::Reboot => StoreDone::Rebooted(store.begin_reboot(None).map_err(|e| {
-            log::error!("cannot record the simulated crash: {e}");
-            e.to_string()
-        })),
+        StoreJob::Reboot => match store.begin_reboot(None) {
+            Ok(state) => {
+                let to_notify = store.hosts().into_iter().filter(|h| h.needs_notify).collect();
+                StoreDone::Rebooted(Ok((state, to_notify)))
+            }
+            Err(e) => {
+                log::error!("cannot record the simulated crash: {e}");
+                StoreDone::Rebooted(Err(e.to_string()))
+            }
+        },
     }
 }
 

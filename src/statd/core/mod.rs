@@ -48,8 +48,9 @@ pub enum StoreJob {
 pub enum StoreDone {
     /// The commit's effects, in batch order, or why it failed.
     Committed(Result<Vec<Effect>, String>),
-    /// The new state after reboot processing, or why it failed.
-    Rebooted(Result<i32, String>),
+    /// The new state after reboot processing and the hosts that now need
+    /// notification, or why it failed.
+    Rebooted(Result<(i32, Vec<HostEntry>), String>),
 }
 
 /// Names one pending name lookup.
@@ -106,9 +107,9 @@ pub enum Output {
     Callout(Callout),
     /// The local state changed (tell the kernel).
     StateChanged(i32),
-    /// The host "rebooted" (SM_SIMU_CRASH): the monitored hosts now need
-    /// notification.
-    Rebooted,
+    /// The host "rebooted" (SM_SIMU_CRASH): these hosts now need
+    /// notification, with the new state.
+    Rebooted(Vec<HostEntry>),
 }
 
 /// Who waits for a queued change.
@@ -213,6 +214,13 @@ impl NsmCore {
         self.in_flight.is_some() || !self.queued.is_empty() || !self.crash_waiters.is_empty()
     }
 
+    /// The notifier reached `host`: clear its notify entry (only the lines
+    /// of `my_name` if given) with the next store job. Nobody waits for it.
+    pub fn notify_done(&mut self, host: Vec<u8>, my_name: Option<Vec<u8>>) {
+        self.queued
+            .push((Change::NotifyDone { host, my_name }, None));
+    }
+
     /// The next thing for the daemon to do.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
@@ -309,9 +317,9 @@ impl NsmCore {
         }
     }
 
-    fn rebooted(&mut self, waiters: &[ReplyTo], result: Result<i32, String>) {
+    fn rebooted(&mut self, waiters: &[ReplyTo], result: Result<(i32, Vec<HostEntry>), String>) {
         match result {
-            Ok(state) => {
+            Ok((state, to_notify)) => {
                 log::warn!(
                     "simulated crash: state {} -> {state}; {} monitored host(s) now need notification",
                     self.state,
@@ -320,7 +328,7 @@ impl NsmCore {
                 self.state = state;
                 self.monitors.clear();
                 self.out.push_back(Output::StateChanged(state));
-                self.out.push_back(Output::Rebooted);
+                self.out.push_back(Output::Rebooted(to_notify));
                 for to in waiters {
                     self.out
                         .push_back(Output::Reply(*to, Dispatch::Reply(Vec::new())));

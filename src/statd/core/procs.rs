@@ -362,7 +362,7 @@ mod tests {
                             _ => Effect::Removed(1),
                         })
                         .collect())),
-                    StoreJob::Reboot => StoreDone::Rebooted(Ok(self.core.state() + 2)),
+                    StoreJob::Reboot => StoreDone::Rebooted(Ok((self.core.state() + 2, Vec::new()))),
                 };
                 self.core.store_done(done);
             }
@@ -536,13 +536,13 @@ mod tests {
         let (to, d) = h.call(LOCAL, SmProc::SIMU_CRASH, &[]);
         assert_eq!(d, Dispatch::Deferred);
         assert_eq!(h.core.poll_store_job(), Some(StoreJob::Reboot));
-        h.core.store_done(StoreDone::Rebooted(Ok(5)));
+        h.core.store_done(StoreDone::Rebooted(Ok((5, Vec::new()))));
         let out = h.outputs();
         assert_eq!(
             out,
             vec![
                 Output::StateChanged(5),
-                Output::Rebooted,
+                Output::Rebooted(Vec::new()),
                 Output::Reply(to, Dispatch::Reply(Vec::new()))
             ]
         );

@@ -1,0 +1,300 @@
+//! The reboot notifier ([`Notifier`]) on the reactor: its UDP sockets, its
+//! timer and its resolver threads.
+//!
+//! Sockets: one per address family, bound while still privileged
+//! ([`NotifySockets::open`]) to a reserved port (bindresvport) unless an
+//! outgoing port is configured (`-o`, sm-notify `-p`), on the wildcard
+//! address unless a source address is configured (sm-notify `-v`). A family
+//! the host lacks is skipped with a note; peers of that family are then
+//! unreachable.
+//!
+//! What the notifier reports is logged here; acknowledgements become
+//! [`Change::NotifyDone`]s for the owner to make durable
+//! ([`NotifyIo::take_cleared`]).
+
+use super::notify::notifier::{
+    HostStatus, LookupId, NotifyConfig, NotifyEvent, NotifyStats, Notifier, Target,
+};
+use super::store::{Change, HostEntry};
+use super::workers::Resolver;
+use crate::reactor::{Context, Event, SourceId, TimerId};
+use crate::service::registrar::initial_xid;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Where notifications go out from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// A fixed source port; `None`: a reserved port.
+    pub port: Option<u16>,
+    /// A fixed source address (its family only); `None`: both families,
+    /// wildcard.
+    pub addr: Option<IpAddr>,
+}
+
+/// The bound sockets, before the notifier starts.
+#[derive(Debug)]
+pub struct NotifySockets {
+    v4: Option<SourceId>,
+    v6: Option<SourceId>,
+}
+
+impl NotifySockets {
+    /// Binds the sockets `src` asks for. Fails only if no family could be
+    /// bound at all.
+    pub fn open(cx: &mut Context<'_>, src: SourceConfig) -> io::Result<NotifySockets> {
+        let families: Vec<IpAddr> = match src.addr {
+            Some(a) => vec![a],
+            None => vec![
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            ],
+        };
+        let mut socks = NotifySockets { v4: None, v6: None };
+        let mut last_err = None;
+        for ip in families {
+            let bound = match src.port {
+                Some(port) => cx.udp_bind(SocketAddr::new(ip, port)),
+                None => cx.udp_bind_reserved(ip).or_else(|e| {
+                    log::warn!(
+                        "cannot bind a reserved port on {ip} for reboot notifications ({e}); \
+                         peers may ignore them"
+                    );
+                    cx.udp_bind(SocketAddr::new(ip, 0))
+                }),
+            };
+            match bound {
+                Ok((sock, local)) => {
+                    log::debug!("reboot notifications go out from {local}");
+                    if ip.is_ipv4() {
+                        socks.v4 = Some(sock);
+                    } else {
+                        socks.v6 = Some(sock);
+                    }
+                }
+                Err(e) => {
+                    log::info!("no {ip} socket for reboot notifications: {e}");
+                    last_err = Some(e);
+                }
+            }
+        }
+        match (socks.v4, socks.v6, last_err) {
+            (None, None, Some(e)) => Err(e),
+            _ => Ok(socks),
+        }
+    }
+}
+
+/// The notifier with its sockets, timer and resolver.
+pub struct NotifyIo {
+    engine: Notifier,
+    socks: NotifySockets,
+    resolver: Resolver<LookupId>,
+    timer: Option<(TimerId, Instant)>,
+    cleared: Vec<Change>,
+    given_up: Vec<Vec<u8>>,
+}
+
+/// Seconds since the Unix epoch on the wall clock.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The node name (`uname -n`), the identity sent when records name none.
+pub fn node_name() -> Vec<u8> {
+    rustix::system::uname().nodename().to_bytes().to_vec()
+}
+
+/// The targets for the hosts of a store snapshot that need notification;
+/// `since` gives when notification of a host began, if known.
+pub fn targets(hosts: &[HostEntry], since: impl Fn(&[u8]) -> Option<u64>) -> Vec<Target> {
+    hosts
+        .iter()
+        .filter(|h| h.needs_notify)
+        .map(|h| Target {
+            host: h.name.clone(),
+            my_names: h.notify.iter().map(|r| r.my_name.clone()).collect(),
+            since_unix: since(&h.name),
+        })
+        .collect()
+}
+
+impl NotifyIo {
+    /// Starts the resolver threads (after any privilege drop) and the
+    /// notifier on `socks`.
+    pub fn start(
+        cx: &mut Context<'_>,
+        socks: NotifySockets,
+        cfg: NotifyConfig,
+    ) -> io::Result<NotifyIo> {
+        let resolver = Resolver::start(cx.waker()?)?;
+        let engine = Notifier::new(cfg, cx.now(), unix_now(), initial_xid());
+        Ok(NotifyIo {
+            engine,
+            socks,
+            resolver,
+            timer: None,
+            cleared: Vec::new(),
+            given_up: Vec::new(),
+        })
+    }
+
+    /// Queues hosts to notify.
+    pub fn add(&mut self, cx: &mut Context<'_>, targets: Vec<Target>) {
+        if !targets.is_empty() {
+            log::info!(
+                "notifying {} host(s) of state {}",
+                targets.len(),
+                self.engine.state()
+            );
+        }
+        let now = cx.now();
+        for t in targets {
+            self.engine.add(now, t);
+        }
+        self.pump(cx);
+    }
+
+    /// Announces a new state to every pending host (SM_SIMU_CRASH).
+    pub fn set_state(&mut self, cx: &mut Context<'_>, state: i32) {
+        self.engine.set_state(cx.now(), state);
+        self.pump(cx);
+    }
+
+    /// Stops notifying `host`; `true` if it was pending.
+    pub fn forget(&mut self, cx: &mut Context<'_>, host: &[u8]) -> bool {
+        let found = self.engine.forget(cx.now(), host);
+        self.pump(cx);
+        found
+    }
+
+    /// Takes the events that belong to the notifier; `false` for others.
+    pub fn handle_event(&mut self, cx: &mut Context<'_>, ev: &Event<'_>) -> bool {
+        let now = cx.now();
+        match ev {
+            Event::Datagram { sock, from, data }
+                if Some(*sock) == self.socks.v4 || Some(*sock) == self.socks.v6 =>
+            {
+                self.engine.handle_datagram(now, *from, data);
+            }
+            Event::Timer(t) if self.timer.is_some_and(|(id, _)| id == *t) => {
+                self.timer = None;
+                self.engine.handle_timeout(now);
+            }
+            Event::Woken(id) if *id == self.resolver.wake_id() => {
+                while let Some((lookup, addrs)) = self.resolver.try_recv() {
+                    self.engine.resolved(now, lookup, addrs);
+                }
+            }
+            _ => return false,
+        }
+        self.pump(cx);
+        true
+    }
+
+    /// The durable clears owed for hosts that answered since the last call.
+    pub fn take_cleared(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.cleared)
+    }
+
+    /// Hosts given up since the last call.
+    pub fn take_given_up(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.given_up)
+    }
+
+    /// Hosts still owed a notice.
+    pub fn pending(&self) -> usize {
+        self.engine.pending()
+    }
+
+    /// Whether nothing is left to do.
+    pub fn is_idle(&self) -> bool {
+        self.engine.is_idle()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> NotifyStats {
+        self.engine.stats()
+    }
+
+    /// Where every pending host stands, if that changed since the last call.
+    pub fn status_if_changed(&mut self) -> Option<Vec<HostStatus>> {
+        self.engine.take_dirty().then(|| self.engine.status())
+    }
+
+    fn pump(&mut self, cx: &mut Context<'_>) {
+        let now = cx.now();
+        loop {
+            let mut busy = false;
+            while let Some((to, msg)) = self.engine.poll_transmit() {
+                busy = true;
+                let sock = if to.is_ipv4() {
+                    self.socks.v4
+                } else {
+                    self.socks.v6
+                };
+                match sock {
+                    Some(s) => {
+                        if let Err(e) = cx.send_to(s, to, &msg) {
+                            log::debug!("notification datagram to {to}: {e}");
+                        }
+                    }
+                    None => log::debug!("no socket for {to}"),
+                }
+            }
+            while let Some(ev) = self.engine.poll_event() {
+                busy = true;
+                self.on_notify_event(now, ev);
+            }
+            if !busy {
+                break;
+            }
+        }
+        let next = self.engine.poll_timeout();
+        if self.timer.map(|(_, at)| at) != next {
+            if let Some((id, _)) = self.timer.take() {
+                cx.cancel_timer(id);
+            }
+            if let Some(at) = next {
+                self.timer = Some((cx.set_timer(at), at));
+            }
+        }
+    }
+
+    fn on_notify_event(&mut self, now: Instant, ev: NotifyEvent) {
+        match ev {
+            NotifyEvent::Resolve(id, name) => {
+                if !self.resolver.send(id, name) {
+                    self.engine.resolved(now, id, None);
+                }
+            }
+            NotifyEvent::Notified {
+                host,
+                my_name,
+                from,
+            } => {
+                log::info!(
+                    "notified {} ({from}){}",
+                    host.escape_ascii(),
+                    my_name
+                        .as_ref()
+                        .map(|m| format!(" for {}", m.escape_ascii()))
+                        .unwrap_or_default()
+                );
+                self.cleared.push(Change::NotifyDone { host, my_name });
+            }
+            NotifyEvent::GaveUp { host, rounds } => {
+                log::warn!(
+                    "giving up notifying {} after {rounds} round(s); \
+                     `rpc.statd -N {}` clears it",
+                    host.escape_ascii(),
+                    host.escape_ascii()
+                );
+                self.given_up.push(host);
+            }
+        }
+    }
+}

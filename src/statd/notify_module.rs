@@ -1,0 +1,202 @@
+//! The notifier on its own: the seed's `rpc.statd -n` (statd.notify) and
+//! nfs-utils' `sm-notify`. It loads the store, takes the reboot step as
+//! configured, notifies every host owed a notice, clears each durably as it
+//! answers, and exits: 0 when everyone was notified, 1 when some host was
+//! given up (its entry stays in the store).
+
+use super::cli::StoreFormat;
+use super::notify::notifier::NotifyConfig;
+use super::notify::schedule::Schedule;
+use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
+use super::store::Change;
+use super::workers::StoreWorker;
+use super::{core::StoreDone, core::StoreJob, kernel, privs, startup};
+use crate::reactor::{Context, Event, Module, TimerId};
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a stop signal waits for the store.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// What the standalone notifier does.
+#[derive(Debug, Clone)]
+pub struct StandaloneConfig {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// Its layout.
+    pub store: StoreFormat,
+    /// When to move monitored hosts to the notify list and advance the state.
+    pub step: startup::RebootStep,
+    /// Source port and address.
+    pub source: SourceConfig,
+    /// A name sent instead of the records' identities.
+    pub identity: Option<Vec<u8>>,
+    /// Retry schedule.
+    pub schedule: Schedule,
+    /// Hosts in flight at once.
+    pub window: usize,
+    /// Write `Y` to lockd's `nlm_end_grace` once nobody is left.
+    pub lift_grace: bool,
+    /// Write the state to `/proc/sys/fs/nfs/nsm_local_state`.
+    pub tell_kernel: bool,
+}
+
+struct Running {
+    notify: NotifyIo,
+    store: StoreWorker,
+    queued: Vec<Change>,
+    in_flight: bool,
+}
+
+/// The notifier as a reactor module.
+pub struct NotifyModule {
+    cfg: StandaloneConfig,
+    run: Option<Running>,
+    stopping: bool,
+    stop_timer: Option<TimerId>,
+}
+
+impl NotifyModule {
+    /// A notifier for `cfg`.
+    pub fn new(cfg: StandaloneConfig) -> NotifyModule {
+        NotifyModule {
+            cfg,
+            run: None,
+            stopping: false,
+            stop_timer: None,
+        }
+    }
+
+    fn open(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            cx.watch_signal(sig)?;
+        }
+        let socks = NotifySockets::open(cx, self.cfg.source)?;
+        let owner = match self.cfg.store {
+            StoreFormat::NfsUtils => self.cfg.state_dir.join("sm"),
+            StoreFormat::Apple => self.cfg.state_dir.join(super::cli::APPLE_STATUS_FILE),
+        };
+        let owner = if owner.exists() {
+            owner
+        } else {
+            self.cfg.state_dir.clone()
+        };
+        match privs::drop_privileges(&owner)? {
+            privs::Dropped::Switched(o) => log::info!("running as uid {}, gid {}", o.uid, o.gid),
+            privs::Dropped::StayedRoot | privs::Dropped::NotRoot { .. } => {}
+        }
+        let opened = startup::open(
+            startup::store_at(self.cfg.store, &self.cfg.state_dir),
+            self.cfg.step,
+            &self.cfg.state_dir,
+        )?;
+        if self.cfg.tell_kernel {
+            match kernel::write_nsm_local_state(opened.state) {
+                Ok(_) => {}
+                Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
+            }
+        }
+        let targets = notify_io::targets(&opened.hosts, |_| None);
+        let store = StoreWorker::start(opened.store, cx.waker()?)?;
+        let cfg = NotifyConfig {
+            state: opened.state,
+            default_name: notify_io::node_name(),
+            identity: self.cfg.identity.clone(),
+            schedule: self.cfg.schedule.clone(),
+            window: self.cfg.window,
+        };
+        let mut notify = NotifyIo::start(cx, socks, cfg)?;
+        if targets.is_empty() {
+            log::info!("no hosts to notify");
+        }
+        notify.add(cx, targets);
+        self.run = Some(Running {
+            notify,
+            store,
+            queued: Vec::new(),
+            in_flight: false,
+        });
+        self.pump(cx);
+        Ok(())
+    }
+
+    fn pump(&mut self, cx: &mut Context<'_>) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        r.queued.extend(r.notify.take_cleared());
+        if !r.in_flight && !r.queued.is_empty() {
+            let batch = std::mem::take(&mut r.queued);
+            if r.store.send(StoreJob::Commit(batch)).is_err() {
+                log::error!("the store thread is gone");
+                cx.exit(1);
+                return;
+            }
+            r.in_flight = true;
+        }
+        let store_idle = !r.in_flight && r.queued.is_empty();
+        if !store_idle {
+            return;
+        }
+        if self.stopping {
+            cx.exit(if r.notify.is_idle() { 0 } else { 1 });
+            return;
+        }
+        if r.notify.is_idle() {
+            let stats = r.notify.stats();
+            log::info!(
+                "done: {} host(s) notified, {} given up",
+                stats.notified,
+                stats.given_up
+            );
+            if stats.given_up == 0 && self.cfg.lift_grace {
+                match kernel::lift_grace() {
+                    Ok(true) => log::info!("lifted lockd's grace period"),
+                    Ok(false) => {}
+                    Err(e) => log::warn!("cannot write {}: {e}", kernel::NLM_END_GRACE),
+                }
+            }
+            cx.exit(if stats.given_up == 0 { 0 } else { 1 });
+        }
+    }
+}
+
+impl Module for NotifyModule {
+    fn name(&self) -> &str {
+        "statd.notify"
+    }
+
+    fn start(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        self.open(cx)
+    }
+
+    fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
+        if let Some(r) = self.run.as_mut() {
+            if r.notify.handle_event(cx, &ev) {
+                return self.pump(cx);
+            }
+            if let Event::Woken(id) = ev {
+                if id == r.store.wake_id() {
+                    while let Some(done) = r.store.try_recv() {
+                        r.in_flight = false;
+                        if let StoreDone::Committed(Err(e)) = done {
+                            log::error!("cannot clear notified hosts: {e}");
+                        }
+                    }
+                    return self.pump(cx);
+                }
+            }
+        }
+        match ev {
+            Event::Signal(sig) if !self.stopping => {
+                log::info!("caught signal {sig}, exiting once the store is written");
+                self.stopping = true;
+                self.stop_timer = Some(cx.set_timer(cx.now() + STOP_GRACE));
+                self.pump(cx);
+            }
+            Event::Timer(t) if Some(t) == self.stop_timer => cx.exit(1),
+            _ => {}
+        }
+    }
+}
