@@ -552,7 +552,7 @@ fn debian_and_statmon_answer_alike() {
         .args(["-p", DEBIAN_PORT, "-o", "20025"]);
     let debian = sb.spawn(cmd, "debian.log");
     assert!(
-        sb.wait_until(10, || answers(smc, &sb, DEBIAN_PORT)),
+        sb.wait_until(20, || answers(smc, &sb, DEBIAN_PORT)),
         "Debian's statd did not answer: {}",
         sb.log("debian.log")
     );
@@ -574,14 +574,17 @@ fn debian_and_statmon_answer_alike() {
     let cmd = statd_command(&sb, &args);
     let statmon = sb.spawn(cmd, "statmon.log");
     assert!(
-        sb.wait_until(10, || answers(smc, &sb, STATMON_PORT)),
+        sb.wait_until(20, || answers(smc, &sb, STATMON_PORT)),
         "statmon's statd did not answer: {}",
         sb.log("statmon.log")
     );
 
     sb.enter_net();
     let lockd = FakeLockd::start(Style::Linux, Options::default());
+    let logs = sb.dir.path().to_path_buf();
     let lab = Lab { sb, smc, lockd };
+    // Declared after `lab`, so it runs while the sandbox's files still exist.
+    let _logs = LogsOnPanic(logs);
     let debian_state = lab.local_state(Daemon::Debian);
     let statmon_state = lab.local_state(Daemon::Statmon);
     println!("local state: Debian {debian_state}, statmon {statmon_state}");
@@ -657,6 +660,22 @@ fn debian_and_statmon_answer_alike() {
         sb.stop(pid, libc::SIGKILL);
     }
     assert_eq!(unexplained, 0, "unexplained divergences, see above");
+}
+
+/// Prints every log of the sandbox when the test fails, so a failure in CI
+/// says which daemon did what.
+struct LogsOnPanic(std::path::PathBuf);
+
+impl Drop for LogsOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for log in ["rpcbind.log", "debian.log", "statmon.log"] {
+            let text = std::fs::read_to_string(self.0.join(log)).unwrap_or_default();
+            eprintln!("----- {log} -----\n{text}");
+        }
+    }
 }
 
 /// Compares the record lines of both state directories after the SM_MON
