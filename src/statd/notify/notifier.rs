@@ -19,8 +19,10 @@
 //! order. Every acknowledgement yields [`NotifyEvent::Notified`] at once,
 //! for the daemon to clear durably.
 //!
-//! Replies are accepted only from the address the call went to, with the
-//! call's xid.
+//! Replies are matched by xid and must come from the port the call went
+//! to. The address may differ: a multi-homed peer whose daemon does not
+//! answer from the address it was asked on (no `IP_PKTINFO`) replies from
+//! another of its addresses, and sm-notify accepts that too.
 //!
 //! Driving it: [`Notifier::add`] hosts; send what [`Notifier::poll_transmit`]
 //! yields (UDP, from the notify socket of the destination's family); feed
@@ -723,9 +725,9 @@ fn unix_at(epoch: (Instant, u64), at: Instant) -> u64 {
 }
 
 /// Whether a reply from `from` can answer a call sent to `to`: the same
-/// address (IPv4-mapped or not) and port.
+/// port (see the module doc for why not the same address).
 fn same_peer(to: SocketAddr, from: SocketAddr) -> bool {
-    to.port() == from.port() && to.ip().to_canonical() == from.ip().to_canonical()
+    to.port() == from.port()
 }
 
 #[cfg(test)]
@@ -1081,7 +1083,7 @@ mod tests {
             panic!()
         };
         let reply = encode_reply(h.xid, ReplyKind::Success(&1000u32.to_xdr()));
-        n.handle_datagram(t0, "10.0.0.66:111".parse().unwrap(), &reply);
+        n.handle_datagram(t0, "10.0.0.2:4444".parse().unwrap(), &reply);
         n.handle_datagram(t0, to, &[1, 2]);
         n.handle_datagram(t0, to, &encode_reply(h.xid ^ 1, ReplyKind::Success(&[])));
         assert_eq!(n.stats().ignored, 3);

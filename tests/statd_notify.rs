@@ -1,0 +1,216 @@
+//! Reboot notification end to end, in one sandbox: statmon's rpc.statd
+//! notifies fake remote hosts (a portmapper and statd on `ADDR:111` each,
+//! on loopback addresses of the sandbox), after a simulated reboot and
+//! after SM_SIMU_CRASH. The multi-host tests with real peers are in
+//! `multihost_notify.rs`.
+//!
+//! Every test prints a reason and passes when it cannot run here.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::fake_peer::FakePeer;
+use common::sandbox::{unavailable, Sandbox};
+use common::smclient::{priv_hex, Reply, SmClient};
+use common::statd_command;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const PORT: &str = "20044";
+const COOKIE: [u8; 16] = *b"notify-cookie-01";
+
+struct Fixture {
+    sb: Sandbox,
+    smc: &'static SmClient,
+    statd: Option<u32>,
+    dir: PathBuf,
+}
+
+impl Fixture {
+    fn new(test: &str) -> Option<Fixture> {
+        if let Some(why) = unavailable() {
+            println!("{test}: skipped, {why}");
+            return None;
+        }
+        let smc = SmClient::build()?;
+        let sb = Sandbox::with_hosts(&[
+            ("127.0.0.20", "peerb.lab peerb"),
+            ("127.0.0.21", "silentc.lab silentc"),
+        ]);
+        let dir = sb.dir.path().join("state");
+        std::fs::create_dir_all(&dir).unwrap();
+        Some(Fixture {
+            sb,
+            smc,
+            statd: None,
+            dir,
+        })
+    }
+
+    /// Starts statmon (no portmapper here: it serves unregistered) and
+    /// waits until it answers.
+    fn start(&mut self, extra: &[&str]) {
+        let dir = self.dir.to_str().unwrap().to_string();
+        let mut args = vec![
+            "-F",
+            "-d",
+            "--config",
+            "/dev/null",
+            "--no-embedded-portmap",
+            "-P",
+            &dir,
+            "-p",
+            PORT,
+        ];
+        args.extend_from_slice(extra);
+        let cmd = statd_command(&self.sb, &args);
+        self.statd = Some(self.sb.spawn(cmd, "statd.log"));
+        let up = self.sb.wait_until(10, || {
+            self.call(&["-t", "1"], &["null"]) == Reply::Void
+        });
+        assert!(up, "statd did not answer:\n{}", self.log());
+    }
+
+    fn stop(&mut self) {
+        let pid = self.statd.take().unwrap();
+        let status = self.sb.stop(pid, libc::SIGTERM).expect("statd did not stop");
+        assert_eq!(status.code(), Some(0), "statd log:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        self.sb.log("statd.log")
+    }
+
+    fn call(&self, opts: &[&str], rest: &[&str]) -> Reply {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.extend(["127.0.0.1", PORT, "udp"]);
+        args.extend_from_slice(rest);
+        self.smc.run(&self.sb, &args)
+    }
+
+    fn mon(&self, mon: &str, my: &str) {
+        let cookie = priv_hex(&COOKIE);
+        let r = self.call(&[], &["mon", mon, my, "100021", "4", "16", &cookie]);
+        assert!(
+            matches!(r, Reply::StatRes { res_stat: 0, .. }),
+            "SM_MON {mon}: {r:?}\n{}",
+            self.log()
+        );
+    }
+
+    fn state(&self) -> i32 {
+        read_state(&self.dir)
+    }
+
+    fn files(&self, sub: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.join(sub))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(pid) = self.statd.take() {
+            self.sb.stop(pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn read_state(dir: &Path) -> i32 {
+    let b = std::fs::read(dir.join("state")).unwrap();
+    i32::from_ne_bytes(b[..4].try_into().unwrap())
+}
+
+#[test]
+fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
+    let Some(mut f) = Fixture::new("reboot notification") else {
+        return;
+    };
+    f.sb.enter_net();
+    let peer_b = FakePeer::start("127.0.0.20", true);
+    let silent = FakePeer::start("127.0.0.21", false);
+    f.start(&[]);
+    f.mon("peerb.lab", "hosta.lab");
+    f.mon("127.0.0.21", "hosta.lab");
+    let before = f.state();
+    f.stop();
+    assert!(peer_b.notices().is_empty(), "a plain start notifies nobody");
+
+    // The host "reboots": another boot id is on record.
+    std::fs::write(f.dir.join(".statmon-boot-id"), "an-earlier-boot\n").unwrap();
+    f.start(&[]);
+    let state = f.state();
+    assert_eq!(state, before + 2);
+    let got = peer_b.wait_notices(2, Duration::from_secs(10));
+    println!("peer b got {got:?}");
+    let names: Vec<(&str, i32)> = got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
+    assert_eq!(names, [("hosta.lab", state), ("hosta", state)], "{}", f.log());
+    assert!(
+        got.iter().all(|(from, _, _)| from.port() < 1024),
+        "not from a reserved port: {got:?}"
+    );
+    // The answering host is cleared at once; the silent one stays.
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak") == ["127.0.0.21"]),
+        "sm.bak: {:?}\n{}",
+        f.files("sm.bak"),
+        f.log()
+    );
+    assert!(f.files("sm").is_empty());
+    assert!(silent.got().iter().any(|g| matches!(
+        g,
+        common::fake_peer::Got::Lookup { vers: 2, .. }
+    )));
+    assert!(silent.notices().is_empty());
+    // Once it answers, a retransmission or the next round reaches it.
+    silent.set_answer(true);
+    let late = silent.wait_notices(2, Duration::from_secs(15));
+    let names: Vec<(&str, i32)> = late.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
+    assert_eq!(names, [("hosta.lab", state), ("hosta", state)], "{}", f.log());
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
+        "{:?}",
+        f.files("sm.bak")
+    );
+    f.stop();
+    // A restart does not notify again.
+    let seen = peer_b.notices().len();
+    f.start(&[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(peer_b.notices().len(), seen);
+    assert_eq!(f.state(), state);
+}
+
+#[test]
+fn simu_crash_notifies_with_the_new_state_and_name_overrides_identity() {
+    let Some(mut f) = Fixture::new("simu crash notification") else {
+        return;
+    };
+    f.sb.enter_net();
+    let peer_b = FakePeer::start("127.0.0.20", true);
+    f.start(&["--name", "alias.example"]);
+    f.mon("peerb", "hosta.lab");
+    let before = f.state();
+    assert_eq!(f.call(&["-r"], &["simu_crash"]), Reply::Void);
+    let got = peer_b.wait_notices(2, Duration::from_secs(10));
+    let names: Vec<(&str, i32)> = got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
+    assert_eq!(
+        names,
+        [("alias.example", before + 2), ("alias", before + 2)],
+        "{}",
+        f.log()
+    );
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
+        "{:?}",
+        f.files("sm.bak")
+    );
+}
