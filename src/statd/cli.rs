@@ -3,6 +3,13 @@
 //! section of `/etc/nfs.conf`, and the environment. A flag beats the file;
 //! the file beats the default.
 //!
+//! The seed's letters win over nfs-utils' where both use one: `-n` runs only
+//! the notification service (nfs-utils: `--name`), `-L` lists and watches
+//! the store (nfs-utils: `--no-notify`), `-N host` clears a host's
+//! needs-notification status (nfs-utils: run sm-notify). nfs-utils' long
+//! forms `--name` and `--no-notify` stay. `-l`, `-L` and `-N` never start a
+//! daemon ([`Command::Admin`]).
+//!
 //! Reading is split so that [`parse`] stays pure:
 //!
 //! 1. [`conf_source`] looks at the arguments for `--config FILE`;
@@ -19,10 +26,12 @@
 
 use crate::cli::{self, Arg, Opt};
 use crate::nfsconf::{self, ConfWarning, NfsConf};
+use crate::statd::notify::schedule::{self, Schedule};
 use getopts::Matches;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default state directory of the nfs-utils layout on Linux.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/nfs";
@@ -39,14 +48,43 @@ pub const CONF_SECTION: &str = "statd";
 /// Set to a number > 0, it means `--no-notify` (as in nfs-utils).
 pub const NO_NOTIFY_ENV: &str = "RPC_STATD_NO_NOTIFY";
 
-/// The option table; the usage text and the man page follow it. The seed's
-/// `-n -l -L -N` letters stay unused here.
+/// Peers notified concurrently unless configured.
+pub const DEFAULT_NOTIFY_WINDOW: usize = 256;
+
+/// Largest `--notify-window`.
+pub const MAX_NOTIFY_WINDOW: usize = 65536;
+
+/// The option table; the usage text and the man page follow it.
 pub const OPTIONS: &[Opt] = &[
     Opt {
         short: "d",
         long: "debug",
         arg: Arg::None,
         help: "log at the maximum level (debug)",
+    },
+    Opt {
+        short: "n",
+        long: "",
+        arg: Arg::None,
+        help: "run only the notification service (statd.notify)",
+    },
+    Opt {
+        short: "l",
+        long: "",
+        arg: Arg::None,
+        help: "list the hosts in the status file and exit",
+    },
+    Opt {
+        short: "L",
+        long: "",
+        arg: Arg::None,
+        help: "list the hosts, then watch and report changes",
+    },
+    Opt {
+        short: "N",
+        long: "",
+        arg: Arg::Required("HOST"),
+        help: "clear the needs-notification status of HOST",
     },
     Opt {
         short: "F",
@@ -109,6 +147,24 @@ pub const OPTIONS: &[Opt] = &[
         help: "never serve a portmapper of our own",
     },
     Opt {
+        short: "",
+        long: "notify-schedule",
+        arg: Arg::Required("SPEC"),
+        help: "reboot notification retries (default 10x5s,10x60s,*x1h)",
+    },
+    Opt {
+        short: "",
+        long: "notify-give-up",
+        arg: Arg::Required("TIME"),
+        help: "stop notifying a host after TIME (default 24h; never)",
+    },
+    Opt {
+        short: "",
+        long: "notify-window",
+        arg: Arg::Required("N"),
+        help: "notify at most N hosts at once (default 256)",
+    },
+    Opt {
         short: "V",
         long: "version",
         arg: Arg::None,
@@ -128,19 +184,47 @@ pub const OPTIONS: &[Opt] = &[
     },
 ];
 
-const SYNOPSIS: &str = "[-dF] [-p port] [-o port] [-P dir] [-H prog] [--name name]\n       \
+const SYNOPSIS: &str = "[-dFn] [-p port] [-o port] [-P dir] [-H prog] [--name name]\n       \
     [--no-notify] [--store-format nfs-utils|apple] [--config file]\n       \
-    [--no-embedded-portmap]";
+    [--no-embedded-portmap] [--notify-schedule spec]\n       \
+    [--notify-give-up time|never] [--notify-window n]\n       \
+    rpc.statd [-d] [-P dir] [--store-format format] -l | -L | -N hostname";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the daemon.
     Run(Config),
+    /// `-l`, `-L`, `-N host`: look at or change the store, no daemon.
+    Admin(Admin),
     /// Print the version.
     Version,
     /// Print the help.
     Help,
+}
+
+/// An administration command (`-l`, `-L`, `-N`) and the store it works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// What to do.
+    pub op: AdminOp,
+    /// The state directory, as the daemon would use it.
+    pub state_dir: PathBuf,
+    /// The store's layout, as the daemon would use it.
+    pub store: StoreFormat,
+    /// 3 with `-d` (or `debug` in nfs.conf): more detail; else 0.
+    pub verbosity: u32,
+}
+
+/// The administration commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminOp {
+    /// `-l`: list each host and its status.
+    List,
+    /// `-L`: list, then report changes until killed.
+    Watch,
+    /// `-N host`: clear the host's needs-notification status.
+    Clear(Vec<u8>),
 }
 
 /// The on-disk layout of the monitor store.
@@ -204,6 +288,14 @@ pub struct Config {
     pub store: StoreFormat,
     /// Serve an embedded portmapper when no rpcbind answers.
     pub embedded_portmap: bool,
+    /// `-n`: run only the notification service (the seed's statd.notify).
+    pub notify_only: bool,
+    /// `--notify-schedule`, `--notify-give-up` (and nfs.conf's
+    /// `notify-schedule`, `notify-give-up`): when to retry a host.
+    pub notify_schedule: Schedule,
+    /// `--notify-window`, `notify-window`: hosts notified concurrently,
+    /// 1..=[`MAX_NOTIFY_WINDOW`].
+    pub notify_window: usize,
     /// Problems found in the configuration files, to log once logging is up.
     pub conf_warnings: Vec<String>,
 }
@@ -221,6 +313,9 @@ impl Default for Config {
             ha_callout: None,
             store: StoreFormat::NfsUtils,
             embedded_portmap: true,
+            notify_only: false,
+            notify_schedule: Schedule::seed(),
+            notify_window: DEFAULT_NOTIFY_WINDOW,
             conf_warnings: Vec::new(),
         }
     }
@@ -342,13 +437,43 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         .or(file.ha_callout);
     let name = nonempty(&m, "name", "name").map_err(err)?.or(file.name);
     let env_no_notify = src.env.get(NO_NOTIFY_ENV).is_some_and(|v| atoi_positive(v));
+    let give_up = match m.opt_strs("notify-give-up").pop() {
+        Some(v) => parse_give_up(&v).map_err(|e| err(format!("--notify-give-up: {e}")))?,
+        None => file.give_up.unwrap_or_else(|| Schedule::seed().give_up()),
+    };
+    let notify_schedule = match m.opt_strs("notify-schedule").pop() {
+        Some(v) => {
+            Schedule::parse(&v, give_up).map_err(|e| err(format!("--notify-schedule: {e}")))?
+        }
+        None => file
+            .schedule
+            .unwrap_or_else(Schedule::seed)
+            .with_give_up(give_up),
+    };
+    let notify_window = match m.opt_strs("notify-window").pop() {
+        Some(v) => parse_window(&v).map_err(|e| err(format!("--notify-window: {e}")))?,
+        None => file.window.unwrap_or(DEFAULT_NOTIFY_WINDOW),
+    };
+    let verbosity = if m.opt_present("d") || file.debug {
+        3
+    } else {
+        0
+    };
+    let admin = admin_op(&m).map_err(err)?;
+    if admin.is_some() && m.opt_present("n") {
+        return Err(err("-n cannot be combined with -l, -L or -N".into()));
+    }
+    if let Some(op) = admin {
+        return Ok(Command::Admin(Admin {
+            op,
+            state_dir,
+            store,
+            verbosity,
+        }));
+    }
     Ok(Command::Run(Config {
         foreground: m.opt_present("F"),
-        verbosity: if m.opt_present("d") || file.debug {
-            3
-        } else {
-            0
-        },
+        verbosity,
         port,
         outgoing_port,
         state_dir,
@@ -357,8 +482,54 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         ha_callout,
         store,
         embedded_portmap: !m.opt_present("no-embedded-portmap"),
+        notify_only: m.opt_present("n"),
+        notify_schedule,
+        notify_window,
         conf_warnings,
     }))
+}
+
+/// The administration command the flags ask for; more than one is an error.
+fn admin_op(m: &Matches) -> Result<Option<AdminOp>, String> {
+    let hosts = m.opt_strs("N");
+    let given = usize::from(m.opt_present("l")) + usize::from(m.opt_present("L")) + hosts.len();
+    if given > 1 {
+        return Err("-l, -L and -N exclude each other (and -N takes one host)".into());
+    }
+    if m.opt_present("l") {
+        return Ok(Some(AdminOp::List));
+    }
+    if m.opt_present("L") {
+        return Ok(Some(AdminOp::Watch));
+    }
+    match hosts.into_iter().next() {
+        Some(h) if h.is_empty() => Err("empty host name".into()),
+        Some(h) => Ok(Some(AdminOp::Clear(h.into_bytes()))),
+        None => Ok(None),
+    }
+}
+
+/// `never`, or a duration ([`schedule::parse_duration`]) above zero.
+fn parse_give_up(text: &str) -> Result<Option<Duration>, String> {
+    if text.trim().eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    match schedule::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be above 0 (or never)".into()),
+        Ok(d) => Ok(Some(d)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A number in 1..=[`MAX_NOTIFY_WINDOW`].
+fn parse_window(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_NOTIFY_WINDOW).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{}' is not a number from 1 to {MAX_NOTIFY_WINDOW}",
+            text.escape_debug()
+        )),
+    }
 }
 
 /// The last value of `opt`; an empty one is an error about `what`.
@@ -396,6 +567,9 @@ struct FromFile {
     no_notify: bool,
     store: Option<StoreFormat>,
     debug: bool,
+    schedule: Option<Schedule>,
+    give_up: Option<Option<Duration>>,
+    window: Option<usize>,
 }
 
 impl FromFile {
@@ -440,15 +614,42 @@ impl FromFile {
             }
         }
         if let Some(v) = get("debug") {
-            for kind in v.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-                match debug_facility(kind) {
-                    Some(on) => f.debug |= on,
-                    None => bad("debug", kind, "unknown debug facility"),
-                }
+            f.debug = debug_list(&v, &mut |kind| bad("debug", kind, "unknown debug facility"));
+        }
+        if let Some(v) = get("notify-give-up") {
+            match parse_give_up(&v) {
+                Ok(g) => f.give_up = Some(g),
+                Err(e) => bad("notify-give-up", &v, &e),
+            }
+        }
+        if let Some(v) = get("notify-schedule") {
+            // The give-up time is set by the caller.
+            match Schedule::parse(&v, None) {
+                Ok(s) => f.schedule = Some(s),
+                Err(e) => bad("notify-schedule", &v, &e.to_string()),
+            }
+        }
+        if let Some(v) = get("notify-window") {
+            match parse_window(&v) {
+                Ok(n) => f.window = Some(n),
+                Err(e) => bad("notify-window", &v, &e),
             }
         }
         f
     }
+}
+
+/// An nfs.conf `debug` value (comma-separated facilities): whether it turns
+/// debugging on; each unknown facility is passed to `unknown`.
+pub(crate) fn debug_list(value: &str, unknown: &mut dyn FnMut(&str)) -> bool {
+    let mut on = false;
+    for kind in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        match debug_facility(kind) {
+            Some(b) => on |= b,
+            None => unknown(kind),
+        }
+    }
+    on
 }
 
 /// nfs-utils' debug facilities: whether `kind` turns debugging on (all but
@@ -547,6 +748,9 @@ mod tests {
             ha_callout: Some(PathBuf::from("/h")),
             store: StoreFormat::Apple,
             embedded_portmap: false,
+            notify_only: false,
+            notify_schedule: Schedule::seed(),
+            notify_window: DEFAULT_NOTIFY_WINDOW,
             conf_warnings: Vec::new(),
         };
         assert_eq!(c, want);
@@ -619,11 +823,151 @@ mod tests {
         );
     }
 
+    fn admin(v: &[&str]) -> Admin {
+        match run(v) {
+            Ok(Command::Admin(a)) => a,
+            other => panic!("{v:?}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn seed_letters_stay_unused() {
-        for letter in ["-n", "-l", "-L", "-N", "-v", "-T", "-U"] {
+    fn seed_letters() {
+        let c = config(&["-n"]);
+        assert!(c.notify_only && !c.no_notify);
+        assert!(!config(&[]).notify_only);
+        assert_eq!(admin(&["-l"]).op, AdminOp::List);
+        assert_eq!(admin(&["-L"]).op, AdminOp::Watch);
+        assert_eq!(admin(&["-l", "-l"]).op, AdminOp::List);
+        assert_eq!(
+            admin(&["-N", "HostB"]).op,
+            AdminOp::Clear(b"HostB".to_vec())
+        );
+        assert_eq!(admin(&["-NhostB"]).op, AdminOp::Clear(b"hostB".to_vec()));
+        let a = admin(&["-d", "-l", "-P", "/srv/x", "--store-format=apple"]);
+        assert_eq!(
+            a,
+            Admin {
+                op: AdminOp::List,
+                state_dir: "/srv/x".into(),
+                store: StoreFormat::Apple,
+                verbosity: 3,
+            }
+        );
+        assert_eq!(admin(&["-L"]).state_dir, PathBuf::from("/var/lib/nfs"));
+        // nfs-utils' long forms stay.
+        let c = config(&["--name", "me", "--no-notify"]);
+        assert_eq!((c.name.as_deref(), c.no_notify), (Some("me"), true));
+        for letter in ["-v", "-T", "-U"] {
             assert!(run(&[letter, "x"]).is_err(), "{letter}");
         }
+    }
+
+    #[test]
+    fn admin_follows_the_config_file() {
+        let conf = "[statd]\nstate-directory-path = /file\nstore-format = apple\ndebug = 1\n";
+        match parse("rpc.statd", &args(&["-l"]), &sources(conf, &[])) {
+            Ok(Command::Admin(a)) => {
+                assert_eq!(a.state_dir, PathBuf::from("/file"));
+                assert_eq!((a.store, a.verbosity), (StoreFormat::Apple, 3));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn admin_modes_exclude_each_other_and_n() {
+        for bad in [
+            &["-l", "-L"][..],
+            &["-l", "-N", "x"],
+            &["-L", "-N", "x"],
+            &["-N", "x", "-N", "y"],
+            &["-n", "-l"],
+            &["-n", "-L"],
+            &["-n", "-N", "x"],
+            &["-N", ""],
+            &["-N"],
+            &["-l", "stray"],
+            &["-l", "-p", "0"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            run(&["-l", "-N", "x"]),
+            Err("rpc.statd: -l, -L and -N exclude each other (and -N takes one host)".into())
+        );
+        assert_eq!(run(&["-l", "-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn notify_schedule_give_up_and_window() {
+        let c = config(&[]);
+        assert_eq!(c.notify_schedule, Schedule::seed());
+        assert_eq!(c.notify_window, 256);
+        let c = config(&["--notify-schedule", "3x1s,*x10s"]);
+        assert_eq!(
+            c.notify_schedule,
+            Schedule::parse("3x1s,*x10s", Some(Duration::from_secs(86_400))).unwrap()
+        );
+        let c = config(&["--notify-give-up=never"]);
+        assert_eq!(c.notify_schedule, Schedule::seed().with_give_up(None));
+        let c = config(&["--notify-give-up=2h", "--notify-schedule=*x5m"]);
+        assert_eq!(
+            c.notify_schedule,
+            Schedule::parse("*x5m", Some(Duration::from_secs(7200))).unwrap()
+        );
+        assert_eq!(config(&["--notify-window=1"]).notify_window, 1);
+        assert_eq!(config(&["--notify-window", "65536"]).notify_window, 65536);
+        for bad in [
+            &["--notify-window=0"][..],
+            &["--notify-window=65537"],
+            &["--notify-window=x"],
+            &["--notify-give-up=0"],
+            &["--notify-give-up=soon"],
+            &["--notify-schedule=5"],
+            &["--notify-schedule=*x5s,1x5s"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn notify_keys_in_conf() {
+        let conf = "[statd]\nnotify-schedule = 2x1s,*x1m\nnotify-give-up = 1h\nnotify-window = 8\n";
+        let c = config_with(&[], conf, &[]);
+        assert_eq!(
+            c.notify_schedule,
+            Schedule::parse("2x1s,*x1m", Some(Duration::from_secs(3600))).unwrap()
+        );
+        assert_eq!(c.notify_window, 8);
+        assert!(c.conf_warnings.is_empty(), "{:?}", c.conf_warnings);
+        // Flags beat the file, key by key.
+        let c = config_with(&["--notify-give-up=never", "--notify-window=9"], conf, &[]);
+        assert_eq!(
+            c.notify_schedule,
+            Schedule::parse("2x1s,*x1m", None).unwrap()
+        );
+        assert_eq!(c.notify_window, 9);
+        let c = config_with(&["--notify-schedule=*x7s"], conf, &[]);
+        assert_eq!(
+            c.notify_schedule,
+            Schedule::parse("*x7s", Some(Duration::from_secs(3600))).unwrap()
+        );
+        let c = config_with(
+            &[],
+            "[statd]\nnotify-schedule = bad\nnotify-give-up = 0\nnotify-window = 0\n",
+            &[],
+        );
+        assert_eq!(c.notify_schedule, Schedule::seed());
+        assert_eq!(c.notify_window, DEFAULT_NOTIFY_WINDOW);
+        assert_eq!(c.conf_warnings.len(), 3, "{:?}", c.conf_warnings);
+    }
+
+    #[test]
+    fn debug_list_reports_unknown_facilities() {
+        let mut unknown = Vec::new();
+        assert!(debug_list("call, loud,0", &mut |k| unknown.push(k.to_string())));
+        assert_eq!(unknown, vec!["loud".to_string()]);
+        assert!(!debug_list("0", &mut |_| {}));
     }
 
     #[test]
@@ -818,5 +1162,7 @@ mod tests {
         }
         assert!(u.contains("-o, --outgoing-port PORT"));
         assert!(u.contains("--store-format nfs-utils|apple"));
+        assert!(u.contains("-N HOST"));
+        assert!(u.contains("-l | -L | -N hostname"));
     }
 }

@@ -11,6 +11,7 @@
 //! - Process plumbing: [`privs`] (privilege drop), [`pidfile`], [`kernel`]
 //!   (`/proc` knobs), [`callout`] (the HA callout).
 
+pub mod admin;
 pub mod callback;
 pub mod callback_io;
 pub mod callout;
@@ -23,6 +24,8 @@ pub mod notify_module;
 pub mod notify;
 pub mod pidfile;
 pub mod privs;
+pub mod progress;
+pub mod smnotify_cli;
 pub mod startup;
 pub mod store;
 pub mod workers;
@@ -53,6 +56,7 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
             0
         }
         Ok(Command::Run(cfg)) => run(prog, cfg),
+        Ok(Command::Admin(a)) => admin::run(&a),
         Err(msg) => {
             eprintln!("{msg}");
             eprint!("{}", cli::usage(prog));

@@ -33,6 +33,7 @@ mod apple_store;
 mod durable;
 pub mod nfsutils;
 mod nfsutils_store;
+pub mod peek;
 pub mod record;
 pub mod state;
 
