@@ -148,11 +148,11 @@ fn render(v: &HostView, now_unix: u64, verbosity: u32) -> String {
     if v.needs_notify && !v.notify_as.is_empty() {
         line.push_str(&format!("; notify as {}", join(&v.notify_as)));
     }
+    if let Some(s) = v.progress.as_ref().and_then(|p| p.last_state) {
+        line.push_str(&format!("; last state {s}"));
+    }
     match &v.progress {
-        Some(p) => {
-            if let Some(s) = p.last_state {
-                line.push_str(&format!("; last state {s}"));
-            }
+        Some(p) if v.needs_notify => {
             line.push_str(&format!("; {} round(s) tried", p.rounds));
             match p.next_unix {
                 None => line.push_str(", given up"),
@@ -163,7 +163,7 @@ fn render(v: &HostView, now_unix: u64, verbosity: u32) -> String {
             }
         }
         None if v.needs_notify => line.push_str("; not tried yet"),
-        None => {}
+        _ => {}
     }
     if verbosity > 0 {
         for (my_name, prog, vers, proc_) in &v.registrations {

@@ -14,11 +14,10 @@ use super::callout::HaCallout;
 use super::cli::Config;
 use super::core::{Callout, NsmCore, Output, StoreDone};
 use super::notify::notifier::NotifyConfig;
-use super::notify::schedule::Schedule;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
 use super::privs::{self, Dropped};
 use super::workers::{Resolver, StoreWorker};
-use super::{kernel, startup};
+use super::{kernel, notify, startup};
 use crate::daemonize::ReadyPipe;
 use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
@@ -103,7 +102,7 @@ impl StatdModule {
             endpoint.port(),
             netids.join(", ")
         );
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR2] {
             cx.watch_signal(sig)?;
         }
         let mut registrar = Registrar::open(cx)?;
@@ -128,14 +127,23 @@ impl StatdModule {
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let resolver = Resolver::start(cx.waker()?)?;
-        let mut notify = NotifyIo::start(cx, socks, self.notify_config(opened.state))?;
+        let (mut notify, targets) = start_notifier(
+            cx,
+            socks,
+            self.notify_config(opened.state),
+            &self.cfg.state_dir,
+            &opened.hosts,
+            opened.rebooted,
+        )?;
         if self.cfg.no_notify {
-            let owed = notify_io::targets(&opened.hosts, |_| None).len();
-            if owed > 0 {
-                log::info!("not notifying {owed} host(s): notification is turned off");
+            if !targets.is_empty() {
+                log::info!(
+                    "not notifying {} host(s): notification is turned off",
+                    targets.len()
+                );
             }
         } else {
-            notify.add(cx, notify_io::targets(&opened.hosts, |_| None));
+            notify.add(cx, targets);
         }
         registrar.start(cx, register_plan(&endpoint));
         self.run = Some(Running {
@@ -160,8 +168,8 @@ impl StatdModule {
             state,
             default_name: notify_io::node_name(),
             identity: self.cfg.name.as_ref().map(|n| n.as_bytes().to_vec()),
-            schedule: Schedule::seed(),
-            window: 256,
+            schedule: self.cfg.notify_schedule.clone(),
+            window: self.cfg.notify_window,
         }
     }
 
@@ -236,9 +244,36 @@ impl StatdModule {
         }
     }
 
+    /// `rpc.statd -N HOST` while we run: stop notifying each host in the
+    /// spool and clear it durably.
+    fn take_forget_requests(&mut self, cx: &mut Context<'_>) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        let hosts = match super::admin::take_forget_requests(&self.cfg.state_dir) {
+            Ok(h) => h,
+            Err(e) => {
+                log::warn!("cannot read the -N requests: {e}");
+                return;
+            }
+        };
+        for host in hosts {
+            let pending = r.notify.forget(cx, &host);
+            log::info!(
+                "administrator cleared {}{}",
+                host.escape_ascii(),
+                if pending { "" } else { " (was not being notified)" }
+            );
+            r.core.notify_done(host, None);
+        }
+    }
+
     fn shutdown(&mut self, cx: &mut Context<'_>, sig: i32) {
         if self.phase == Phase::Stopping {
             return;
+        }
+        if let Some(r) = self.run.as_mut() {
+            r.notify.flush_progress();
         }
         log::info!("caught signal {sig}, unregistering and exiting");
         self.phase = Phase::Stopping;
@@ -287,11 +322,24 @@ impl StatdModule {
                         }
                     }
                     Output::Callback(cb) => r.callbacks.push(cx, cb),
-                    Output::Callout(c) => run_callout(cx, self.callout.as_ref(), &c),
+                    Output::Callout(c) => {
+                        if let Callout::Notify {
+                            mon_name,
+                            addr,
+                            state,
+                        } = &c
+                        {
+                            for key in r.core.monitors().matching(mon_name, Some(*addr)) {
+                                r.notify.note_state(cx, &key, *state);
+                            }
+                        }
+                        run_callout(cx, self.callout.as_ref(), &c)
+                    }
                     Output::StateChanged(state) => tell_kernel(state),
                     Output::Rebooted(hosts) => {
                         r.notify.set_state(cx, r.core.state());
-                        r.notify.add(cx, notify_io::targets(&hosts, |_| None));
+                        r.notify
+                            .add(cx, notify_io::targets(&hosts, &Default::default()));
                         r.notifying = true;
                     }
                 }
@@ -365,6 +413,10 @@ impl Module for StatdModule {
                 self.drain_workers(id);
                 self.pump(cx);
             }
+            Event::Signal(libc::SIGUSR2) => {
+                self.take_forget_requests(cx);
+                self.pump(cx);
+            }
             Event::Signal(sig) => self.shutdown(cx, sig),
             Event::Timer(t) if Some(t) == self.stop_timer => {
                 log::warn!("shutdown grace period over; exiting");
@@ -436,6 +488,25 @@ fn tell_kernel(state: i32) {
         Ok(false) => log::debug!("no {} (lockd not loaded)", kernel::NSM_LOCAL_STATE),
         Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
     }
+}
+
+/// Starts the notifier with the progress file of `dir`, and lists the hosts
+/// owed a notice. After a reboot step a new round of notification starts;
+/// otherwise each host resumes its schedule.
+pub(super) fn start_notifier(
+    cx: &mut Context<'_>,
+    socks: NotifySockets,
+    cfg: NotifyConfig,
+    dir: &Path,
+    hosts: &[super::store::HostEntry],
+    rebooted: bool,
+) -> io::Result<(NotifyIo, Vec<notify::notifier::Target>)> {
+    let mut known = notify_io::read_progress(dir);
+    let notify = NotifyIo::start(cx, socks, cfg, Some(dir), &known)?;
+    if rebooted {
+        known.clear();
+    }
+    Ok((notify, notify_io::targets(hosts, &known)))
 }
 
 /// Writes `Y` to lockd's `nlm_end_grace`, if it exists.

@@ -11,12 +11,23 @@
 //! What the notifier reports is logged here; acknowledgements become
 //! [`Change::NotifyDone`]s for the owner to make durable
 //! ([`NotifyIo::take_cleared`]).
+//!
+//! Progress: where each host stands (since when, rounds, next try, given
+//! up) and the last state each monitored host announced go to the
+//! progress file ([`progress::FILE_NAME`] in the state directory) at most
+//! once a second, replaced atomically, for `rpc.statd -l` and for a
+//! restarted notifier to resume its schedule ([`read_progress`]). It is
+//! advisory: losing it only restarts schedules.
 
 use super::notify::notifier::{
     HostStatus, LookupId, NotifyConfig, NotifyEvent, NotifyStats, Notifier, Target,
 };
+use super::progress::{self, HostProgress};
 use super::store::{Change, HostEntry};
 use super::workers::Resolver;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use crate::reactor::{Context, Event, SourceId, TimerId};
 use crate::service::registrar::initial_xid;
 use std::io;
@@ -94,6 +105,44 @@ pub struct NotifyIo {
     timer: Option<(TimerId, Instant)>,
     cleared: Vec<Change>,
     given_up: Vec<Vec<u8>>,
+    progress: Progress,
+}
+
+/// How often the progress file is rewritten at most.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// The progress file and what only it remembers.
+struct Progress {
+    path: Option<PathBuf>,
+    /// Hosts given up: (name, since, rounds), by lower-case name.
+    given_up: HashMap<Vec<u8>, (Vec<u8>, u64, u32)>,
+    /// Last state announced by monitored hosts, by lower-case name.
+    last_states: HashMap<Vec<u8>, (Vec<u8>, i32)>,
+    dirty: bool,
+    timer: Option<TimerId>,
+    warned: bool,
+}
+
+/// What the progress file in `dir` holds, by lower-case host name; empty
+/// if it is missing or unreadable (it is advisory).
+pub fn read_progress(dir: &Path) -> HashMap<Vec<u8>, HostProgress> {
+    let path = dir.join(progress::FILE_NAME);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return HashMap::new();
+    };
+    let decoded = progress::decode(&bytes);
+    if !decoded.bad_lines.is_empty() {
+        log::warn!(
+            "{}: {} unreadable line(s) ignored",
+            path.display(),
+            decoded.bad_lines.len()
+        );
+    }
+    decoded
+        .entries
+        .into_iter()
+        .map(|e| (e.host.to_ascii_lowercase(), e))
+        .collect()
 }
 
 /// Seconds since the Unix epoch on the wall clock.
@@ -109,15 +158,18 @@ pub fn node_name() -> Vec<u8> {
 }
 
 /// The targets for the hosts of a store snapshot that need notification;
-/// `since` gives when notification of a host began, if known.
-pub fn targets(hosts: &[HostEntry], since: impl Fn(&[u8]) -> Option<u64>) -> Vec<Target> {
+/// `known` (the progress file) says when notification of a host began.
+pub fn targets(hosts: &[HostEntry], known: &HashMap<Vec<u8>, HostProgress>) -> Vec<Target> {
     hosts
         .iter()
         .filter(|h| h.needs_notify)
         .map(|h| Target {
             host: h.name.clone(),
             my_names: h.notify.iter().map(|r| r.my_name.clone()).collect(),
-            since_unix: since(&h.name),
+            since_unix: known
+                .get(&h.name.to_ascii_lowercase())
+                .map(|p| p.since_unix)
+                .filter(|&s| s > 0),
         })
         .collect()
 }
@@ -125,13 +177,22 @@ pub fn targets(hosts: &[HostEntry], since: impl Fn(&[u8]) -> Option<u64>) -> Vec
 impl NotifyIo {
     /// Starts the resolver threads (after any privilege drop) and the
     /// notifier on `socks`.
+    /// `state_dir` is where the progress file goes (`None`: nowhere);
+    /// `known` is what it held at start ([`read_progress`]), for the last
+    /// states seen.
     pub fn start(
         cx: &mut Context<'_>,
         socks: NotifySockets,
         cfg: NotifyConfig,
+        state_dir: Option<&Path>,
+        known: &HashMap<Vec<u8>, HostProgress>,
     ) -> io::Result<NotifyIo> {
         let resolver = Resolver::start(cx.waker()?)?;
         let engine = Notifier::new(cfg, cx.now(), unix_now(), initial_xid());
+        let last_states = known
+            .iter()
+            .filter_map(|(k, p)| p.last_state.map(|s| (k.clone(), (p.host.clone(), s))))
+            .collect();
         Ok(NotifyIo {
             engine,
             socks,
@@ -139,7 +200,90 @@ impl NotifyIo {
             timer: None,
             cleared: Vec::new(),
             given_up: Vec::new(),
+            progress: Progress {
+                path: state_dir.map(|d| d.join(progress::FILE_NAME)),
+                given_up: HashMap::new(),
+                last_states,
+                dirty: true,
+                timer: None,
+                warned: false,
+            },
         })
+    }
+
+    /// Remembers that monitored host `host` announced `state`.
+    pub fn note_state(&mut self, cx: &mut Context<'_>, host: &[u8], state: i32) {
+        let key = host.to_ascii_lowercase();
+        if self.progress.last_states.get(&key).map(|(_, s)| *s) != Some(state) {
+            self.progress
+                .last_states
+                .insert(key, (host.to_vec(), state));
+            self.progress.dirty = true;
+            self.pump(cx);
+        }
+    }
+
+    /// Writes the progress file now if anything changed (at exit).
+    pub fn flush_progress(&mut self) {
+        if self.progress.dirty {
+            self.write_progress();
+        }
+    }
+
+    fn write_progress(&mut self) {
+        self.progress.dirty = false;
+        let Some(path) = self.progress.path.clone() else {
+            return;
+        };
+        let now = unix_now();
+        let mut entries: Vec<HostProgress> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        let last = |key: &[u8]| self.progress.last_states.get(key).map(|(_, s)| *s);
+        for st in self.engine.status() {
+            let key = st.host.to_ascii_lowercase();
+            entries.push(HostProgress {
+                last_state: last(&key),
+                host: st.host,
+                since_unix: st.since_unix,
+                rounds: st.rounds,
+                next_unix: Some(st.next_unix.unwrap_or(now)),
+            });
+            seen.insert(key);
+        }
+        for (key, (host, since, rounds)) in &self.progress.given_up {
+            if seen.insert(key.clone()) {
+                entries.push(HostProgress {
+                    host: host.clone(),
+                    since_unix: *since,
+                    rounds: *rounds,
+                    next_unix: None,
+                    last_state: last(key),
+                });
+            }
+        }
+        for (key, (host, state)) in &self.progress.last_states {
+            if seen.insert(key.clone()) {
+                entries.push(HostProgress {
+                    host: host.clone(),
+                    since_unix: 0,
+                    rounds: 0,
+                    next_unix: None,
+                    last_state: Some(*state),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.host.cmp(&b.host));
+        let tmp = path.with_extension("tmp");
+        let written = std::fs::write(&tmp, progress::encode(&entries))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        match written {
+            Ok(()) => self.progress.warned = false,
+            Err(e) if !self.progress.warned => {
+                self.progress.warned = true;
+                log::warn!("cannot write {}: {e}", path.display());
+            }
+            Err(e) => log::debug!("cannot write {}: {e}", path.display()),
+        }
     }
 
     /// Queues hosts to notify.
@@ -164,9 +308,16 @@ impl NotifyIo {
         self.pump(cx);
     }
 
-    /// Stops notifying `host`; `true` if it was pending.
+    /// Stops notifying `host` (an administrator cleared it); `true` if it
+    /// was pending or given up.
     pub fn forget(&mut self, cx: &mut Context<'_>, host: &[u8]) -> bool {
-        let found = self.engine.forget(cx.now(), host);
+        let mut found = self.engine.forget(cx.now(), host);
+        found |= self
+            .progress
+            .given_up
+            .remove(&host.to_ascii_lowercase())
+            .is_some();
+        self.progress.dirty = true;
         self.pump(cx);
         found
     }
@@ -183,6 +334,11 @@ impl NotifyIo {
             Event::Timer(t) if self.timer.is_some_and(|(id, _)| id == *t) => {
                 self.timer = None;
                 self.engine.handle_timeout(now);
+            }
+            Event::Timer(t) if self.progress.timer == Some(*t) => {
+                self.progress.timer = None;
+                self.write_progress();
+                return true;
             }
             Event::Woken(id) if *id == self.resolver.wake_id() => {
                 while let Some((lookup, addrs)) = self.resolver.try_recv() {
@@ -253,6 +409,12 @@ impl NotifyIo {
                 break;
             }
         }
+        if self.engine.take_dirty() {
+            self.progress.dirty = true;
+        }
+        if self.progress.dirty && self.progress.timer.is_none() && self.progress.path.is_some() {
+            self.progress.timer = Some(cx.set_timer(now + PROGRESS_EVERY));
+        }
         let next = self.engine.poll_timeout();
         if self.timer.map(|(_, at)| at) != next {
             if let Some((id, _)) = self.timer.take() {
@@ -284,9 +446,19 @@ impl NotifyIo {
                         .map(|m| format!(" for {}", m.escape_ascii()))
                         .unwrap_or_default()
                 );
+                self.progress.given_up.remove(&host.to_ascii_lowercase());
                 self.cleared.push(Change::NotifyDone { host, my_name });
             }
-            NotifyEvent::GaveUp { host, rounds } => {
+            NotifyEvent::GaveUp {
+                host,
+                since_unix,
+                rounds,
+            } => {
+                self.progress.given_up.insert(
+                    host.to_ascii_lowercase(),
+                    (host.clone(), since_unix, rounds),
+                );
+                self.progress.dirty = true;
                 log::warn!(
                     "giving up notifying {} after {rounds} round(s); \
                      `rpc.statd -N {}` clears it",

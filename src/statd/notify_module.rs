@@ -97,8 +97,6 @@ impl NotifyModule {
                 Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
             }
         }
-        let targets = notify_io::targets(&opened.hosts, |_| None);
-        let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let cfg = NotifyConfig {
             state: opened.state,
             default_name: notify_io::node_name(),
@@ -106,7 +104,16 @@ impl NotifyModule {
             schedule: self.cfg.schedule.clone(),
             window: self.cfg.window,
         };
-        let mut notify = NotifyIo::start(cx, socks, cfg)?;
+        let (mut notify, targets) =
+            super::daemon::start_notifier(
+                cx,
+                socks,
+                cfg,
+                &self.cfg.state_dir,
+                &opened.hosts,
+                opened.rebooted,
+            )?;
+        let store = StoreWorker::start(opened.store, cx.waker()?)?;
         if targets.is_empty() {
             log::info!("no hosts to notify");
         }

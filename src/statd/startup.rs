@@ -17,6 +17,8 @@ pub struct Opened {
     pub state: i32,
     /// Hosts as stored after the reboot step.
     pub hosts: Vec<HostEntry>,
+    /// The reboot step was taken now (a new round of notification starts).
+    pub rebooted: bool,
 }
 
 /// This boot, as far as the platform tells.
@@ -99,6 +101,7 @@ pub fn open(
         store,
         state,
         hosts,
+        rebooted: take,
     })
 }
 

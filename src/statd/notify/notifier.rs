@@ -111,6 +111,8 @@ pub enum NotifyEvent {
     GaveUp {
         /// The store's name for the host.
         host: Vec<u8>,
+        /// When notification of it began (Unix seconds).
+        since_unix: u64,
         /// Rounds tried.
         rounds: u32,
     },
@@ -281,6 +283,7 @@ impl Notifier {
             self.stats.given_up += 1;
             self.events.push_back(NotifyEvent::GaveUp {
                 host: target.host,
+                since_unix,
                 rounds: 0,
             });
             return;
@@ -674,6 +677,7 @@ impl Notifier {
                 self.stats.given_up += 1;
                 self.events.push_back(NotifyEvent::GaveUp {
                     host: job.host.clone(),
+                    since_unix: job.since_unix,
                     rounds: job.round,
                 });
                 self.remove(id);
@@ -994,6 +998,7 @@ mod tests {
             events,
             [NotifyEvent::GaveUp {
                 host: b"10.0.0.9".to_vec(),
+                since_unix: T0_UNIX,
                 rounds: 44
             }]
         );
