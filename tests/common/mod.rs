@@ -8,6 +8,7 @@
 )]
 
 pub mod fake_lockd;
+pub mod lab;
 pub mod sandbox;
 pub mod smclient;
 
