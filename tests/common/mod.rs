@@ -9,6 +9,7 @@
 
 pub mod fake_lockd;
 pub mod fake_peer;
+pub mod lab;
 pub mod sandbox;
 pub mod smclient;
 

@@ -180,6 +180,30 @@ impl Sandbox {
         None
     }
 
+    /// Pid of the holder process: `/proc/<pid>/ns/*` are the sandbox's
+    /// namespaces (for `ip link set DEV netns <pid>` and the like).
+    pub fn holder_pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// Waits (up to `secs`) for a program started here with [`Sandbox::spawn`]
+    /// to exit by itself, without signalling it; `None` if it is still
+    /// running (it stays registered, so drop still kills it).
+    pub fn wait_exit(&mut self, pid: u32, secs: u64) -> Option<std::process::ExitStatus> {
+        let idx = self.daemons.iter().position(|c| c.id() == pid)?;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(Some(status)) = self.daemons[idx].try_wait() {
+                let _reaped = self.daemons.remove(idx).wait();
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Moves the calling thread's network namespace into the sandbox, so
     /// sockets it opens from now on live there. Only this thread is affected.
     pub fn enter_net(&self) {
