@@ -22,12 +22,20 @@ pub struct Daemon {
 }
 
 /// Every daemon this build contains.
-pub const DAEMONS: &[Daemon] = &[Daemon {
-    name: "rpc.statd",
-    aliases: &["statd"],
-    summary: "NSM host status monitor (ONC RPC program 100024 v1)",
-    main: crate::statd::main,
-}];
+pub const DAEMONS: &[Daemon] = &[
+    Daemon {
+        name: "rpc.statd",
+        aliases: &["statd"],
+        summary: "NSM host status monitor (ONC RPC program 100024 v1)",
+        main: crate::statd::main,
+    },
+    Daemon {
+        name: "sm-notify",
+        aliases: &[],
+        summary: "send reboot notifications (SM_NOTIFY) to monitored peers",
+        main: crate::statd::notify_main::sm_notify_main,
+    },
+];
 
 fn find(name: &str) -> Option<&'static Daemon> {
     DAEMONS

@@ -65,15 +65,18 @@ impl Fixture {
         args.extend_from_slice(extra);
         let cmd = statd_command(&self.sb, &args);
         self.statd = Some(self.sb.spawn(cmd, "statd.log"));
-        let up = self.sb.wait_until(10, || {
-            self.call(&["-t", "1"], &["null"]) == Reply::Void
-        });
+        let up = self
+            .sb
+            .wait_until(10, || self.call(&["-t", "1"], &["null"]) == Reply::Void);
         assert!(up, "statd did not answer:\n{}", self.log());
     }
 
     fn stop(&mut self) {
         let pid = self.statd.take().unwrap();
-        let status = self.sb.stop(pid, libc::SIGTERM).expect("statd did not stop");
+        let status = self
+            .sb
+            .stop(pid, libc::SIGTERM)
+            .expect("statd did not stop");
         assert_eq!(status.code(), Some(0), "statd log:\n{}", self.log());
     }
 
@@ -152,7 +155,12 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
     let got = peer_b.wait_notices(2, Duration::from_secs(10));
     println!("peer b got {got:?}");
     let names: Vec<(&str, i32)> = got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
-    assert_eq!(names, [("hosta.lab", state), ("hosta", state)], "{}", f.log());
+    assert_eq!(
+        names,
+        [("hosta.lab", state), ("hosta", state)],
+        "{}",
+        f.log()
+    );
     assert!(
         got.iter().all(|(from, _, _)| from.port() < 1024),
         "not from a reserved port: {got:?}"
@@ -165,16 +173,21 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
         f.log()
     );
     assert!(f.files("sm").is_empty());
-    assert!(silent.got().iter().any(|g| matches!(
-        g,
-        common::fake_peer::Got::Lookup { vers: 2, .. }
-    )));
+    assert!(silent
+        .got()
+        .iter()
+        .any(|g| matches!(g, common::fake_peer::Got::Lookup { vers: 2, .. })));
     assert!(silent.notices().is_empty());
     // Once it answers, a retransmission or the next round reaches it.
     silent.set_answer(true);
     let late = silent.wait_notices(2, Duration::from_secs(15));
     let names: Vec<(&str, i32)> = late.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
-    assert_eq!(names, [("hosta.lab", state), ("hosta", state)], "{}", f.log());
+    assert_eq!(
+        names,
+        [("hosta.lab", state), ("hosta", state)],
+        "{}",
+        f.log()
+    );
     assert!(
         f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
         "{:?}",
@@ -212,5 +225,165 @@ fn simu_crash_notifies_with_the_new_state_and_name_overrides_identity() {
         f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
         "{:?}",
         f.files("sm.bak")
+    );
+}
+
+/// Monitors `peerb.lab` and `127.0.0.21` for `hosta.lab`, stops statmon and
+/// fakes a reboot; returns the state before.
+fn prepare_reboot(f: &mut Fixture) -> i32 {
+    f.start(&[]);
+    f.mon("peerb.lab", "hosta.lab");
+    f.mon("127.0.0.21", "hosta.lab");
+    let before = f.state();
+    f.stop();
+    std::fs::write(f.dir.join(".statmon-boot-id"), "an-earlier-boot\n").unwrap();
+    before
+}
+
+/// Runs `statmon ARGS` inside the sandbox to completion (at most `secs`).
+fn run_to_end(f: &mut Fixture, args: &[&str], log: &str, secs: u64) -> Option<i32> {
+    let mut cmd = f.sb.command(common::STATMON);
+    cmd.args(args);
+    let pid = f.sb.spawn(cmd, log);
+    f.sb.wait_exit(pid, secs).and_then(|s| s.code())
+}
+
+#[test]
+fn notify_only_mode_notifies_everyone_and_exits() {
+    let Some(mut f) = Fixture::new("rpc.statd -n") else {
+        return;
+    };
+    f.sb.enter_net();
+    let peer_b = FakePeer::start("127.0.0.20", true);
+    let peer_c = FakePeer::start("127.0.0.21", true);
+    let before = prepare_reboot(&mut f);
+    let dir = f.dir.to_str().unwrap().to_string();
+    let code = run_to_end(
+        &mut f,
+        &[
+            "rpc.statd",
+            "-n",
+            "-F",
+            "-d",
+            "--config",
+            "/dev/null",
+            "-P",
+            &dir,
+        ],
+        "notify.log",
+        20,
+    );
+    assert_eq!(code, Some(0), "{}", f.sb.log("notify.log"));
+    assert_eq!(f.state(), before + 2);
+    assert!(f.files("sm").is_empty() && f.files("sm.bak").is_empty());
+    for p in [&peer_b, &peer_c] {
+        let got: Vec<String> = p.notices().into_iter().map(|n| n.1).collect();
+        assert_eq!(got, ["hosta.lab", "hosta"], "{}", f.sb.log("notify.log"));
+    }
+}
+
+#[test]
+fn sm_notify_personality_retires_records_notifies_and_exits() {
+    let Some(mut f) = Fixture::new("sm-notify") else {
+        return;
+    };
+    f.sb.enter_net();
+    let peer_b = FakePeer::start("127.0.0.20", true);
+    let peer_c = FakePeer::start("127.0.0.21", true);
+    f.start(&[]);
+    f.mon("peerb.lab", "hosta.lab");
+    f.mon("127.0.0.21", "hosta.lab");
+    let before = f.state();
+    f.stop();
+    let dir = f.dir.to_str().unwrap().to_string();
+    // sm-notify is run once per boot by the boot scripts: it retires every
+    // record whatever the boot id says.
+    let code = run_to_end(
+        &mut f,
+        &["sm-notify", "-d", "-P", &dir, "-p", "20199"],
+        "sm-notify.log",
+        20,
+    );
+    assert_eq!(code, Some(0), "{}", f.sb.log("sm-notify.log"));
+    assert_eq!(f.state(), before + 2);
+    assert!(f.files("sm").is_empty() && f.files("sm.bak").is_empty());
+    for p in [&peer_b, &peer_c] {
+        let got = p.notices();
+        assert_eq!(got.len(), 2, "{got:?}\n{}", f.sb.log("sm-notify.log"));
+        assert!(got
+            .iter()
+            .all(|(from, _, s)| from.port() == 20199 && *s == before + 2));
+    }
+    // Nothing left: a second run changes nothing and exits 0.
+    let code = run_to_end(&mut f, &["sm-notify", "-d", "-P", &dir], "again.log", 10);
+    assert_eq!(code, Some(0), "{}", f.sb.log("again.log"));
+    assert_eq!(f.state(), before + 2);
+}
+
+#[test]
+fn list_shows_retries_and_clearing_a_host_stops_them() {
+    let Some(mut f) = Fixture::new("-l, -L and -N") else {
+        return;
+    };
+    f.sb.enter_net();
+    let _peer_b = FakePeer::start("127.0.0.20", true);
+    let silent = FakePeer::start("127.0.0.21", false);
+    prepare_reboot(&mut f);
+    let dir = f.dir.to_str().unwrap().to_string();
+    let admin = |args: &[&str]| {
+        let mut all = vec!["rpc.statd", "--config", "/dev/null", "-P", dir.as_str()];
+        all.extend_from_slice(args);
+        std::process::Command::new(common::STATMON)
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    let watch_out = f.dir.join("watch.out");
+    let mut watch = std::process::Command::new(common::STATMON)
+        .args(["rpc.statd", "--config", "/dev/null", "-P", &dir, "-L"])
+        .stdout(std::fs::File::create(&watch_out).unwrap())
+        .spawn()
+        .unwrap();
+    f.start(&[]);
+    // The first round (three GETPORTs, 1 + 2 + 2 s) fails; the next is due
+    // 5 s after the start.
+    let listed = f.sb.wait_until(10, || {
+        let out = String::from_utf8_lossy(&admin(&["-l"]).stdout).into_owned();
+        out.contains("127.0.0.21: needs notification") && out.contains("1 round(s) tried")
+    });
+    let out = admin(&["-l"]);
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        listed,
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        f.log()
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("peerb.lab: needs"));
+
+    let cleared = admin(&["-N", "127.0.0.21"]);
+    assert_eq!(cleared.status.code(), Some(0), "{cleared:?}");
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
+        "{:?}\n{}",
+        f.files("sm.bak"),
+        f.log()
+    );
+    let asked = silent.got().len();
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(silent.got().len(), asked, "retries went on after -N");
+    let out = String::from_utf8_lossy(&admin(&["-l"]).stdout).into_owned();
+    assert!(!out.contains("127.0.0.21"), "{out}");
+    // Clearing it again: nothing to clear.
+    assert_eq!(admin(&["-N", "127.0.0.21"]).status.code(), Some(1));
+
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let watched = std::fs::read_to_string(&watch_out).unwrap();
+    println!("-L printed:\n{watched}");
+    assert!(watched.contains("127.0.0.21"), "{watched}");
+    assert!(
+        watched.lines().any(|l| l.starts_with("- 127.0.0.21")),
+        "{watched}"
     );
 }

@@ -262,7 +262,11 @@ impl StatdModule {
             log::info!(
                 "administrator cleared {}{}",
                 host.escape_ascii(),
-                if pending { "" } else { " (was not being notified)" }
+                if pending {
+                    ""
+                } else {
+                    " (was not being notified)"
+                }
             );
             r.core.notify_done(host, None);
         }

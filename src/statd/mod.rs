@@ -19,9 +19,10 @@ pub mod cli;
 pub mod core;
 pub mod daemon;
 pub mod kernel;
-pub mod notify_io;
-pub mod notify_module;
 pub mod notify;
+pub mod notify_io;
+pub mod notify_main;
+pub mod notify_module;
 pub mod pidfile;
 pub mod privs;
 pub mod progress;
@@ -55,6 +56,7 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
             println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
             0
         }
+        Ok(Command::Run(cfg)) if cfg.notify_only => notify_main::run_notify_only(prog, cfg),
         Ok(Command::Run(cfg)) => run(prog, cfg),
         Ok(Command::Admin(a)) => admin::run(&a),
         Err(msg) => {

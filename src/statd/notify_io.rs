@@ -20,18 +20,18 @@
 //! advisory: losing it only restarts schedules.
 
 use super::notify::notifier::{
-    HostStatus, LookupId, NotifyConfig, NotifyEvent, NotifyStats, Notifier, Target,
+    HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
 };
 use super::progress::{self, HostProgress};
 use super::store::{Change, HostEntry};
 use super::workers::Resolver;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 use crate::reactor::{Context, Event, SourceId, TimerId};
 use crate::service::registrar::initial_xid;
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Where notifications go out from.

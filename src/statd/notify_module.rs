@@ -104,15 +104,14 @@ impl NotifyModule {
             schedule: self.cfg.schedule.clone(),
             window: self.cfg.window,
         };
-        let (mut notify, targets) =
-            super::daemon::start_notifier(
-                cx,
-                socks,
-                cfg,
-                &self.cfg.state_dir,
-                &opened.hosts,
-                opened.rebooted,
-            )?;
+        let (mut notify, targets) = super::daemon::start_notifier(
+            cx,
+            socks,
+            cfg,
+            &self.cfg.state_dir,
+            &opened.hosts,
+            opened.rebooted,
+        )?;
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
         if targets.is_empty() {
             log::info!("no hosts to notify");

@@ -92,7 +92,11 @@ fn run_job(store: &mut dyn Store, job: StoreJob) -> StoreDone {
         })),
         StoreJob::Reboot => match store.begin_reboot(None) {
             Ok(state) => {
-                let to_notify = store.hosts().into_iter().filter(|h| h.needs_notify).collect();
+                let to_notify = store
+                    .hosts()
+                    .into_iter()
+                    .filter(|h| h.needs_notify)
+                    .collect();
                 StoreDone::Rebooted(Ok((state, to_notify)))
             }
             Err(e) => {
@@ -109,7 +113,6 @@ pub const MAX_QUEUED_LOOKUPS: usize = 1024;
 
 /// Resolver threads.
 pub const RESOLVER_THREADS: usize = 4;
-
 
 /// A small pool of threads that run `getaddrinfo`; `Id` names a lookup
 /// (the NSM core's [`ResolveId`], the notifier's own ids).

@@ -362,7 +362,9 @@ mod tests {
                             _ => Effect::Removed(1),
                         })
                         .collect())),
-                    StoreJob::Reboot => StoreDone::Rebooted(Ok((self.core.state() + 2, Vec::new()))),
+                    StoreJob::Reboot => {
+                        StoreDone::Rebooted(Ok((self.core.state() + 2, Vec::new())))
+                    }
                 };
                 self.core.store_done(done);
             }

@@ -620,8 +620,7 @@ impl Notifier {
         let Some(job) = self.jobs.get(&id) else {
             return;
         };
-        let (Phase::Notifying { to, .. }, Some(ident)) = (job.phase, job.identities.first())
-        else {
+        let (Phase::Notifying { to, .. }, Some(ident)) = (job.phase, job.identities.first()) else {
             return;
         };
         let call = peer::notify_call(&ident.send, self.cfg.state);
@@ -962,10 +961,8 @@ mod tests {
         let mut n = Notifier::new(config(16), t0, T0_UNIX, 1);
         n.add(t0, target("hostb", &["hosta"]));
         n.add(t0, target("hostc", &["hosta"]));
-        let hosts: &[(&str, &[&str])] = &[
-            ("hostb", &["fd77::2", "10.0.0.2"]),
-            ("hostc", &["fd77::3"]),
-        ];
+        let hosts: &[(&str, &[&str])] =
+            &[("hostb", &["fd77::2", "10.0.0.2"]), ("hostc", &["fd77::3"])];
         let (events, end) = run(&mut n, &mut net, t0, Duration::from_secs(60), hosts);
         assert_eq!(notified(&events).len(), 2);
         let q = |ip: &str| -> Vec<u32> {
@@ -1092,7 +1089,10 @@ mod tests {
         n.handle_datagram(t0, to, &[1, 2]);
         n.handle_datagram(t0, to, &encode_reply(h.xid ^ 1, ReplyKind::Success(&[])));
         assert_eq!(n.stats().ignored, 3);
-        assert!(n.poll_transmit().is_none(), "still waiting for the real answer");
+        assert!(
+            n.poll_transmit().is_none(),
+            "still waiting for the real answer"
+        );
         n.handle_datagram(t0, to, &reply);
         let (to2, _) = n.poll_transmit().unwrap();
         assert_eq!(to2, "10.0.0.2:1000".parse().unwrap());
@@ -1101,7 +1101,10 @@ mod tests {
     #[test]
     fn forget_stops_a_host_and_an_override_name_clears_everything() {
         let t0 = Instant::now();
-        let mut net = Net::with(&[("10.0.0.9", Peer::silent()), ("10.0.0.2", Peer::answering())]);
+        let mut net = Net::with(&[
+            ("10.0.0.9", Peer::silent()),
+            ("10.0.0.2", Peer::answering()),
+        ]);
         let cfg = NotifyConfig {
             identity: Some(b"alias".to_vec()),
             ..config(16)

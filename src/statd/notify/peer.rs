@@ -43,7 +43,10 @@ pub fn portmapper(ip: IpAddr) -> SocketAddr {
 pub fn lookup_call(ip: IpAddr, stage: usize) -> Option<OutCall> {
     let vers = *versions(ip).get(stage)?;
     let (proc, args) = if vers == PMAP_VERS {
-        (PMAPPROC_GETPORT, getport_args(SM_PROG, SM_VERS, IPPROTO_UDP))
+        (
+            PMAPPROC_GETPORT,
+            getport_args(SM_PROG, SM_VERS, IPPROTO_UDP),
+        )
     } else {
         (
             RPCBPROC_GETADDR,
@@ -164,7 +167,11 @@ mod tests {
         let ip: IpAddr = "fd77::2".parse().unwrap();
         let first = lookup_call(ip, 0).unwrap();
         assert_eq!((first.vers, first.proc), (4, 3));
-        let uaddr = |s: &str| Bounded::<1024>::new(s.as_bytes().to_vec()).unwrap().to_xdr();
+        let uaddr = |s: &str| {
+            Bounded::<1024>::new(s.as_bytes().to_vec())
+                .unwrap()
+                .to_xdr()
+        };
         assert_eq!(
             lookup_result(ip, 0, Ok(&uaddr("fd77::2.3.232"))),
             Found::At("[fd77::2]:1000".parse().unwrap())
@@ -183,7 +190,10 @@ mod tests {
         let call = notify_call(b"hostb.lab", 7);
         assert_eq!((call.prog, call.vers, call.proc), (100_024, 1, 6));
         let args = StatChge::from_xdr(&call.args).unwrap();
-        assert_eq!((args.mon_name.as_bytes(), args.state), (&b"hostb.lab"[..], 7));
+        assert_eq!(
+            (args.mon_name.as_bytes(), args.state),
+            (&b"hostb.lab"[..], 7)
+        );
         assert_eq!(short_name(b"hostb.lab"), Some(&b"hostb"[..]));
         assert_eq!(short_name(b"hostb"), None);
         assert_eq!(short_name(b".x"), None);

@@ -1,0 +1,199 @@
+//! Entry points of the standalone notifier: the seed's `rpc.statd -n`
+//! (statd.notify) and nfs-utils' `sm-notify`.
+
+use super::cli::{self, Config, StoreFormat};
+use super::notify::schedule::Schedule;
+use super::notify_io::SourceConfig;
+use super::notify_module::{NotifyModule, StandaloneConfig};
+use super::smnotify_cli::{self, SmCommand, SmNotifyConfig};
+use super::startup::RebootStep;
+use crate::daemonize::{self, ReadyPipe};
+use crate::log::{self as logging, Sink};
+use crate::reactor::{Reactor, SystemClock};
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// The seed's pid file of the statd.notify service.
+pub const NOTIFY_PID_FILE: &str = "/var/run/statd.notify.pid";
+
+/// nfs-utils' once-per-boot marker of sm-notify (on a tmpfs /run).
+pub const SM_NOTIFY_MARKER: &str = "/run/sm-notify.pid";
+
+/// `rpc.statd -n`: notify every host owed a notice, then exit (0: all
+/// notified; 1: some given up or an error).
+pub fn run_notify_only(prog: &'static str, cfg: Config) -> i32 {
+    let sink = if cfg.foreground {
+        Sink::Stderr
+    } else {
+        Sink::Syslog
+    };
+    logging::init(prog, cfg.verbosity, sink);
+    for w in &cfg.conf_warnings {
+        log::warn!("{w}");
+    }
+    let Some(_lock) = lock_or_explain(&cfg.state_dir) else {
+        return 0;
+    };
+    let mut pid_files = super::pidfile::PidFiles::new();
+    if let Err(e) = pid_files.write(Path::new(NOTIFY_PID_FILE)) {
+        log::warn!("cannot write {NOTIFY_PID_FILE}: {e}");
+    }
+    let standalone = StandaloneConfig {
+        state_dir: cfg.state_dir.clone(),
+        store: cfg.store,
+        step: if cfg.no_notify {
+            RebootStep::Never
+        } else {
+            RebootStep::OnNewBoot
+        },
+        source: SourceConfig {
+            port: cfg.outgoing_port,
+            addr: None,
+        },
+        identity: cfg.name.as_ref().map(|n| n.as_bytes().to_vec()),
+        schedule: cfg.notify_schedule.clone(),
+        window: cfg.notify_window,
+        lift_grace: true,
+        tell_kernel: true,
+    };
+    run_module(standalone, None)
+}
+
+/// Entry point for `sm-notify`: returns the process exit status.
+pub fn sm_notify_main(prog: &'static str, args: Vec<OsString>) -> i32 {
+    let sources = match cli::Sources::load(prog, &smnotify_cli::conf_source(prog, &args)) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return 1;
+        }
+    };
+    match smnotify_cli::parse(prog, &args, &sources) {
+        Ok(SmCommand::Help) => {
+            print!("{}", smnotify_cli::usage(prog));
+            0
+        }
+        Ok(SmCommand::Version) => {
+            println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Ok(SmCommand::Run(cfg)) => run_sm_notify(prog, cfg),
+        Err(msg) => {
+            eprintln!("{msg}");
+            eprint!("{}", smnotify_cli::usage(prog));
+            1
+        }
+    }
+}
+
+fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
+    let default_dir = cfg.state_dir == Path::new(cli::DEFAULT_STATE_DIR);
+    if default_dir && !cfg.force && !claim_boot_marker() {
+        eprintln!("{prog}: Already notifying clients; Exiting!");
+        return 0;
+    }
+    let ready = if cfg.debug {
+        None
+    } else {
+        match daemonize::detach(prog) {
+            Ok(pipe) => Some(pipe),
+            Err(e) => {
+                eprintln!("{prog}: cannot detach: {e}");
+                return 1;
+            }
+        }
+    };
+    let sink = if cfg.debug {
+        Sink::Stderr
+    } else {
+        Sink::Syslog
+    };
+    logging::init(prog, cfg.verbosity, sink);
+    for w in &cfg.conf_warnings {
+        log::warn!("{w}");
+    }
+    let Some(_lock) = lock_or_explain(&cfg.state_dir) else {
+        if let Some(r) = ready {
+            r.ready();
+        }
+        return 0;
+    };
+    let bind: Option<IpAddr> = cfg.outgoing_addr.as_deref().and_then(|a| a.parse().ok());
+    let standalone = StandaloneConfig {
+        state_dir: cfg.state_dir.clone(),
+        store: StoreFormat::NfsUtils,
+        step: if cfg.update_state {
+            RebootStep::Always
+        } else {
+            RebootStep::Never
+        },
+        source: SourceConfig {
+            port: cfg.port,
+            addr: bind,
+        },
+        identity: cfg.outgoing_addr.as_ref().map(|a| a.as_bytes().to_vec()),
+        schedule: Schedule::backoff(cfg.give_up),
+        window: cli::DEFAULT_NOTIFY_WINDOW,
+        lift_grace: cfg.lift_grace,
+        tell_kernel: true,
+    };
+    run_module(standalone, ready)
+}
+
+/// Takes the state directory's lock; `None` (after saying why) when a
+/// running rpc.statd holds it: that daemon notifies by itself.
+fn lock_or_explain(dir: &Path) -> Option<daemonize::DirLock> {
+    match daemonize::lock_dir(dir) {
+        Ok(lock) => Some(lock),
+        Err(e) => {
+            log::warn!("{e}; the running daemon notifies peers itself");
+            None
+        }
+    }
+}
+
+/// Creates nfs-utils' boot marker; `false` if it exists (already run).
+fn claim_boot_marker() -> bool {
+    let marker = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(SM_NOTIFY_MARKER);
+    match marker {
+        Ok(mut f) => {
+            let _ = writeln!(f, "{}", std::process::id());
+            true
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        // No /run to mark: notify anyway.
+        Err(_) => true,
+    }
+}
+
+fn run_module(cfg: StandaloneConfig, ready: Option<ReadyPipe>) -> i32 {
+    let mut reactor = match Reactor::new(Box::new(SystemClock)) {
+        Ok(r) => r,
+        Err(e) => {
+            log::error!("cannot create the event loop: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = reactor.add_module(Box::new(NotifyModule::new(cfg))) {
+        log::error!("cannot start notifying: {e}");
+        if let Some(r) = ready {
+            r.failed(&e.to_string());
+        }
+        return 1;
+    }
+    if let Some(r) = ready {
+        r.ready();
+    }
+    match reactor.run() {
+        Ok(code) => code,
+        Err(e) => {
+            log::error!("event loop failed: {e}");
+            1
+        }
+    }
+}
