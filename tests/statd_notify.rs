@@ -203,13 +203,13 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
 }
 
 #[test]
-fn simu_crash_notifies_with_the_new_state_and_name_overrides_identity() {
+fn simu_crash_notifies_with_the_new_state_from_the_outgoing_port_as_the_given_name() {
     let Some(mut f) = Fixture::new("simu crash notification") else {
         return;
     };
     f.sb.enter_net();
     let peer_b = FakePeer::start("127.0.0.20", true);
-    f.start(&["--name", "alias.example"]);
+    f.start(&["--name", "alias.example", "-o", "20198"]);
     f.mon("peerb", "hosta.lab");
     let before = f.state();
     assert_eq!(f.call(&["-r"], &["simu_crash"]), Reply::Void);
@@ -221,6 +221,7 @@ fn simu_crash_notifies_with_the_new_state_and_name_overrides_identity() {
         "{}",
         f.log()
     );
+    assert!(got.iter().all(|(from, _, _)| from.port() == 20198), "{got:?}");
     assert!(
         f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
         "{:?}",
