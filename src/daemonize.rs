@@ -91,6 +91,12 @@ pub const LOCK_FILE: &str = ".statmon.lock";
 /// Creates `dir` if needed and takes the lock file in it, writing our pid.
 /// A second daemon on the same directory gets an error naming the holder.
 pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
+    lock_dir_as(dir, "")
+}
+
+/// As [`lock_dir`], writing `PID ROLE` so others can tell who holds it
+/// ([`lock_holder`]).
+pub fn lock_dir_as(dir: &Path, role: &str) -> io::Result<DirLock> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(LOCK_FILE);
     let mut file = std::fs::OpenOptions::new()
@@ -114,8 +120,22 @@ pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
         ));
     }
     file.set_len(0)?;
-    writeln!(file, "{}", std::process::id())?;
+    if role.is_empty() {
+        writeln!(file, "{}", std::process::id())?;
+    } else {
+        writeln!(file, "{} {role}", std::process::id())?;
+    }
     Ok(DirLock { _file: file, path })
+}
+
+/// The pid and role written by whoever holds `dir`'s lock. Never call it
+/// from the process holding the lock: closing any descriptor of the lock
+/// file drops a POSIX record lock.
+pub fn lock_holder(dir: &Path) -> Option<(i32, String)> {
+    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    Some((pid, words.next().unwrap_or_default().to_string()))
 }
 
 #[cfg(test)]

@@ -50,6 +50,10 @@ impl Fixture {
     /// Starts statmon (no portmapper here: it serves unregistered) and
     /// waits until it answers.
     fn start(&mut self, extra: &[&str]) {
+        self.start_env(extra, &[]);
+    }
+
+    fn start_env(&mut self, extra: &[&str], env: &[(&str, &str)]) {
         let dir = self.dir.to_str().unwrap().to_string();
         let mut args = vec![
             "-F",
@@ -63,7 +67,8 @@ impl Fixture {
             PORT,
         ];
         args.extend_from_slice(extra);
-        let cmd = statd_command(&self.sb, &args);
+        let mut cmd = statd_command(&self.sb, &args);
+        cmd.envs(env.iter().copied());
         self.statd = Some(self.sb.spawn(cmd, "statd.log"));
         let up = self
             .sb
@@ -221,7 +226,10 @@ fn simu_crash_notifies_with_the_new_state_from_the_outgoing_port_as_the_given_na
         "{}",
         f.log()
     );
-    assert!(got.iter().all(|(from, _, _)| from.port() == 20198), "{got:?}");
+    assert!(
+        got.iter().all(|(from, _, _)| from.port() == 20198),
+        "{got:?}"
+    );
     assert!(
         f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
         "{:?}",
@@ -386,5 +394,80 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
     assert!(
         watched.lines().any(|l| l.starts_with("- 127.0.0.21")),
         "{watched}"
+    );
+}
+
+#[test]
+fn sm_notify_hands_the_reboot_step_to_a_daemon_left_without_it() {
+    let Some(mut f) = Fixture::new("sm-notify hands over") else {
+        return;
+    };
+    f.sb.enter_net();
+    let peer_b = FakePeer::start("127.0.0.20", true);
+    let before = prepare_reboot(&mut f);
+    // As the systemd unit starts it: the reboot step is sm-notify's.
+    f.start_env(&[], &[("RPC_STATD_NO_NOTIFY", "1")]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(peer_b.notices().is_empty());
+    assert_eq!(f.state(), before);
+    let dir = f.dir.to_str().unwrap().to_string();
+    let code = run_to_end(
+        &mut f,
+        &["sm-notify", "-d", "-P", &dir],
+        "sm-notify.log",
+        10,
+    );
+    assert_eq!(code, Some(0), "{}", f.sb.log("sm-notify.log"));
+    let got = peer_b.wait_notices(2, Duration::from_secs(10));
+    assert_eq!(got.len(), 2, "{}\n{}", f.log(), f.sb.log("sm-notify.log"));
+    assert!(got.iter().all(|(_, _, s)| *s == before + 2), "{got:?}");
+    assert_eq!(f.state(), before + 2);
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak") == ["127.0.0.21"]),
+        "{:?}",
+        f.files("sm.bak")
+    );
+}
+
+#[test]
+fn a_starting_daemon_takes_over_from_a_running_notifier() {
+    let Some(mut f) = Fixture::new("rpc.statd takes over") else {
+        return;
+    };
+    f.sb.enter_net();
+    let _peer_b = FakePeer::start("127.0.0.20", true);
+    let silent = FakePeer::start("127.0.0.21", false);
+    let before = prepare_reboot(&mut f);
+    let dir = f.dir.to_str().unwrap().to_string();
+    let mut cmd = f.sb.command(common::STATMON);
+    cmd.args(["sm-notify", "-d", "-P", &dir]);
+    let notifier = f.sb.spawn(cmd, "sm-notify.log");
+    assert!(
+        f.sb.wait_until(10, || f.files("sm.bak") == ["127.0.0.21"]),
+        "{:?}\n{}",
+        f.files("sm.bak"),
+        f.sb.log("sm-notify.log")
+    );
+    assert!(!silent.got().is_empty());
+    f.start_env(&[], &[("RPC_STATD_NO_NOTIFY", "1")]);
+    let status =
+        f.sb.wait_exit(notifier, 5)
+            .expect("the notifier did not stop");
+    println!("notifier exited: {status:?}");
+    assert_eq!(f.state(), before + 2, "one reboot step only");
+    silent.set_answer(true);
+    let got = silent.wait_notices(1, Duration::from_secs(15));
+    assert!(
+        !got.is_empty(),
+        "{}\n{}",
+        f.log(),
+        f.sb.log("sm-notify.log")
+    );
+    assert_eq!(got[0].2, before + 2);
+    assert!(
+        f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
+        "{:?}\n{}",
+        f.files("sm.bak"),
+        f.log()
     );
 }

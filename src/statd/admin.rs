@@ -365,7 +365,7 @@ fn holder(dir: &Path) -> io::Result<Holder> {
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             let pid = fs::read_to_string(dir.join(daemonize::LOCK_FILE))
                 .ok()
-                .and_then(|t| t.trim().parse::<i32>().ok())
+                .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok())
                 .filter(|p| *p > 0);
             Ok(Holder::Daemon(pid))
         }

@@ -48,6 +48,12 @@ struct Running {
     resolver: Resolver,
     callbacks: CallbackIo,
     notify: NotifyIo,
+    /// Hosts owed a notice that notification was turned off for; sent on
+    /// SIGUSR1 (a notifier handing its work over).
+    deferred: Vec<notify::notifier::Target>,
+    /// This boot's reboot step, left for a separate notifier: taken on
+    /// SIGUSR1 (boot id to record).
+    step_owed: Option<Vec<u8>>,
     /// Hosts were pending at the last look (for lifting lockd's grace
     /// period once they are all done).
     notifying: bool,
@@ -63,6 +69,8 @@ pub struct StatdModule {
     embedded: bool,
     unregistered: bool,
     stop_timer: Option<TimerId>,
+    /// A standalone notifier handed its work over at start.
+    took_over: bool,
 }
 
 impl StatdModule {
@@ -81,7 +89,15 @@ impl StatdModule {
             embedded: false,
             unregistered: false,
             stop_timer: None,
+            took_over: false,
         }
+    }
+
+    /// Whether a standalone notifier handed over its work at start: its
+    /// hosts are notified even with notification turned off.
+    pub fn taking_over(mut self, took_over: bool) -> StatdModule {
+        self.took_over = took_over;
+        self
     }
 
     /// The NSM core, for tests.
@@ -102,7 +118,13 @@ impl StatdModule {
             endpoint.port(),
             netids.join(", ")
         );
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR2] {
+        for sig in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
             cx.watch_signal(sig)?;
         }
         let mut registrar = Registrar::open(cx)?;
@@ -135,13 +157,16 @@ impl StatdModule {
             &opened.hosts,
             opened.rebooted,
         )?;
-        if self.cfg.no_notify {
+        let mut deferred = Vec::new();
+        if self.cfg.no_notify && !self.took_over {
             if !targets.is_empty() {
                 log::info!(
-                    "not notifying {} host(s): notification is turned off",
+                    "not notifying {} host(s): notification is left to sm-notify \
+                     (it hands over with SIGUSR1)",
                     targets.len()
                 );
             }
+            deferred = targets;
         } else {
             notify.add(cx, targets);
         }
@@ -155,8 +180,10 @@ impl StatdModule {
             callbacks,
             notifying: notify.pending() > 0,
             notify,
+            deferred,
+            step_owed: opened.step_owed.clone(),
         });
-        if !self.cfg.no_notify {
+        if !self.cfg.no_notify || self.took_over {
             self.after_notify();
         }
         self.pump(cx);
@@ -242,6 +269,24 @@ impl StatdModule {
         if let Some(ready) = self.ready.take() {
             ready.ready();
         }
+    }
+
+    /// SIGUSR1 (sm-notify found us running, or an administrator): take the
+    /// reboot step if this boot still owes it, and notify every host owed a
+    /// notice (as nfs-utils' statd re-runs sm-notify on SIGUSR1).
+    fn notify_now(&mut self, cx: &mut Context<'_>) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        if let Some(boot_id) = r.step_owed.take() {
+            log::info!("taking this boot's reboot step");
+            r.core.reboot((!boot_id.is_empty()).then_some(boot_id));
+        }
+        let deferred = std::mem::take(&mut r.deferred);
+        if !deferred.is_empty() {
+            r.notify.add(cx, deferred);
+        }
+        r.notifying = true;
     }
 
     /// `rpc.statd -N HOST` while we run: stop notifying each host in the
@@ -415,6 +460,10 @@ impl Module for StatdModule {
         match ev {
             Event::Woken(id) => {
                 self.drain_workers(id);
+                self.pump(cx);
+            }
+            Event::Signal(libc::SIGUSR1) => {
+                self.notify_now(cx);
                 self.pump(cx);
             }
             Event::Signal(libc::SIGUSR2) => {

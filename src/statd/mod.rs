@@ -87,8 +87,8 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
     logging::init(prog, cfg.verbosity, sink);
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
 
-    let _lock = match daemonize::lock_dir(&cfg.state_dir) {
-        Ok(lock) => lock,
+    let (_lock, took_over) = match notify_main::lock_for_daemon(&cfg.state_dir) {
+        Ok(held) => held,
         Err(e) => {
             log::error!("state directory: {e}");
             if let Some(r) = ready {
@@ -111,7 +111,9 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
         }
     };
     if reactor
-        .add_module(Box::new(StatdModule::new(cfg, ready)))
+        .add_module(Box::new(
+            StatdModule::new(cfg, ready).taking_over(took_over),
+        ))
         .is_err()
     {
         return 1;

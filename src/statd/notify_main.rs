@@ -142,14 +142,68 @@ fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
     run_module(standalone, ready)
 }
 
+/// The role a standalone notifier writes in the state directory's lock.
+pub const ROLE_NOTIFIER: &str = "notifier";
+
+/// The role rpc.statd writes in the state directory's lock.
+pub const ROLE_DAEMON: &str = "rpc.statd";
+
 /// Takes the state directory's lock; `None` (after saying why) when a
-/// running rpc.statd holds it: that daemon notifies by itself.
+/// running rpc.statd holds it: that daemon is asked (SIGUSR1) to take the
+/// reboot step if it left it for us, and notifies by itself.
 fn lock_or_explain(dir: &Path) -> Option<daemonize::DirLock> {
-    match daemonize::lock_dir(dir) {
+    match daemonize::lock_dir_as(dir, ROLE_NOTIFIER) {
         Ok(lock) => Some(lock),
         Err(e) => {
-            log::warn!("{e}; the running daemon notifies peers itself");
+            match daemonize::lock_holder(dir) {
+                Some((pid, role)) if role == ROLE_DAEMON => {
+                    match signal(pid, rustix::process::Signal::USR1) {
+                        Ok(()) => log::info!(
+                            "rpc.statd (pid {pid}) holds {}; asked it to notify peers",
+                            dir.display()
+                        ),
+                        Err(err) => log::warn!("{e}; cannot signal pid {pid}: {err}"),
+                    }
+                }
+                _ => log::warn!("{e}"),
+            }
             None
+        }
+    }
+}
+
+fn signal(pid: i32, sig: rustix::process::Signal) -> std::io::Result<()> {
+    let pid =
+        rustix::process::Pid::from_raw(pid).ok_or_else(|| std::io::Error::other("bad pid"))?;
+    rustix::process::kill_process(pid, sig).map_err(std::io::Error::from)
+}
+
+/// Takes the state directory's lock for rpc.statd. A standalone notifier
+/// holding it is asked to stop (SIGTERM: it saves its progress) and the
+/// daemon carries on its work; `Ok(true)` then. Anyone else holding it is
+/// an error.
+pub fn lock_for_daemon(dir: &Path) -> std::io::Result<(daemonize::DirLock, bool)> {
+    let err = match daemonize::lock_dir_as(dir, ROLE_DAEMON) {
+        Ok(lock) => return Ok((lock, false)),
+        Err(e) => e,
+    };
+    let Some((pid, role)) = daemonize::lock_holder(dir) else {
+        return Err(err);
+    };
+    if role != ROLE_NOTIFIER {
+        return Err(err);
+    }
+    log::info!(
+        "a notifier (pid {pid}) holds {}; taking over",
+        dir.display()
+    );
+    signal(pid, rustix::process::Signal::TERM)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match daemonize::lock_dir_as(dir, ROLE_DAEMON) {
+            Ok(lock) => return Ok((lock, true)),
+            Err(e) if std::time::Instant::now() > deadline => return Err(e),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
     }
 }

@@ -69,7 +69,7 @@ impl NotifyModule {
     }
 
     fn open(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR2] {
             cx.watch_signal(sig)?;
         }
         let socks = NotifySockets::open(cx, self.cfg.source)?;
@@ -150,6 +150,7 @@ impl NotifyModule {
             return;
         }
         if r.notify.is_idle() {
+            r.notify.flush_progress();
             let stats = r.notify.stats();
             log::info!(
                 "done: {} host(s) notified, {} given up",
@@ -164,6 +165,29 @@ impl NotifyModule {
                 }
             }
             cx.exit(if stats.given_up == 0 { 0 } else { 1 });
+        }
+    }
+}
+
+impl NotifyModule {
+    /// `rpc.statd -N HOST` while we run: stop notifying each host in the
+    /// spool and clear it durably.
+    fn take_forget_requests(&mut self, cx: &mut Context<'_>) {
+        let Some(r) = self.run.as_mut() else {
+            return;
+        };
+        match super::admin::take_forget_requests(&self.cfg.state_dir) {
+            Ok(hosts) => {
+                for host in hosts {
+                    r.notify.forget(cx, &host);
+                    log::info!("administrator cleared {}", host.escape_ascii());
+                    r.queued.push(Change::NotifyDone {
+                        host,
+                        my_name: None,
+                    });
+                }
+            }
+            Err(e) => log::warn!("cannot read the -N requests: {e}"),
         }
     }
 }
@@ -195,8 +219,15 @@ impl Module for NotifyModule {
             }
         }
         match ev {
+            Event::Signal(libc::SIGUSR2) => {
+                self.take_forget_requests(cx);
+                self.pump(cx);
+            }
             Event::Signal(sig) if !self.stopping => {
                 log::info!("caught signal {sig}, exiting once the store is written");
+                if let Some(r) = self.run.as_mut() {
+                    r.notify.flush_progress();
+                }
                 self.stopping = true;
                 self.stop_timer = Some(cx.set_timer(cx.now() + STOP_GRACE));
                 self.pump(cx);

@@ -19,6 +19,10 @@ pub struct Opened {
     pub hosts: Vec<HostEntry>,
     /// The reboot step was taken now (a new round of notification starts).
     pub rebooted: bool,
+    /// The host booted since the store last recorded a boot, but the step
+    /// was not taken ([`RebootStep::Never`]): this boot's id, owed to a
+    /// later reboot step.
+    pub step_owed: Option<Vec<u8>>,
 }
 
 /// This boot, as far as the platform tells.
@@ -102,6 +106,7 @@ pub fn open(
         state,
         hosts,
         rebooted: take,
+        step_owed: (loaded.new_boot && !take).then(|| boot.boot_id.clone().unwrap_or_default()),
     })
 }
 

@@ -90,7 +90,7 @@ fn run_job(store: &mut dyn Store, job: StoreJob) -> StoreDone {
             log::error!("cannot save the monitor list: {e}");
             e.to_string()
         })),
-        StoreJob::Reboot => match store.begin_reboot(None) {
+        StoreJob::Reboot(boot_id) => match store.begin_reboot(boot_id.as_deref()) {
             Ok(state) => {
                 let to_notify = store
                     .hosts()

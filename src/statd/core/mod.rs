@@ -37,9 +37,10 @@ pub const MAX_BATCH: usize = 4096;
 pub enum StoreJob {
     /// Commit these changes as one batch ([`crate::statd::store::Store::commit`]).
     Commit(Vec<Change>),
-    /// Reboot processing for SM_SIMU_CRASH
-    /// ([`crate::statd::store::Store::begin_reboot`]).
-    Reboot,
+    /// Reboot processing for SM_SIMU_CRASH or a reboot step owed since
+    /// start ([`crate::statd::store::Store::begin_reboot`]), recording this
+    /// boot id if given.
+    Reboot(Option<Vec<u8>>),
 }
 
 /// How a [`StoreJob`] ended; errors are already logged by the daemon and
@@ -166,6 +167,8 @@ pub struct NsmCore {
     queued: Vec<(Change, Option<Waiter>)>,
     /// SM_SIMU_CRASH callers waiting for the next reboot job.
     crash_waiters: Vec<ReplyTo>,
+    /// A reboot step asked for by the daemon (with the boot id to record).
+    reboot_asked: Option<Option<Vec<u8>>>,
     in_flight: Option<InFlight>,
     lookups: HashMap<ResolveId, Lookup>,
     next_lookup: u64,
@@ -182,6 +185,7 @@ impl NsmCore {
             monitors: Monitors::from_hosts(hosts),
             queued: Vec::new(),
             crash_waiters: Vec::new(),
+            reboot_asked: None,
             in_flight: None,
             lookups: HashMap::new(),
             next_lookup: 0,
@@ -211,7 +215,16 @@ impl NsmCore {
 
     /// Whether requests wait for the store.
     pub fn store_busy(&self) -> bool {
-        self.in_flight.is_some() || !self.queued.is_empty() || !self.crash_waiters.is_empty()
+        self.in_flight.is_some()
+            || !self.queued.is_empty()
+            || !self.crash_waiters.is_empty()
+            || self.reboot_asked.is_some()
+    }
+
+    /// Takes the reboot step with the next store job (the step was left
+    /// for a separate notifier that handed it back), recording `boot_id`.
+    pub fn reboot(&mut self, boot_id: Option<Vec<u8>>) {
+        self.reboot_asked = Some(boot_id);
     }
 
     /// The notifier reached `host`: clear its notify entry (only the lines
@@ -243,11 +256,12 @@ impl NsmCore {
             self.counters.store_jobs += 1;
             return Some(StoreJob::Commit(changes));
         }
-        if !self.crash_waiters.is_empty() {
+        if !self.crash_waiters.is_empty() || self.reboot_asked.is_some() {
             let waiters = std::mem::take(&mut self.crash_waiters);
+            let boot_id = self.reboot_asked.take().flatten();
             self.in_flight = Some(InFlight::Reboot { waiters });
             self.counters.store_jobs += 1;
-            return Some(StoreJob::Reboot);
+            return Some(StoreJob::Reboot(boot_id));
         }
         None
     }
@@ -321,7 +335,7 @@ impl NsmCore {
         match result {
             Ok((state, to_notify)) => {
                 log::warn!(
-                    "simulated crash: state {} -> {state}; {} monitored host(s) now need notification",
+                    "reboot step: state {} -> {state}; {} monitored host(s) now need notification",
                     self.state,
                     self.monitors.host_count()
                 );
@@ -335,7 +349,7 @@ impl NsmCore {
                 }
             }
             Err(e) => {
-                log::error!("simulated crash failed: {e}");
+                log::error!("reboot step failed: {e}");
                 for to in waiters {
                     self.out.push_back(Output::Reply(*to, Dispatch::SystemErr));
                 }

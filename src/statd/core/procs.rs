@@ -362,7 +362,7 @@ mod tests {
                             _ => Effect::Removed(1),
                         })
                         .collect())),
-                    StoreJob::Reboot => {
+                    StoreJob::Reboot(_) => {
                         StoreDone::Rebooted(Ok((self.core.state() + 2, Vec::new())))
                     }
                 };
@@ -537,7 +537,7 @@ mod tests {
         }
         let (to, d) = h.call(LOCAL, SmProc::SIMU_CRASH, &[]);
         assert_eq!(d, Dispatch::Deferred);
-        assert_eq!(h.core.poll_store_job(), Some(StoreJob::Reboot));
+        assert_eq!(h.core.poll_store_job(), Some(StoreJob::Reboot(None)));
         h.core.store_done(StoreDone::Rebooted(Ok((5, Vec::new()))));
         let out = h.outputs();
         assert_eq!(
