@@ -185,7 +185,7 @@ impl Statmon {
                     StoreJob::Commit(changes) => {
                         StoreDone::Committed(self.store.commit(&changes).map_err(|e| e.to_string()))
                     }
-                    StoreJob::Reboot => StoreDone::Rebooted(
+                    StoreJob::Reboot(_) => StoreDone::Rebooted(
                         self.store
                             .begin_reboot(None)
                             .map(|state| {
