@@ -10,6 +10,7 @@
 pub mod fake_lockd;
 pub mod fake_peer;
 pub mod lab;
+pub mod nlmclient;
 pub mod sandbox;
 pub mod smclient;
 
