@@ -151,6 +151,8 @@ pub struct CallbackStats {
     pub given_up: u64,
     /// Tries started.
     pub tries: u64,
+    /// Newer states folded into a delivery that had not called yet.
+    pub coalesced: u64,
 }
 
 /// The deliveries in progress.
@@ -198,6 +200,21 @@ impl Callbacks {
 
     /// Starts delivering `cb`; its first message is due at once.
     pub fn push(&mut self, now: Instant, cb: Callback) {
+        // A delivery for the same registration that is not calling yet
+        // takes the newer state instead: a flood of SM_NOTIFYs with changing
+        // states costs at most two deliveries per registration (one calling,
+        // one waiting), and the lock manager hears the latest state.
+        let same = |d: &Delivery| {
+            d.cb.target == cb.target
+                && d.cb.status.mon_name == cb.status.mon_name
+                && d.cb.status.cookie == cb.status.cookie
+                && !matches!(d.phase, Phase::Calling(_))
+        };
+        if let Some(d) = self.deliveries.values_mut().find(|d| same(d)) {
+            d.cb.status.state = cb.status.state;
+            self.stats.coalesced += 1;
+            return;
+        }
         let id = self.next_id;
         self.next_id += 1;
         self.deliveries.insert(
@@ -528,6 +545,45 @@ mod tests {
         assert_eq!(c.stats().delivered, 1);
     }
 
+    #[test]
+    fn a_flood_of_new_states_is_folded_into_one_waiting_delivery() {
+        let t0 = Instant::now();
+        let mut c = Callbacks::new(CallbackPolicy::default(), 100);
+        c.push(t0, cb());
+        let Some(Transmit::Udp { data, .. }) = c.poll_transmit(t0) else {
+            panic!()
+        };
+        c.handle_udp(t0, lo(111), &port_reply(parse(&data).0, 4045));
+        let Some(Transmit::Udp { data: first, .. }) = c.poll_transmit(t0) else {
+            panic!()
+        };
+        // The first delivery is calling with state 7; 10,000 more states
+        // arrive: one more delivery, with the last state.
+        for state in 8..10_008 {
+            let mut next = cb();
+            next.status.state = state;
+            c.push(t0, next);
+        }
+        assert_eq!(c.pending(), 2);
+        assert_eq!(c.stats().coalesced, 9_999);
+        c.handle_udp(t0, lo(4045), &encode_reply(parse(&first).0, ReplyKind::Success(&[])));
+        let mut states = Vec::new();
+        while let Some(t) = c.poll_transmit(t0) {
+            let Transmit::Udp { to, data } = t else {
+                panic!()
+            };
+            let (xid, _, _, _, args) = parse(&data);
+            if to.port() == 111 {
+                c.handle_udp(t0, to, &port_reply(xid, 4045));
+            } else {
+                states.push(Status::from_xdr(&args).unwrap().state);
+                c.handle_udp(t0, to, &encode_reply(xid, ReplyKind::Success(&[])));
+            }
+        }
+        assert_eq!(states, [10_007]);
+        assert_eq!(c.stats().delivered, 2);
+    }
+
     /// Runs `c` against a lock manager that never answers (the portmapper
     /// does) until it gives up; returns (calls to the lock manager, TCP
     /// exchanges, elapsed virtual time).
@@ -576,8 +632,10 @@ mod tests {
     fn many_deliveries_run_side_by_side() {
         let t0 = Instant::now();
         let mut c = Callbacks::new(CallbackPolicy::default(), 100);
-        for _ in 0..100 {
-            c.push(t0, cb());
+        for i in 0..100u8 {
+            let mut one = cb();
+            one.status.cookie = FixedOpaque([i; 16]);
+            c.push(t0, one);
         }
         let mut lookups = 0;
         while let Some(t) = c.poll_transmit(t0) {
