@@ -566,7 +566,11 @@ mod tests {
         }
         assert_eq!(c.pending(), 2);
         assert_eq!(c.stats().coalesced, 9_999);
-        c.handle_udp(t0, lo(4045), &encode_reply(parse(&first).0, ReplyKind::Success(&[])));
+        c.handle_udp(
+            t0,
+            lo(4045),
+            &encode_reply(parse(&first).0, ReplyKind::Success(&[])),
+        );
         let mut states = Vec::new();
         while let Some(t) = c.poll_transmit(t0) {
             let Transmit::Udp { to, data } = t else {

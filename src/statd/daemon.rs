@@ -10,7 +10,7 @@
 //! (daemon mode) is told once registration is over.
 
 use super::callback_io::CallbackIo;
-use super::callout::HaCallout;
+use super::callout::{CalloutQueue, HaCallout};
 use super::cli::Config;
 use super::core::{Callout, NsmCore, Output, StoreDone};
 use super::notify::notifier::NotifyConfig;
@@ -71,6 +71,8 @@ pub struct StatdModule {
     stop_timer: Option<TimerId>,
     /// A standalone notifier handed its work over at start.
     took_over: bool,
+    /// HA callouts running and waiting.
+    callouts: CalloutQueue,
 }
 
 impl StatdModule {
@@ -90,6 +92,7 @@ impl StatdModule {
             unregistered: false,
             stop_timer: None,
             took_over: false,
+            callouts: CalloutQueue::default(),
         }
     }
 
@@ -382,7 +385,7 @@ impl StatdModule {
                                 r.notify.note_state(cx, &key, *state);
                             }
                         }
-                        run_callout(cx, self.callout.as_ref(), &c)
+                        run_callout(cx, self.callout.as_ref(), &mut self.callouts, &c)
                     }
                     Output::StateChanged(state) => tell_kernel(state),
                     Output::Rebooted(hosts) => {
@@ -475,8 +478,11 @@ impl Module for StatdModule {
                 log::warn!("shutdown grace period over; exiting");
                 cx.exit(0);
             }
-            Event::ChildExited { pid, status, .. } if !status.success() => {
-                log::warn!("HA callout (pid {pid}) failed: {status}");
+            Event::ChildExited { pid, status, .. } => {
+                if !status.success() {
+                    log::warn!("HA callout (pid {pid}) failed: {status}");
+                }
+                self.callouts.exited(cx);
             }
             _ => {}
         }
@@ -489,7 +495,12 @@ fn register_plan(endpoint: &RpcEndpoint) -> Registration {
 
 /// Runs the HA callout, if one is configured, without a shell; the reactor
 /// reaps it and logs a failure.
-fn run_callout(cx: &mut Context<'_>, callout: Option<&HaCallout>, c: &Callout) {
+fn run_callout(
+    cx: &mut Context<'_>,
+    callout: Option<&HaCallout>,
+    queue: &mut CalloutQueue,
+    c: &Callout,
+) {
     let Some(callout) = callout else {
         return;
     };
@@ -502,9 +513,7 @@ fn run_callout(cx: &mut Context<'_>, callout: Option<&HaCallout>, c: &Callout) {
             state,
         } => callout.sm_notify(mon_name, std::net::SocketAddr::new(*addr, 0), *state),
     };
-    if let Err(e) = cx.spawn(cmd) {
-        log::warn!("cannot run the HA callout: {e}");
-    }
+    queue.submit(cx, cmd);
 }
 
 /// Gives up root for the owner of the records (nfs-utils: the owner of
