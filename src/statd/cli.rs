@@ -165,6 +165,18 @@ pub const OPTIONS: &[Opt] = &[
         help: "notify at most N hosts at once (default 256)",
     },
     Opt {
+        short: "",
+        long: "max-connections",
+        arg: Arg::Required("N"),
+        help: "keep at most N TCP connections per listener (default 1024)",
+    },
+    Opt {
+        short: "",
+        long: "idle-timeout",
+        arg: Arg::Required("TIME"),
+        help: "close TCP connections idle for TIME (default 5m)",
+    },
+    Opt {
         short: "V",
         long: "version",
         arg: Arg::None,
@@ -188,6 +200,7 @@ const SYNOPSIS: &str = "[-dFn] [-p port] [-o port] [-P dir] [-H prog] [--name na
     [--no-notify] [--store-format nfs-utils|apple] [--config file]\n       \
     [--no-embedded-portmap] [--notify-schedule spec]\n       \
     [--notify-give-up time|never] [--notify-window n]\n       \
+    [--max-connections n] [--idle-timeout time]\n       \
     rpc.statd [-d] [-P dir] [--store-format format] -l | -L | -N hostname";
 
 /// What the command line asks for.
@@ -293,6 +306,12 @@ pub struct Config {
     /// `--notify-schedule`, `--notify-give-up` (and nfs.conf's
     /// `notify-schedule`, `notify-give-up`): when to retry a host.
     pub notify_schedule: Schedule,
+    /// `--max-connections`, `max-connections`: TCP connections kept per
+    /// listener (1 to [`MAX_CONNECTIONS`]).
+    pub max_connections: usize,
+    /// `--idle-timeout`, `idle-timeout`: an idle TCP connection is closed
+    /// after this long.
+    pub idle_timeout: Duration,
     /// `--notify-window`, `notify-window`: hosts notified concurrently,
     /// 1..=[`MAX_NOTIFY_WINDOW`].
     pub notify_window: usize,
@@ -316,6 +335,8 @@ impl Default for Config {
             notify_only: false,
             notify_schedule: Schedule::seed(),
             notify_window: DEFAULT_NOTIFY_WINDOW,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             conf_warnings: Vec::new(),
         }
     }
@@ -454,6 +475,14 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         Some(v) => parse_window(&v).map_err(|e| err(format!("--notify-window: {e}")))?,
         None => file.window.unwrap_or(DEFAULT_NOTIFY_WINDOW),
     };
+    let max_connections = match m.opt_strs("max-connections").pop() {
+        Some(v) => parse_connections(&v).map_err(|e| err(format!("--max-connections: {e}")))?,
+        None => file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+    };
+    let idle_timeout = match m.opt_strs("idle-timeout").pop() {
+        Some(v) => parse_idle(&v).map_err(|e| err(format!("--idle-timeout: {e}")))?,
+        None => file.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+    };
     let verbosity = if m.opt_present("d") || file.debug {
         3
     } else {
@@ -485,6 +514,8 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         notify_only: m.opt_present("n"),
         notify_schedule,
         notify_window,
+        max_connections,
+        idle_timeout,
         conf_warnings,
     }))
 }
@@ -522,6 +553,33 @@ fn parse_give_up(text: &str) -> Result<Option<Duration>, String> {
 }
 
 /// A number in 1..=[`MAX_NOTIFY_WINDOW`].
+/// Default `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Largest `--max-connections`.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// Default `--idle-timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn parse_connections(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONNECTIONS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{}' is not a number from 1 to {MAX_CONNECTIONS}",
+            text.escape_debug()
+        )),
+    }
+}
+
+fn parse_idle(text: &str) -> Result<Duration, String> {
+    match crate::statd::notify::schedule::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be above 0".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn parse_window(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_NOTIFY_WINDOW).contains(&n) => Ok(n),
@@ -570,6 +628,8 @@ struct FromFile {
     schedule: Option<Schedule>,
     give_up: Option<Option<Duration>>,
     window: Option<usize>,
+    max_connections: Option<usize>,
+    idle_timeout: Option<Duration>,
 }
 
 impl FromFile {
@@ -633,6 +693,18 @@ impl FromFile {
             match parse_window(&v) {
                 Ok(n) => f.window = Some(n),
                 Err(e) => bad("notify-window", &v, &e),
+            }
+        }
+        if let Some(v) = get("max-connections") {
+            match parse_connections(&v) {
+                Ok(n) => f.max_connections = Some(n),
+                Err(e) => bad("max-connections", &v, &e),
+            }
+        }
+        if let Some(v) = get("idle-timeout") {
+            match parse_idle(&v) {
+                Ok(d) => f.idle_timeout = Some(d),
+                Err(e) => bad("idle-timeout", &v, &e),
             }
         }
         f

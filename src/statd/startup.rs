@@ -6,6 +6,9 @@ use super::store::{AppleStore, BootInfo, HostEntry, NfsUtilsStore, Store};
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// nfs-utils' sm-notify marker: created once per boot on the tmpfs /run.
+pub const SM_NOTIFY_MARKER: &str = super::notify_main::SM_NOTIFY_MARKER;
+
 /// Linux's per-boot random id.
 pub const BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
 
@@ -81,8 +84,24 @@ pub fn open(
     }
     let mut state = loaded.state;
     let anyone = loaded.hosts.iter().any(|h| h.monitored || h.needs_notify);
+    let mut new_boot = loaded.new_boot;
+    if new_boot && !loaded.boot_on_record && step != RebootStep::Always {
+        if let (Some(id), true) = (boot.boot_id.as_deref(), Path::new(SM_NOTIFY_MARKER).exists()) {
+            // Taking over from nfs-utils within a boot: its sm-notify
+            // already ran this boot (its marker lives on a tmpfs /run), so
+            // this start is not a reboot.
+            log::info!(
+                "no boot id on record, but {SM_NOTIFY_MARKER} says this boot's \
+                 notification already ran: not a reboot"
+            );
+            store
+                .commit(&[super::store::Change::SetBootId(id.to_vec())])
+                .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
+            new_boot = false;
+        }
+    }
     let take = match step {
-        RebootStep::OnNewBoot => loaded.new_boot,
+        RebootStep::OnNewBoot => new_boot,
         RebootStep::Never => false,
         RebootStep::Always => anyone,
     };
@@ -92,7 +111,7 @@ pub fn open(
             .begin_reboot(boot.boot_id.as_deref())
             .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
         log::info!("reboot step: state {before} -> {state}");
-    } else if loaded.new_boot && step == RebootStep::Never {
+    } else if new_boot && step == RebootStep::Never {
         log::info!("first start since boot; leaving the reboot step to sm-notify (no-notify)");
     }
     let hosts = store.hosts();
@@ -106,7 +125,7 @@ pub fn open(
         state,
         hosts,
         rebooted: take,
-        step_owed: (loaded.new_boot && !take).then(|| boot.boot_id.clone().unwrap_or_default()),
+        step_owed: (new_boot && !take).then(|| boot.boot_id.clone().unwrap_or_default()),
     })
 }
 

@@ -68,6 +68,8 @@ pub struct Loaded {
     /// The host booted since the store last recorded a boot id (or that is
     /// unknown): the daemon should call [`Store::begin_reboot`].
     pub new_boot: bool,
+    /// Some boot id was on record (false on a store statmon never ran on).
+    pub boot_on_record: bool,
     /// Monitored and to-be-notified hosts.
     pub hosts: Vec<HostEntry>,
     /// Damaged files and records, and what was done about them.

@@ -406,6 +406,7 @@ impl Store for NfsUtilsStore {
             state: self.state,
             state_note,
             new_boot: state::is_new_boot(self.boot_id.as_deref(), boot.boot_id.as_deref()),
+            boot_on_record: self.boot_id.is_some(),
             hosts: self.hosts(),
             damage,
         })
