@@ -12,6 +12,7 @@ pub mod fake_peer;
 pub mod lab;
 pub mod sandbox;
 pub mod smclient;
+pub mod wire;
 
 use std::process::Command;
 
