@@ -137,10 +137,10 @@ impl Bench {
         format!("{:02}-{what}.log", self.started)
     }
 
-    /// Starts a statd on the state directory and waits until it answers.
-    /// `embedded_portmap`: statmon may serve a portmapper itself (only
-    /// where no rpcbind runs, so that fake peers can have port 111).
-    fn start(&mut self, which: Statd, rpcbind: bool) -> String {
+    /// Starts a statd on the state directory (registering with the
+    /// sandbox's rpcbind, which must be running) and waits until it
+    /// answers; returns its log file name.
+    fn start(&mut self, which: Statd) -> String {
         assert!(self.statd.is_none(), "a statd is running");
         let dir = self.dir.to_str().unwrap().to_string();
         let cmd = match which {
@@ -150,7 +150,7 @@ impl Bench {
                 c
             }
             Statd::Statmon => {
-                let mut args = vec![
+                let args = [
                     "-F",
                     "-d",
                     "--config",
@@ -161,9 +161,6 @@ impl Bench {
                     "-p",
                     PORT,
                 ];
-                if !rpcbind {
-                    args.push("--no-embedded-portmap");
-                }
                 statd_command(&self.sb, &args)
             }
         };
@@ -413,7 +410,7 @@ fn served_by_the_other(test: &str, writer: Statd, reader: Statd) {
     let rpcbind = start_rpcbind(&mut b.sb);
     let lockd = b.fake_lockd();
 
-    b.start(writer, true);
+    b.start(writer);
     b.mon_all(REGS);
     let writer_state = b.local_state();
     b.stop();
@@ -422,7 +419,7 @@ fn served_by_the_other(test: &str, writer: Statd, reader: Statd) {
     assert_eq!(b.lines("sm").len(), REGS.len(), "{}", b.logs());
     assert_eq!(b.disk_state(), writer_state, "{}", b.logs());
 
-    let log = b.start(reader, true);
+    let log = b.start(reader);
     let reader_state = b.local_state();
     println!("{test}: {reader:?} reads state {reader_state}");
     assert!(
@@ -513,7 +510,7 @@ fn notified_by_the_other(test: &str, writer: Statd) {
     };
     // rpcbind only while the records are made: the peers need port 111.
     let rpcbind = start_rpcbind(&mut b.sb);
-    b.start(writer, true);
+    b.start(writer);
     b.mon_all(PEER_REGS);
     let before = b.local_state();
     b.stop();
