@@ -18,6 +18,7 @@ mod common;
 use common::fake_lockd::{Callback, FakeLockd, Options, Style};
 use common::sandbox::{unavailable, which, Sandbox};
 use common::smclient::{Reply, SmClient};
+use common::wire::{self, Capture, RpcPorts};
 use common::{start_rpcbind, statd_command};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -540,6 +541,14 @@ fn debian_and_statmon_answer_alike() {
         ("127.0.0.20", "peerhost"),
         ("127.0.0.21", "otherhost.lab otherhost"),
     ]);
+    // The whole run is captured on lo and checked at the end.
+    let capture = match wire::unavailable() {
+        Some(why) => {
+            println!("{test}: wire check skipped, {why}");
+            None
+        }
+        None => Some(Capture::start(&mut sb, "differential", &["lo"])),
+    };
     let rpcbind = start_rpcbind(&mut sb);
 
     let debian_dir = sb.dir.path().join("debian");
@@ -655,11 +664,50 @@ fn debian_and_statmon_answer_alike() {
     );
 
     let Lab { mut sb, lockd, .. } = lab;
+    let lockd_ports = lockd.ports();
     drop(lockd);
     for pid in [statmon, debian, rpcbind] {
         sb.stop(pid, libc::SIGKILL);
     }
+    let report = capture.map(|cap| {
+        let file = cap.stop(&mut sb);
+        let mut ports = RpcPorts::both(&[111, 20024, 20025, 20034]);
+        ports.udp.push(lockd_ports.udp);
+        ports.tcp.push(lockd_ports.tcp);
+        let report = wire::analyse(&file, &ports);
+        report.print(test);
+        report
+    });
     assert_eq!(unexplained, 0, "unexplained divergences, see above");
+    if let Some(report) = report {
+        check_wire(&report, table.len());
+    }
+}
+
+/// The capture of the whole run: nothing malformed or undecodable, every
+/// case's call and reply seen for both daemons, and the lock manager
+/// callbacks the SM_NOTIFY cases caused.
+fn check_wire(report: &wire::Report, cases: usize) {
+    report.assert_clean("differential");
+    let nsm = report.count("NSM v1 ");
+    assert!(
+        nsm >= 4 * cases,
+        "differential: {nsm} NSM messages for {cases} cases run against two daemons"
+    );
+    assert!(
+        report.count("NSM v1 NOTIFY call") >= 10 && report.count("NSM v1 NOTIFY reply") >= 10,
+        "differential: SM_NOTIFY calls or replies missing from the capture"
+    );
+    let callbacks = report.count("NLM v4 NSM_NOTIFY call");
+    assert!(
+        callbacks >= 2 && report.count("NLM v4 NSM_NOTIFY reply") >= 2,
+        "differential: {callbacks} NLM callbacks in the capture"
+    );
+    assert_eq!(
+        report.count("unmatched"),
+        0,
+        "differential: replies without calls"
+    );
 }
 
 /// Prints every log of the sandbox when the test fails, so a failure in CI

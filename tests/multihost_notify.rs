@@ -18,8 +18,9 @@
 mod common;
 
 use common::fake_lockd::{Callback, FakeLockd, Style};
-use common::lab::{Flavour, Lab, DEBIAN_SM_NOTIFY, DEBIAN_STATD, STATD_PORT};
+use common::lab::{Flavour, Lab, DEBIAN_SM_NOTIFY, DEBIAN_STATD, LAB_IF, STATD_PORT};
 use common::smclient::{priv_hex, Reply, SmClient};
+use common::wire::{self, Capture, RpcPorts};
 use statmon::proto::nlm::{NLMPROC_NSM_NOTIFY, NLM_PROG};
 use std::path::Path;
 use std::time::Duration;
@@ -75,6 +76,8 @@ struct World {
     lockd: FakeLockd,
     /// B's state before the reboot.
     b_state: i32,
+    /// dumpcap on A's `lab0` and `lo`, unless captures are unavailable.
+    capture: Option<Capture>,
 }
 
 /// The lab with both statds running and monitoring each other, or `None`
@@ -96,6 +99,19 @@ fn prepare(sc: &Scenario) -> Option<World> {
         return None;
     };
     let mut lab = Lab::new(&["hosta", "hostb"]);
+    // A's side of the whole exchange: B's lookups and SM_NOTIFY on lab0,
+    // A's statd calling its lock manager on lo.
+    let capture = match wire::unavailable() {
+        Some(why) => {
+            println!("{}: wire check skipped, {why}", sc.test);
+            None
+        }
+        None => Some(Capture::start(
+            &mut lab.host_mut("hosta").sb,
+            "hosta",
+            &[LAB_IF, "lo"],
+        )),
+    };
 
     // 1. A: lock manager, statd, SM_MON of hostb per registration.
     let lockd = lab.host("hosta").start_fake_lockd(Style::Linux);
@@ -120,6 +136,7 @@ fn prepare(sc: &Scenario) -> Option<World> {
         smc,
         lockd,
         b_state,
+        capture,
     })
 }
 
@@ -289,7 +306,54 @@ fn run(sc: &Scenario) {
     let r = w.smc.run(&a.sb, &["127.0.0.1", STATD_PORT, "udp", "null"]);
     assert_eq!(r, Reply::Void, "{}", report(&w));
     assert_eq!(a.records("sm").len(), 1, "{}", report(&w));
+    check_wire(&mut w, sc);
     println!("{}: ok\n{}", sc.test, w.lab.logs());
+}
+
+/// A's capture: nothing malformed or undecodable; B's portmapper lookup,
+/// B's SM_NOTIFY and A's answer, and one answered lock manager callback per
+/// registration are on the wire.
+fn check_wire(w: &mut World, sc: &Scenario) {
+    let Some(cap) = w.capture.take() else {
+        return;
+    };
+    let file = cap.stop(&mut w.lab.host_mut("hosta").sb);
+    let statd: u16 = STATD_PORT.parse().unwrap();
+    let lockd = w.lockd.ports();
+    let ports = RpcPorts {
+        udp: vec![111, statd, lockd.udp],
+        tcp: vec![111, statd, lockd.tcp],
+    };
+    let r = wire::analyse(&file, &ports);
+    r.print(sc.test);
+    r.assert_clean(sc.test);
+    let lookups = r.count("PMAP v2 GETPORT call")
+        + r.count("RPCB v3 GETADDR call")
+        + r.count("RPCB v4 GETADDR call");
+    assert!(
+        lookups >= 1,
+        "{}: no portmapper lookup on the wire",
+        sc.test
+    );
+    assert!(
+        r.count("NSM v1 NOTIFY call") >= 1 && r.count("NSM v1 NOTIFY reply") >= 1,
+        "{}: no answered SM_NOTIFY on the wire",
+        sc.test
+    );
+    let callbacks = r.count("NLM v3 NSM_NOTIFY call") + r.count("NLM v4 NSM_NOTIFY call");
+    let answered = r.count("NLM v3 NSM_NOTIFY reply") + r.count("NLM v4 NSM_NOTIFY reply");
+    assert!(
+        callbacks >= sc.a_regs.len() && answered >= sc.a_regs.len(),
+        "{}: {callbacks} callbacks, {answered} answered on the wire, want {}",
+        sc.test,
+        sc.a_regs.len()
+    );
+    assert_eq!(
+        r.count("unmatched"),
+        0,
+        "{}: replies without calls",
+        sc.test
+    );
 }
 
 #[test]

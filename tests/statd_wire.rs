@@ -1,43 +1,26 @@
 //! A captured session (registration with the embedded portmapper, rpcinfo
 //! over every transport, shutdown) decodes in tshark with no malformed
-//! packets. Runs when tshark is installed (the test command installs it).
+//! packets. Runs when dumpcap and tshark are installed (the test command
+//! installs them); the helpers are in `tests/common/wire.rs`.
 
 mod common;
 
 use common::sandbox::{unavailable, which, Sandbox};
+use common::wire::{self, Capture, RpcPorts};
 use common::{nsm_registered_everywhere, rpcinfo, statd_command};
-
-fn tshark_count(sb: &Sandbox, file: &str, filter: &str) -> usize {
-    let out = sb.run("tshark", &["-n", "-r", file, "-Y", filter]);
-    assert!(
-        out.status.success(),
-        "tshark -Y {filter}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).lines().count()
-}
 
 #[test]
 fn captured_session_has_no_malformed_packets() {
-    if let Some(why) = unavailable() {
+    if let Some(why) = unavailable().or_else(wire::unavailable) {
         println!("wire check: skipped, {why}");
         return;
     }
-    if which("tshark").is_none() || which("rpcinfo").is_none() {
-        println!("wire check: skipped, tshark or rpcinfo missing");
+    if which("rpcinfo").is_none() {
+        println!("wire check: skipped, rpcinfo missing");
         return;
     }
     let mut sb = Sandbox::new();
-    let pcap = sb.dir.path().join("session.pcapng");
-    let pcap_s = pcap.to_str().unwrap().to_string();
-    let mut cap = sb.command("tshark");
-    cap.args(["-n", "-i", "lo", "-w", &pcap_s, "-f", "udp or tcp"]);
-    let tshark = sb.spawn(cap, "tshark.log");
-    assert!(
-        sb.wait_until(20, || sb.log("tshark.log").contains("Capturing on")),
-        "{}",
-        sb.log("tshark.log")
-    );
+    let cap = Capture::start(&mut sb, "session", &["lo"]);
 
     let state = sb.dir.path().join("state");
     let statd = sb.spawn(
@@ -62,24 +45,16 @@ fn captured_session_has_no_malformed_packets() {
         sb.stop(statd, libc::SIGTERM).and_then(|s| s.code()),
         Some(0)
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    sb.stop(tshark, libc::SIGINT).expect("tshark did not stop");
+    let pcap = cap.stop(&mut sb);
 
-    let rpc = tshark_count(&sb, &pcap_s, "rpc");
-    let portmap = tshark_count(&sb, &pcap_s, "portmap");
-    let nsm = tshark_count(&sb, &pcap_s, "stat");
-    let malformed = tshark_count(
-        &sb,
-        &pcap_s,
-        "_ws.malformed || _ws.expert.severity == error",
-    );
-    println!(
-        "wire check: {rpc} RPC packets ({portmap} portmapper, {nsm} NSM), {malformed} malformed"
-    );
+    let report = wire::analyse(&pcap, &RpcPorts::both(&[111, 20024]));
+    report.print("wire check");
+    let portmap = report.count("PMAP ") + report.count("RPCB ");
+    let nsm = report.count("NSM ");
     assert!(
         portmap >= 10,
-        "too few portmapper packets decoded: {portmap}"
+        "too few portmapper messages decoded: {portmap}"
     );
-    assert!(nsm >= 4, "too few NSM packets decoded: {nsm}");
-    assert_eq!(malformed, 0, "malformed packets in the capture");
+    assert!(nsm >= 4, "too few NSM messages decoded: {nsm}");
+    report.assert_clean("wire check");
 }

@@ -13,6 +13,7 @@ pub mod lab;
 pub mod nlmclient;
 pub mod sandbox;
 pub mod smclient;
+pub mod wire;
 
 use std::process::Command;
 
