@@ -808,6 +808,8 @@ mod tests {
             "--store-format=apple",
             "--config=/dev/null",
             "--no-embedded-portmap",
+            "--max-connections=64",
+            "--idle-timeout=30s",
         ]);
         let want = Config {
             foreground: true,
@@ -823,9 +825,19 @@ mod tests {
             notify_only: false,
             notify_schedule: Schedule::seed(),
             notify_window: DEFAULT_NOTIFY_WINDOW,
+            max_connections: 64,
+            idle_timeout: Duration::from_secs(30),
             conf_warnings: Vec::new(),
         };
         assert_eq!(c, want);
+        for bad in [
+            &["--max-connections=0"][..],
+            &["--max-connections=x"],
+            &["--idle-timeout=0"],
+            &["--idle-timeout=9d"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?} accepted");
+        }
         assert_eq!(run(&["--help"]), Ok(Command::Help));
         assert_eq!(run(&["--version"]), Ok(Command::Version));
     }

@@ -21,7 +21,7 @@ use super::{kernel, notify, startup};
 use crate::daemonize::ReadyPipe;
 use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
-use crate::reactor::{Context, Event, Module, TimerId};
+use crate::reactor::{Context, Event, Module, TcpOpts, TimerId};
 use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::service::portmapper::PortmapModule;
 use crate::service::registrar::{initial_xid, Progress, Registrar};
@@ -111,8 +111,18 @@ impl StatdModule {
     fn open(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         let cfg = EndpointConfig {
             port: self.cfg.port,
+            tcp: TcpOpts {
+                max_conns: self.cfg.max_connections,
+                idle_timeout: Some(self.cfg.idle_timeout),
+            },
             ..EndpointConfig::default()
         };
+        log::debug!(
+            "limits: {} TCP connections per listener, idle ones closed after {} s, records up to {} bytes",
+            self.cfg.max_connections,
+            self.cfg.idle_timeout.as_secs(),
+            crate::service::endpoint::MAX_RECORD
+        );
         let endpoint = RpcEndpoint::bind(cx, &cfg)
             .map_err(|e| with_context(e, "cannot create the NSM listeners"))?;
         let netids: Vec<&str> = endpoint.bound().iter().map(|(n, _)| n.as_str()).collect();

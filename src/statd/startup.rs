@@ -86,7 +86,10 @@ pub fn open(
     let anyone = loaded.hosts.iter().any(|h| h.monitored || h.needs_notify);
     let mut new_boot = loaded.new_boot;
     if new_boot && !loaded.boot_on_record && step != RebootStep::Always {
-        if let (Some(id), true) = (boot.boot_id.as_deref(), Path::new(SM_NOTIFY_MARKER).exists()) {
+        if let (Some(id), true) = (
+            boot.boot_id.as_deref(),
+            Path::new(SM_NOTIFY_MARKER).exists(),
+        ) {
             // Taking over from nfs-utils within a boot: its sm-notify
             // already ran this boot (its marker lives on a tmpfs /run), so
             // this start is not a reboot.
