@@ -148,6 +148,17 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// Asks for a receive buffer of `bytes` on a UDP socket (the kernel
+    /// caps it at `net.core.rmem_max`); returns the size in force.
+    pub fn set_recv_buffer(&mut self, sock: SourceId, bytes: usize) -> io::Result<usize> {
+        let Source::Udp(s) = self.core.owned(self.module, sock)? else {
+            return Err(wrong_kind("a UDP socket"));
+        };
+        let sock = socket2::SockRef::from(&*s);
+        sock.set_recv_buffer_size(bytes)?;
+        sock.recv_buffer_size()
+    }
+
     /// Output bytes queued on a connection.
     pub fn queued(&mut self, conn: SourceId) -> io::Result<usize> {
         match self.core.owned(self.module, conn)? {

@@ -44,6 +44,10 @@ pub struct SourceConfig {
     pub addr: Option<IpAddr>,
 }
 
+/// Receive buffer asked for on the notification sockets (the kernel caps
+/// it at `net.core.rmem_max`, 208 KiB by default: about 190 answers).
+const RECV_BUFFER: usize = 1 << 20;
+
 /// The bound sockets, before the notifier starts.
 #[derive(Debug)]
 pub struct NotifySockets {
@@ -78,6 +82,11 @@ impl NotifySockets {
             match bound {
                 Ok((sock, local)) => {
                     log::debug!("reboot notifications go out from {local}");
+                    // Answers come back in bursts of up to a window's worth.
+                    match cx.set_recv_buffer(sock, RECV_BUFFER) {
+                        Ok(got) => log::debug!("notification socket receive buffer: {got} bytes"),
+                        Err(e) => log::debug!("cannot size the receive buffer: {e}"),
+                    }
                     if ip.is_ipv4() {
                         socks.v4 = Some(sock);
                     } else {

@@ -218,12 +218,17 @@ impl NfsUtilsStore {
             Change::Unmonitor(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
             Change::UnmonitorAll(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
             Change::NotifyDone { host, my_name } => {
-                let names: Vec<Vec<u8>> = self
-                    .files
-                    .keys()
-                    .filter(|n| host_eq(n, host))
-                    .cloned()
-                    .collect();
+                // The notifier names hosts by their file name: look that up
+                // first; scan (case-insensitively) only for other names.
+                let names: Vec<Vec<u8>> = if self.files.contains_key(host.as_slice()) {
+                    vec![host.clone()]
+                } else {
+                    self.files
+                        .keys()
+                        .filter(|n| host_eq(n, host))
+                        .cloned()
+                        .collect()
+                };
                 let mut removed = 0;
                 for name in names {
                     touch(&self.files, &name);
