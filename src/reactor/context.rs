@@ -148,15 +148,17 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    /// Asks for a receive buffer of `bytes` on a UDP socket (the kernel
-    /// caps it at `net.core.rmem_max`); returns the size in force.
+    /// Asks for a receive buffer of `bytes` on a UDP socket: beyond
+    /// `net.core.rmem_max` when privileged (`SO_RCVBUFFORCE`), else capped
+    /// there; returns the size in force (the kernel doubles what it grants).
     pub fn set_recv_buffer(&mut self, sock: SourceId, bytes: usize) -> io::Result<usize> {
         let Source::Udp(s) = self.core.owned(self.module, sock)? else {
             return Err(wrong_kind("a UDP socket"));
         };
-        let sock = socket2::SockRef::from(&*s);
-        sock.set_recv_buffer_size(bytes)?;
-        sock.recv_buffer_size()
+        if rustix::net::sockopt::set_socket_recv_buffer_size_force(&*s, bytes).is_err() {
+            rustix::net::sockopt::set_socket_recv_buffer_size(&*s, bytes)?;
+        }
+        Ok(rustix::net::sockopt::socket_recv_buffer_size(&*s)?)
     }
 
     /// Output bytes queued on a connection.

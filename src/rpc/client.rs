@@ -21,7 +21,7 @@
 //! # Panic contract
 //! No method panics, whatever bytes [`RpcClient::handle_reply`] gets.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::auth::AuthStat;
@@ -122,6 +122,8 @@ pub struct RpcClient {
     next_id: u64,
     calls: BTreeMap<CallId, Outstanding>,
     by_xid: HashMap<u32, CallId>,
+    /// Every call with a due time, earliest first (mirrors `due`).
+    by_due: BTreeSet<(Instant, CallId)>,
     events: VecDeque<(CallId, CallResult)>,
 }
 
@@ -133,6 +135,7 @@ impl RpcClient {
             next_id: 0,
             calls: BTreeMap::new(),
             by_xid: HashMap::new(),
+            by_due: BTreeSet::new(),
             events: VecDeque::new(),
         }
     }
@@ -148,6 +151,7 @@ impl RpcClient {
         self.next_id += 1;
         let message = encode_call(xid, call.prog, call.vers, call.proc, &call.cred, &call.args);
         self.by_xid.insert(xid, id);
+        self.by_due.insert((now, id));
         self.calls.insert(
             id,
             Outstanding {
@@ -166,23 +170,37 @@ impl RpcClient {
     /// earliest first. Calls whose last wait ran out are retired here with
     /// [`CallError::TimedOut`] (see [`RpcClient::poll_event`]).
     pub fn poll_transmit(&mut self, now: Instant) -> Option<(CallId, Vec<u8>)> {
-        self.retire_timed_out(now);
-        let (&id, call) = self
-            .calls
-            .iter_mut()
-            .filter(|(_, c)| c.due.is_some_and(|due| due <= now))
-            .min_by_key(|(id, c)| (c.due, **id))?;
-        if call.sent > 0 {
-            call.wait = call.wait.saturating_mul(2).min(call.retry.max_timeout);
+        loop {
+            let &(due, id) = self.by_due.first()?;
+            if due > now {
+                return None;
+            }
+            self.by_due.remove(&(due, id));
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if call.sent >= call.retry.max_transmits.max(1) {
+                if let Some(call) = self.calls.remove(&id) {
+                    self.by_xid.remove(&call.xid);
+                    self.events.push_back((id, Err(CallError::TimedOut)));
+                }
+                continue;
+            }
+            if call.sent > 0 {
+                call.wait = call.wait.saturating_mul(2).min(call.retry.max_timeout);
+            }
+            call.sent += 1;
+            call.due = now.checked_add(call.wait);
+            if let Some(next) = call.due {
+                self.by_due.insert((next, id));
+            }
+            return Some((id, call.message.clone()));
         }
-        call.sent += 1;
-        call.due = now.checked_add(call.wait);
-        Some((id, call.message.clone()))
     }
 
     /// When [`RpcClient::poll_transmit`] next has something to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.calls.values().filter_map(|c| c.due).min()
+        self.by_due.first().map(|(due, _)| *due)
     }
 
     /// Takes a message from the network. Returns the call it answered, or
@@ -194,7 +212,9 @@ impl RpcClient {
             Err(ReplyError::TooShort | ReplyError::NotAReply(_)) => return None,
         };
         let id = self.by_xid.remove(&xid)?;
-        self.calls.remove(&id);
+        if let Some(due) = self.calls.remove(&id).and_then(|c| c.due) {
+            self.by_due.remove(&(due, id));
+        }
         self.events.push_back((id, result));
         Some(id)
     }
@@ -209,25 +229,11 @@ impl RpcClient {
     pub fn cancel(&mut self, id: CallId) {
         if let Some(call) = self.calls.remove(&id) {
             self.by_xid.remove(&call.xid);
-        }
-        self.events.retain(|(done, _)| *done != id);
-    }
-
-    fn retire_timed_out(&mut self, now: Instant) {
-        let expired: Vec<CallId> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| {
-                c.sent >= c.retry.max_transmits.max(1) && c.due.is_some_and(|due| due <= now)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            if let Some(call) = self.calls.remove(&id) {
-                self.by_xid.remove(&call.xid);
-                self.events.push_back((id, Err(CallError::TimedOut)));
+            if let Some(due) = call.due {
+                self.by_due.remove(&(due, id));
             }
         }
+        self.events.retain(|(done, _)| *done != id);
     }
 }
 

@@ -49,7 +49,7 @@ pub const CONF_SECTION: &str = "statd";
 pub const NO_NOTIFY_ENV: &str = "RPC_STATD_NO_NOTIFY";
 
 /// Peers notified concurrently unless configured.
-pub const DEFAULT_NOTIFY_WINDOW: usize = 128;
+pub const DEFAULT_NOTIFY_WINDOW: usize = 1024;
 
 /// Largest `--notify-window`.
 pub const MAX_NOTIFY_WINDOW: usize = 65536;
@@ -162,7 +162,7 @@ pub const OPTIONS: &[Opt] = &[
         short: "",
         long: "notify-window",
         arg: Arg::Required("N"),
-        help: "notify at most N hosts at once (default 128)",
+        help: "notify at most N hosts at once (default 1024)",
     },
     Opt {
         short: "",
@@ -986,7 +986,7 @@ mod tests {
     fn notify_schedule_give_up_and_window() {
         let c = config(&[]);
         assert_eq!(c.notify_schedule, Schedule::seed());
-        assert_eq!(c.notify_window, 128);
+        assert_eq!(c.notify_window, 1024);
         let c = config(&["--notify-schedule", "3x1s,*x10s"]);
         assert_eq!(
             c.notify_schedule,

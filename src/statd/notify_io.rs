@@ -44,15 +44,35 @@ pub struct SourceConfig {
     pub addr: Option<IpAddr>,
 }
 
-/// Receive buffer asked for on the notification sockets (the kernel caps
-/// it at `net.core.rmem_max`, 208 KiB by default: about 190 answers).
-const RECV_BUFFER: usize = 1 << 20;
+/// Receive buffer asked for on the notification sockets. Unprivileged, the
+/// kernel caps it at `net.core.rmem_max` (208 KiB by default).
+const RECV_BUFFER: usize = 2 << 20;
+
+/// Buffer bytes one queued answer takes (a small datagram's kernel
+/// overhead; 208 KiB held about 190 answers in the benchmark).
+const BYTES_PER_ANSWER: usize = 1664;
+
+/// Fewest hosts in flight, whatever the buffer.
+const MIN_WINDOW: usize = 16;
 
 /// The bound sockets, before the notifier starts.
 #[derive(Debug)]
 pub struct NotifySockets {
     v4: Option<SourceId>,
     v6: Option<SourceId>,
+    /// The smallest receive buffer granted (bytes).
+    buffer: Option<usize>,
+}
+
+impl NotifySockets {
+    /// The most hosts that can be in flight without losing answers: a
+    /// window's answers may arrive at once and must fit the receive buffer.
+    pub fn window_for(&self, asked: usize) -> usize {
+        match self.buffer {
+            Some(b) => asked.min((b / BYTES_PER_ANSWER).max(MIN_WINDOW)),
+            None => asked,
+        }
+    }
 }
 
 impl NotifySockets {
@@ -66,7 +86,11 @@ impl NotifySockets {
                 IpAddr::V6(Ipv6Addr::UNSPECIFIED),
             ],
         };
-        let mut socks = NotifySockets { v4: None, v6: None };
+        let mut socks = NotifySockets {
+            v4: None,
+            v6: None,
+            buffer: None,
+        };
         let mut last_err = None;
         for ip in families {
             let bound = match src.port {
@@ -84,7 +108,10 @@ impl NotifySockets {
                     log::debug!("reboot notifications go out from {local}");
                     // Answers come back in bursts of up to a window's worth.
                     match cx.set_recv_buffer(sock, RECV_BUFFER) {
-                        Ok(got) => log::debug!("notification socket receive buffer: {got} bytes"),
+                        Ok(got) => {
+                            log::debug!("notification socket receive buffer: {got} bytes");
+                            socks.buffer = Some(socks.buffer.map_or(got, |b| b.min(got)));
+                        }
                         Err(e) => log::debug!("cannot size the receive buffer: {e}"),
                     }
                     if ip.is_ipv4() {
@@ -192,11 +219,19 @@ impl NotifyIo {
     pub fn start(
         cx: &mut Context<'_>,
         socks: NotifySockets,
-        cfg: NotifyConfig,
+        mut cfg: NotifyConfig,
         state_dir: Option<&Path>,
         known: &HashMap<Vec<u8>, HostProgress>,
     ) -> io::Result<NotifyIo> {
         let resolver = Resolver::start(cx.waker()?)?;
+        let window = socks.window_for(cfg.window);
+        if window < cfg.window {
+            log::info!(
+                "notifying at most {window} hosts at once (not {}): the receive buffer holds no more answers",
+                cfg.window
+            );
+            cfg.window = window;
+        }
         let engine = Notifier::new(cfg, cx.now(), unix_now(), initial_xid());
         let last_states = known
             .iter()
