@@ -207,6 +207,7 @@ impl Callbacks {
         let same = |d: &Delivery| {
             d.cb.target == cb.target
                 && d.cb.status.mon_name == cb.status.mon_name
+                && d.cb.my_name == cb.my_name
                 && d.cb.status.cookie == cb.status.cookie
                 && !matches!(d.phase, Phase::Calling(_))
         };
@@ -470,6 +471,7 @@ mod tests {
                 state: 7,
                 cookie: FixedOpaque([9; 16]),
             },
+            my_name: b"client".to_vec(),
         }
     }
 

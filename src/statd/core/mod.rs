@@ -65,6 +65,9 @@ pub struct Callback {
     pub target: CallbackTarget,
     /// `status{mon_name as registered, the notifier's state, priv}`.
     pub status: Status,
+    /// The registration's `my_name` (not sent): with `status.mon_name` and
+    /// `target` it tells registrations apart.
+    pub my_name: Vec<u8>,
 }
 
 /// An HA callout invocation (nfs-utils `-H`).
@@ -422,6 +425,7 @@ impl NsmCore {
                     state,
                     cookie: crate::xdr::FixedOpaque(reg.cookie),
                 },
+                my_name: reg.my_name,
             }));
         }
     }
