@@ -154,11 +154,10 @@ fn daemon_mode_parent_exits_0_once_serving() {
     // The parent only returns once the child serves: no wait needed.
     let ping = rpcinfo(&sb, &["-u", "127.0.0.1", "100024", "1"]);
     assert!(ping.contains("ready and waiting"), "{ping}");
-    let pid: i32 = std::fs::read_to_string(state.join(".statmon.lock"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    // The lock file says "PID ROLE".
+    let lock = std::fs::read_to_string(state.join(".statmon.lock")).unwrap();
+    assert!(lock.ends_with(" rpc.statd\n"), "{lock:?}");
+    let pid: i32 = lock.split_whitespace().next().unwrap().parse().unwrap();
     let _ = rustix::process::kill_process(
         rustix::process::Pid::from_raw(pid).unwrap(),
         rustix::process::Signal::TERM,
