@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Seeds the fuzz corpora from the golden vectors (compat/vectors/statd): each
+# captured request becomes an input of the request-path target (with a
+# leading byte choosing the caller: 0 = 127.0.0.1 reserved port, 1 = unreserved),
+# of the record reader (TCP ones, framed) and of the XDR target (its arguments).
+# Run from anywhere; writes fuzz/corpus/<target>/<vector name>.
+set -euo pipefail
+cd "$(dirname "$0")"
+vectors=../compat/vectors/statd
+for t in statd_request rpc_server xdr_nsm record_reader; do mkdir -p "corpus/$t"; done
+for f in "$vectors"/*.txt; do
+    name=$(basename "$f" .txt)
+    hex=$(awk '/^request:/{on=1; next} /^[a-z]+:/{on=0} on && /^ +[0-9a-f]+:/{ $1=""; print }' "$f" | tr -d ' \n')
+    [ -n "$hex" ] || continue
+    # Framed TCP requests carry a record mark already; take the bytes as they are.
+    printf '%s' "$hex" | xxd -r -p > "corpus/rpc_server/$name"
+    { printf '\x01'; printf '%s' "$hex" | xxd -r -p; } > "corpus/statd_request/$name"
+    { printf '\x00'; printf '%s' "$hex" | xxd -r -p; } > "corpus/statd_request/$name-reserved"
+    # The arguments start after the 40-byte header of an AUTH_NONE call.
+    printf '%s' "$hex" | xxd -r -p | tail -c +41 > "corpus/xdr_nsm/$name"
+    if grep -q '^transport: tcp' "$f"; then
+        printf '%s' "$hex" | xxd -r -p > "corpus/record_reader/$name"
+    fi
+done
+echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs"
