@@ -169,6 +169,34 @@ pub fn escape(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
 }
 
+/// How often a rate-limited warning may be logged.
+pub const WARN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps a warning that peers can trigger at will to one line per
+/// [`WARN_EVERY`], counting the occurrences in between.
+#[derive(Debug, Default, Clone)]
+pub struct RateLimit {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    /// Whether to log now; `Some(n)` means yes, with `n` occurrences
+    /// suppressed since the last line.
+    pub fn allow(&mut self, now: std::time::Instant) -> Option<u64> {
+        let due = self
+            .last
+            .is_none_or(|at| now.saturating_duration_since(at) >= WARN_EVERY);
+        if due {
+            self.last = Some(now);
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +220,16 @@ mod tests {
         assert_eq!(syslog_priority(Level::Warn), libc::LOG_WARNING);
         assert_eq!(syslog_priority(Level::Info), libc::LOG_NOTICE);
         assert_eq!(syslog_priority(Level::Trace), libc::LOG_DEBUG);
+    }
+
+    #[test]
+    fn rate_limit_allows_one_line_a_minute_and_counts_the_rest() {
+        let t0 = std::time::Instant::now();
+        let mut r = RateLimit::default();
+        assert_eq!(r.allow(t0), Some(0));
+        for s in 1..10 {
+            assert_eq!(r.allow(t0 + std::time::Duration::from_secs(s)), None);
+        }
+        assert_eq!(r.allow(t0 + WARN_EVERY), Some(9));
     }
 }

@@ -143,6 +143,7 @@ fn connections_past_the_limit_are_closed_at_once() {
     let opts = TcpOpts {
         max_conns: 2,
         idle_timeout: None,
+        local_reserve: 0,
     };
     let id = add(&mut r, listen("127.0.0.1:0", opts));
     let addr = rec(&mut r, id).addrs[0];
@@ -173,6 +174,61 @@ fn connections_past_the_limit_are_closed_at_once() {
     drop(b);
 }
 
+/// A connection to `addr` from a reserved port on 127.0.0.1; `None`
+/// without the privilege to bind one.
+fn connect_reserved(addr: SocketAddr) -> Option<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    (600u16..1024).rev().find_map(|port| {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+        s.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())
+            .ok()?;
+        s.connect(&addr.into()).ok()?;
+        Some(s.into())
+    })
+}
+
+fn is_refused(mut c: TcpStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(c.read(&mut buf), Ok(0))
+        || matches!(c.read(&mut buf), Err(e) if e.kind() == ErrorKind::ConnectionReset)
+}
+
+#[test]
+fn reserved_loopback_peers_may_use_the_local_reserve() {
+    let mut r = reactor();
+    let opts = TcpOpts {
+        max_conns: 1,
+        idle_timeout: None,
+        local_reserve: 2,
+    };
+    let id = add(&mut r, listen("127.0.0.1:0", opts));
+    let addr = rec(&mut r, id).addrs[0];
+    let _first = connect(addr);
+    run_until(&mut r, id, |m| {
+        m.count(|e| matches!(e, Rec::Accepted { .. })) == 1
+    });
+    // The limit is reached for ordinary peers...
+    let unprivileged = connect(addr);
+    run_for(&mut r, Duration::from_millis(50));
+    assert!(
+        is_refused(unprivileged),
+        "unprivileged peer past the limit kept"
+    );
+    // ...but not for loopback peers on reserved ports, up to the reserve.
+    let Some(a) = connect_reserved(addr) else {
+        println!("local reserve: skipped, cannot bind a reserved port");
+        return;
+    };
+    let b = connect_reserved(addr).expect("second reserved port");
+    run_until(&mut r, id, |m| {
+        m.count(|e| matches!(e, Rec::Accepted { .. })) == 3
+    });
+    let c = connect_reserved(addr).expect("third reserved port");
+    run_for(&mut r, Duration::from_millis(50));
+    assert!(is_refused(c), "past the reserve kept");
+    drop((a, b));
+}
+
 #[test]
 fn idle_connections_are_closed_in_virtual_time() {
     let clock = ManualClock::new(Instant::now());
@@ -180,6 +236,7 @@ fn idle_connections_are_closed_in_virtual_time() {
     let opts = TcpOpts {
         max_conns: 10,
         idle_timeout: Some(Duration::from_secs(60)),
+        local_reserve: 0,
     };
     let id = add(&mut r, listen("127.0.0.1:0", opts).reacting(echo_reply));
     let mut c = connect(rec(&mut r, id).addrs[0]);

@@ -144,7 +144,7 @@ impl Reactor {
                     return;
                 }
             };
-            if !listener.has_room() {
+            if !listener.has_room(peer) {
                 if listener.note_refused(now) {
                     log::warn!(
                         "connection from {peer:?} refused: {} connections open (limit {}); {} refused",

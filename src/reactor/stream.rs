@@ -26,6 +26,10 @@ pub struct TcpOpts {
     pub max_conns: usize,
     /// Close a connection after this long with no bytes in either direction.
     pub idle_timeout: Option<Duration>,
+    /// Connections from loopback peers on reserved ports (below 1024: the
+    /// kernel's lockd, root daemons) may go this far past `max_conns`, so
+    /// remote or unprivileged peers holding every slot cannot lock them out.
+    pub local_reserve: usize,
 }
 
 impl Default for TcpOpts {
@@ -34,6 +38,7 @@ impl Default for TcpOpts {
         TcpOpts {
             max_conns: usize::MAX,
             idle_timeout: None,
+            local_reserve: 0,
         }
     }
 }
@@ -231,9 +236,17 @@ impl Listener {
         }
     }
 
-    /// Whether another connection may be kept.
-    pub(crate) fn has_room(&self) -> bool {
-        self.live < self.opts.max_conns
+    /// Whether another connection from `peer` may be kept: below
+    /// `max_conns`, or for a loopback peer on a reserved port below
+    /// `max_conns + local_reserve`.
+    pub(crate) fn has_room(&self, peer: Option<SocketAddr>) -> bool {
+        let local = peer.is_some_and(|p| p.ip().to_canonical().is_loopback() && p.port() < 1024);
+        let limit = if local {
+            self.opts.max_conns.saturating_add(self.opts.local_reserve)
+        } else {
+            self.opts.max_conns
+        };
+        self.live < limit
     }
 
     /// Counts a refused connection; true if a warning is due now.

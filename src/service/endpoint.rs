@@ -19,6 +19,11 @@ use std::time::Duration;
 /// Largest TCP record accepted (libtirpc's RPC_MAXDATASIZE is 9000).
 pub const MAX_RECORD: usize = 9000;
 
+/// TCP connections from loopback callers on reserved ports (the lock
+/// manager) kept beyond the connection limit, so remote or unprivileged
+/// peers filling it cannot lock them out.
+pub const LOCAL_RESERVE: usize = 256;
+
 /// Where and how to listen.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
@@ -47,6 +52,7 @@ impl Default for EndpointConfig {
             tcp: TcpOpts {
                 max_conns: 1024,
                 idle_timeout: Some(Duration::from_secs(300)),
+                local_reserve: LOCAL_RESERVE,
             },
             server: ServerConfig::default(),
         }
@@ -74,6 +80,8 @@ pub struct RpcEndpoint {
     conns: HashMap<SourceId, Conn>,
     deferred: HashMap<ReplyTo, ReplyPath>,
     bound: Vec<(Netid, SocketAddr)>,
+    /// Warnings about records over the limit or malformed.
+    record_warn: crate::log::RateLimit,
 }
 
 impl RpcEndpoint {
@@ -103,6 +111,7 @@ impl RpcEndpoint {
             conns: HashMap::new(),
             deferred: HashMap::new(),
             bound: Vec::new(),
+            record_warn: crate::log::RateLimit::default(),
         };
         let result = ep.open_all(cx, cfg);
         if result.is_err() {
@@ -251,7 +260,12 @@ impl RpcEndpoint {
             match c.records.poll_record() {
                 None => return,
                 Some(Err(e)) => {
-                    log::info!("closing connection from {}: {e}", caller.addr);
+                    if let Some(more) = self.record_warn.allow(cx.now()) {
+                        log::warn!(
+                            "closing connection from {}: {e} ({more} more since the last warning)",
+                            caller.addr
+                        );
+                    }
                     self.conns.remove(&conn);
                     let _ = cx.close(conn);
                     return;

@@ -73,6 +73,8 @@ pub struct StatdModule {
     took_over: bool,
     /// HA callouts running and waiting.
     callouts: CalloutQueue,
+    /// Warnings about a full lookup queue.
+    lookup_warn: crate::log::RateLimit,
 }
 
 impl StatdModule {
@@ -93,6 +95,7 @@ impl StatdModule {
             stop_timer: None,
             took_over: false,
             callouts: CalloutQueue::default(),
+            lookup_warn: crate::log::RateLimit::default(),
         }
     }
 
@@ -114,6 +117,7 @@ impl StatdModule {
             tcp: TcpOpts {
                 max_conns: self.cfg.max_connections,
                 idle_timeout: Some(self.cfg.idle_timeout),
+                local_reserve: crate::service::endpoint::LOCAL_RESERVE,
             },
             ..EndpointConfig::default()
         };
@@ -379,7 +383,13 @@ impl StatdModule {
                     Output::Reply(to, d) => r.endpoint.complete(cx, to, d),
                     Output::Resolve(id, name) => {
                         if !r.resolver.send(id, name) {
-                            log::warn!("too many name lookups queued; answering \"unknown\"");
+                            if let Some(more) = self.lookup_warn.allow(cx.now()) {
+                                log::warn!(
+                                    "too many name lookups queued ({}); answering \"unknown\" \
+                                     ({more} more since the last warning)",
+                                    super::workers::MAX_QUEUED_LOOKUPS
+                                );
+                            }
                             r.core.resolved(id, None);
                         }
                     }

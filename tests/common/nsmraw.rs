@@ -193,7 +193,25 @@ pub fn local_call(to: SocketAddr, xid: u32, proc: u32, args: &[u8]) -> Option<An
 
 /// One record-marked call on a fresh TCP connection; `None` if no reply.
 pub fn tcp_call(to: SocketAddr, xid: u32, proc: u32, args: &[u8]) -> Option<Answer> {
-    let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(3)).ok()?;
+    let s = TcpStream::connect_timeout(&to, Duration::from_secs(3)).ok()?;
+    tcp_exchange(s, xid, proc, args)
+}
+
+/// As [`tcp_call`], from a reserved port on 127.0.0.1, as the kernel's
+/// lockd and Ganesha connect to statd (needs root).
+pub fn tcp_call_reserved(to: SocketAddr, xid: u32, proc: u32, args: &[u8]) -> Option<Answer> {
+    use socket2::{Domain, Socket, Type};
+    let s = (600u16..1024).rev().find_map(|port| {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+        s.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())
+            .ok()?;
+        s.connect_timeout(&to.into(), Duration::from_secs(3)).ok()?;
+        Some(s)
+    })?;
+    tcp_exchange(s.into(), xid, proc, args)
+}
+
+fn tcp_exchange(mut s: TcpStream, xid: u32, proc: u32, args: &[u8]) -> Option<Answer> {
     s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
     let body = call(xid, proc, args);
     let mut msg = ((body.len() as u32) | 0x8000_0000).to_be_bytes().to_vec();
