@@ -1,0 +1,192 @@
+//! Load benchmark: statmon's rpc.statd against Debian's (nfs-utils 2.6.2)
+//! in the same run, on the same machine, and against a do-nothing responder
+//! (the floor: the machine's limit for the same load). Everything runs in
+//! one sandbox (private network and mount namespaces, its own `rpcbind -f`);
+//! all traffic is on 127.0.0.0/8. statmon is the release build `cargo bench`
+//! makes.
+//!
+//! `cargo bench --bench load` (as root; otherwise it says why and ends).
+//! Environment:
+//! - `LOAD_BENCH`: workloads, comma-separated (default all:
+//!   `stat,monunmon,mix,list,startup,memory`):
+//!   - `stat`: SM_STAT, UDP 16 and 128 in flight, TCP 16 on 4 connections;
+//!   - `monunmon`: SM_MON then SM_UNMON of distinct names (durable store),
+//!     same transports; one operation is one pair;
+//!   - `mix`: half SM_STAT, half SM_MON/SM_UNMON, UDP 16 in flight;
+//!   - `list`: with a monitor list of each `LOAD_BENCH_SIZES` hosts loaded
+//!     at start: start to first answer, resident memory, SM_MON and
+//!     SM_UNMON latency, SM_NOTIFY (unknown host) latency, one call at a
+//!     time;
+//!   - `startup`: start to first answer with each `LOAD_BENCH_STARTUP`
+//!     records of hosts to notify (nothing listens at 127.3.X.Y);
+//!   - `memory`: `LOAD_BENCH_MEMORY_HOSTS` SM_MONs over UDP (16 in
+//!     flight), then resident memory and disk bytes per monitored host;
+//! - `LOAD_BENCH_SECS`: seconds per throughput run (default 5);
+//! - `LOAD_BENCH_RUNS`: throughput runs per daemon and transport (default 3;
+//!   the median by ops/s is shown);
+//! - `LOAD_BENCH_CAP`: seconds after which a slow phase (a daemon's start,
+//!   a latency probe, a fill) is given up (default 60);
+//! - `LOAD_BENCH_SIZES`: monitor list sizes for `list` (default
+//!   `0,10000,100000`);
+//! - `LOAD_BENCH_SAMPLES`: calls per latency probe (default 5);
+//! - `LOAD_BENCH_STARTUP`: record counts for `startup` (default
+//!   `1000,100000`);
+//! - `LOAD_BENCH_MEMORY_HOSTS`: hosts for `memory` (default 1000);
+//! - `LOAD_BENCH_STATMON_ARGS`: extra statmon arguments, space-separated;
+//! - `LOAD_BENCH_NO_REFERENCE`: if set, no Debian rows.
+
+#[path = "load/calls.rs"]
+mod calls;
+#[path = "load/client.rs"]
+mod client;
+#[path = "load/daemons.rs"]
+mod daemons;
+#[path = "load/floor.rs"]
+mod floor;
+#[path = "load/records.rs"]
+mod records;
+#[path = "load/report.rs"]
+mod report;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/common/sandbox.rs"]
+mod sandbox;
+#[path = "load/scripts.rs"]
+mod scripts;
+#[path = "load/workloads.rs"]
+mod workloads;
+
+use daemons::{Daemon, DEBIAN};
+use sandbox::Sandbox;
+use std::path::Path;
+use std::time::Duration;
+
+/// The settings read from the environment.
+pub(crate) struct Settings {
+    pub(crate) workloads: Vec<String>,
+    pub(crate) secs: Duration,
+    pub(crate) runs: usize,
+    pub(crate) cap: Duration,
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) samples: u64,
+    pub(crate) startup: Vec<usize>,
+    pub(crate) memory_hosts: u64,
+    pub(crate) statmon_args: Vec<String>,
+    /// Daemons to measure besides the floor.
+    pub(crate) daemons: Vec<Daemon>,
+}
+
+const ALL: &[&str] = &["stat", "monunmon", "mix", "list", "startup", "memory"];
+
+fn settings() -> Result<Settings, String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let num = |k: &str, default: u64| -> Result<u64, String> {
+        env(k).map_or(Ok(default), |v| {
+            v.trim()
+                .parse()
+                .map_err(|_| format!("{k}: {v:?} is not a number"))
+        })
+    };
+    let list = |k: &str, default: &str| -> Result<Vec<usize>, String> {
+        env(k)
+            .unwrap_or_else(|| default.into())
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().map_err(|_| format!("{k}: {w:?} is not a number")))
+            .collect()
+    };
+    let workloads: Vec<String> = env("LOAD_BENCH")
+        .unwrap_or_else(|| ALL.join(","))
+        .split(',')
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(bad) = workloads.iter().find(|w| !ALL.contains(&w.as_str())) {
+        return Err(format!(
+            "LOAD_BENCH: unknown workload {bad:?} (known: {ALL:?})"
+        ));
+    }
+    let mut daemons = vec![Daemon::Statmon];
+    if env("LOAD_BENCH_NO_REFERENCE").is_none() && Path::new(DEBIAN).is_file() {
+        daemons.push(Daemon::Debian);
+    }
+    Ok(Settings {
+        workloads,
+        secs: Duration::from_secs(num("LOAD_BENCH_SECS", 5)?),
+        runs: usize::try_from(num("LOAD_BENCH_RUNS", 3)?.max(1)).unwrap_or(1),
+        cap: Duration::from_secs(num("LOAD_BENCH_CAP", 60)?),
+        sizes: list("LOAD_BENCH_SIZES", "0,10000,100000")?,
+        samples: num("LOAD_BENCH_SAMPLES", 5)?.max(1),
+        startup: list("LOAD_BENCH_STARTUP", "1000,100000")?,
+        memory_hosts: num("LOAD_BENCH_MEMORY_HOSTS", 1000)?.max(1),
+        statmon_args: env("LOAD_BENCH_STATMON_ARGS")
+            .map(|a| a.split_whitespace().map(String::from).collect())
+            .unwrap_or_default(),
+        daemons,
+    })
+}
+
+fn main() {
+    let s = match settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("load bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(why) = sandbox::unavailable() {
+        println!("load bench: skipped, {why}");
+        return;
+    }
+    println!("{}", machine());
+    println!("statmon: {}", daemons::STATMON);
+    if !s.daemons.contains(&Daemon::Debian) {
+        println!("reference: not measured ({DEBIAN} missing or LOAD_BENCH_NO_REFERENCE set)");
+    }
+    let mut sb = Sandbox::new();
+    // The client and floor threads are spawned from here and inherit the
+    // sandbox's network namespace.
+    sb.enter_net();
+    if let Err(e) = daemons::start_rpcbind(&mut sb) {
+        println!("load bench: skipped, {e}");
+        return;
+    }
+    if let Err(e) = floor::start(Daemon::Floor.addr()) {
+        println!("load bench: skipped, floor: {e}");
+        return;
+    }
+    let mut results = workloads::Results::default();
+    for w in &s.workloads {
+        println!();
+        match w.as_str() {
+            "stat" | "monunmon" | "mix" => workloads::throughput(&mut sb, &s, w, &mut results),
+            "list" => workloads::list(&mut sb, &s, &mut results),
+            "startup" => workloads::startup(&mut sb, &s, &mut results),
+            _ => workloads::memory(&mut sb, &s),
+        }
+    }
+    println!();
+    workloads::targets(&results);
+    drop(sb);
+}
+
+/// `nproc`, the CPU model and the load average.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("machine: nproc {cpus}, CPU {model}, load average {load}")
+}
