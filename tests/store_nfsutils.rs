@@ -538,6 +538,18 @@ fn files_written_by_debian_under_canonical_names_are_reused() {
         text.len(),
         theirs.len() + format_line(&reg("PEER", "other", 3, 0)).len()
     );
+    // SM_UNMON of that name finds it there too, without a file named "peer".
+    store
+        .commit(&[Change::Unmonitor(unmon("peer", "other", 3))])
+        .unwrap();
+    let text = fs::read(dir.path().join("sm/peer.example.com")).unwrap();
+    assert_eq!(text, theirs);
+    let theirs_key = UnmonitorKey {
+        my_prog: 100_005,
+        ..unmon("Peer", "client.example.com", 3)
+    };
+    store.commit(&[Change::Unmonitor(theirs_key)]).unwrap();
+    assert!(names_in(&dir.path().join("sm")).is_empty());
 }
 
 /// Debian's rpc.statd loads a store we wrote: its debug log names every

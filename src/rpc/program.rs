@@ -147,6 +147,13 @@ pub trait Program {
     fn versions(&self) -> RangeInclusive<u32>;
     /// Handles one call.
     fn call(&mut self, call: &Call<'_>) -> Dispatch;
+    /// Whether `proc` of `vers` may simply run again when a datagram is
+    /// retransmitted (it changes nothing): the server then skips its
+    /// duplicate-request cache for it. By default nothing is.
+    fn idempotent(&self, vers: u32, proc: u32) -> bool {
+        let _ = (vers, proc);
+        false
+    }
 }
 
 #[cfg(test)]

@@ -128,8 +128,10 @@ impl RpcServer {
         }
 
         let drc = match caller.transport {
-            Transport::Udp => Some(self.drc_key(caller, &header)),
-            Transport::Tcp | Transport::Local { .. } => None,
+            Transport::Udp if !program.idempotent(header.vers, header.proc) => {
+                Some(self.drc_key(caller, &header))
+            }
+            Transport::Udp | Transport::Tcp | Transport::Local { .. } => None,
         };
         if let Some(key) = &drc {
             match self.drc.lookup(now, key) {

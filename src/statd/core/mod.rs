@@ -21,7 +21,7 @@ pub mod monitors;
 mod procs;
 
 use crate::proto::nlm::CallbackTarget;
-use crate::proto::sm_inter::{Status, SM_PROG, SM_VERS};
+use crate::proto::sm_inter::{SmProc, Status, SM_PROG, SM_VERS};
 use crate::rpc::{Call, Dispatch, Program, ReplyTo};
 use crate::statd::store::{Change, Effect, HostEntry};
 use monitors::Monitors;
@@ -438,6 +438,11 @@ impl Program for NsmCore {
 
     fn versions(&self) -> RangeInclusive<u32> {
         SM_VERS..=SM_VERS
+    }
+
+    /// SM_NULL and SM_STAT change nothing: a retransmission may run again.
+    fn idempotent(&self, _vers: u32, proc: u32) -> bool {
+        matches!(SmProc(proc), SmProc::NULL | SmProc::STAT)
     }
 
     fn call(&mut self, call: &Call<'_>) -> Dispatch {

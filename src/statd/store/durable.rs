@@ -110,6 +110,86 @@ pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) ->
     result
 }
 
+/// From this many files on, a commit syncs the file system once
+/// (`syncfs`) instead of each file (`fsync`).
+const SYNCFS_FROM: usize = 4;
+
+/// The files of one commit, made durable together: each is written to its
+/// temporary name at once, [`Batch::finish`] makes all of them durable
+/// with one `syncfs` (or one `fsync` each for a few) and then renames them
+/// into place. Directories are *not* synced; call [`sync_dir`] after. A
+/// batch dropped unfinished removes its temporary files.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    /// (open temporary file, its path, the final path).
+    files: Vec<(File, PathBuf, PathBuf)>,
+}
+
+impl Batch {
+    /// Writes `bytes` to `dir/.name.new` with `mode` (not yet durable, not
+    /// yet in place).
+    pub(super) fn write(
+        &mut self,
+        dir: &Path,
+        name: &OsStr,
+        bytes: &[u8],
+        mode: u32,
+    ) -> io::Result<()> {
+        let temp = dir.join(temp_name(name));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(mode)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&temp)?;
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            file.write_all(bytes)?;
+            Ok::<File, io::Error>(file)
+        })();
+        match written {
+            Ok(file) => {
+                self.files.push((file, temp, dir.join(name)));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes every file durable, then renames each into place.
+    pub(super) fn finish(mut self) -> io::Result<()> {
+        if self.files.len() >= SYNCFS_FROM {
+            if let Some((file, _, _)) = self.files.first() {
+                rustix::fs::syncfs(file)?;
+            }
+        } else {
+            for (file, _, _) in &self.files {
+                file.sync_all()?;
+            }
+        }
+        while let Some((file, temp, target)) = self.files.pop() {
+            drop(file);
+            if let Err(e) = fs::rename(&temp, &target) {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        for (_, temp, _) in self.files.drain(..) {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
 /// `fsync`s a directory, making renames and unlinks in it durable.
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

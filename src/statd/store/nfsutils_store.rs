@@ -17,8 +17,9 @@ use super::nfsutils::{self, is_valid_file_name};
 use super::record::{host_eq, monitor_into, remove_where, HostEntry, Registration};
 use super::state::{self, Stored};
 use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,11 @@ pub struct NfsUtilsStore {
     sm: PathBuf,
     bak: PathBuf,
     files: BTreeMap<Vec<u8>, Files>,
+    /// Lower-cased mon_names of loaded registrations filed under another
+    /// name (nfs-utils files a name under its canonical or reverse-mapped
+    /// name), to the file they are in. statmon files new hosts under the
+    /// lower-cased mon_name, so lookups never scan every file.
+    aliases: HashMap<Vec<u8>, Vec<u8>>,
     state: i32,
     boot_id: Option<Vec<u8>>,
 }
@@ -73,6 +79,7 @@ impl NfsUtilsStore {
             bak: base.join("sm.bak"),
             base,
             files: BTreeMap::new(),
+            aliases: HashMap::new(),
             state: 0,
             boot_id: None,
         }
@@ -126,6 +133,12 @@ impl NfsUtilsStore {
                 }
             };
             if !regs.is_empty() {
+                for reg in &regs {
+                    let key = reg.mon_name.to_ascii_lowercase();
+                    if key != name {
+                        self.aliases.insert(key, name.to_vec());
+                    }
+                }
                 *self.files.entry(name.to_vec()).or_default().list(which) = regs;
             }
         }
@@ -175,6 +188,22 @@ impl NfsUtilsStore {
         Ok(good)
     }
 
+    /// The files that may hold registrations for `mon_name`: the one named
+    /// after it and the one its alias names, if they exist.
+    fn candidates(&self, mon_name: &[u8]) -> Vec<Vec<u8>> {
+        let fresh = mon_name.to_ascii_lowercase();
+        let mut found = Vec::new();
+        if let Some(alias) = self.aliases.get(&fresh) {
+            if alias != &fresh && self.files.contains_key(alias) {
+                found.push(alias.clone());
+            }
+        }
+        if self.files.contains_key(&fresh) {
+            found.push(fresh);
+        }
+        found
+    }
+
     /// The file a registration for `mon_name` belongs in: the one already
     /// named after it, else one holding a registration for it, else a new
     /// one named by [`nfsutils::file_name_for`].
@@ -183,15 +212,88 @@ impl NfsUtilsStore {
         if self.files.contains_key(&fresh) {
             return fresh;
         }
-        self.files
-            .iter()
-            .find(|(_, f)| {
-                f.sm.iter()
-                    .chain(&f.bak)
-                    .any(|r| host_eq(&r.mon_name, mon_name))
+        self.candidates(mon_name)
+            .into_iter()
+            .find(|name| {
+                self.files.get(name).is_some_and(|f| {
+                    f.sm.iter()
+                        .chain(&f.bak)
+                        .any(|r| host_eq(&r.mon_name, mon_name))
+                })
             })
-            .map(|(name, _)| name.clone())
             .unwrap_or(fresh)
+    }
+
+    /// The reboot step when nothing waits for notification yet (the usual
+    /// case): `sm/` becomes `sm.bak/` by renaming the directory, whatever
+    /// the number of hosts, and a new empty `sm/` is made. `false` (nothing
+    /// done) when `sm.bak/` holds anything at all.
+    fn retire_by_directory(&mut self) -> Result<bool, StoreError> {
+        if self.files.values().any(|f| !f.bak.is_empty()) {
+            return Ok(false);
+        }
+        let bak_empty = fs::read_dir(&self.bak)
+            .map_err(StoreError::io(&self.bak, "list"))?
+            .next()
+            .is_none();
+        if !bak_empty {
+            return Ok(false);
+        }
+        let mode = fs::metadata(&self.sm)
+            .map_err(StoreError::io(&self.sm, "stat"))?
+            .permissions();
+        fs::remove_dir(&self.bak).map_err(StoreError::io(&self.bak, "remove"))?;
+        fs::rename(&self.sm, &self.bak).map_err(StoreError::io(&self.sm, "retire"))?;
+        fs::create_dir(&self.sm).map_err(StoreError::io(&self.sm, "create"))?;
+        fs::set_permissions(&self.sm, mode).map_err(StoreError::io(&self.sm, "chmod"))?;
+        durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
+        for (name, files) in self.files.iter_mut() {
+            files.bak = std::mem::take(&mut files.sm);
+            log::debug!("retired record for {}", show(name));
+        }
+        Ok(true)
+    }
+
+    /// The reboot step file by file (some hosts still wait for an earlier
+    /// notification): each `sm/` file moves to, or merges into, `sm.bak/`.
+    fn retire_each_file(&mut self) -> Result<(), StoreError> {
+        let names: Vec<Vec<u8>> = self
+            .files
+            .iter()
+            .filter(|(_, f)| !f.sm.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in &names {
+            let os = OsStr::from_bytes(name);
+            let Some(files) = self.files.get_mut(name) else {
+                continue;
+            };
+            if files.bak.is_empty() {
+                // As sm-notify: the file itself moves, keeping its mtime.
+                durable::rename_into(&self.sm, os, &self.bak)
+                    .map_err(StoreError::io(self.sm.join(os), "retire"))?;
+                files.bak = std::mem::take(&mut files.sm);
+            } else {
+                // Still notifying from an earlier boot: merge, don't clobber.
+                let mut merged = files.bak.clone();
+                for reg in &files.sm {
+                    if !merged.contains(reg) {
+                        merged.push(reg.clone());
+                    }
+                }
+                durable::write_synced(&self.bak, os, &nfsutils::format_file(&merged), MODE_RECORD)
+                    .map_err(StoreError::io(self.bak.join(os), "write"))?;
+                durable::remove(&self.sm, os)
+                    .map_err(StoreError::io(self.sm.join(os), "remove"))?;
+                files.bak = merged;
+                files.sm.clear();
+            }
+            log::debug!("retired record for {}", show(name));
+        }
+        for dir in [&self.bak, &self.sm] {
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        }
+        Ok(())
     }
 
     /// Applies one change to memory; records touched files and the undo copy.
@@ -215,8 +317,13 @@ impl NfsUtilsStore {
                 }
                 effect
             }
-            Change::Unmonitor(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
-            Change::UnmonitorAll(key) => self.remove_sm(|r| key.matches(r), dirty, &mut touch),
+            Change::Unmonitor(key) => {
+                let names = self.candidates(&key.mon_name);
+                self.remove_sm(Some(names), |r| key.matches(r), dirty, &mut touch)
+            }
+            Change::UnmonitorAll(key) => {
+                self.remove_sm(None, |r| key.matches(r), dirty, &mut touch)
+            }
             Change::NotifyDone { host, my_name } => {
                 // The notifier names hosts by their file name: look that up
                 // first; scan (case-insensitively) only for other names.
@@ -257,18 +364,28 @@ impl NfsUtilsStore {
         }
     }
 
+    /// Removes the `sm/` registrations `pred` picks, in the files `within`
+    /// (every file if `None`).
     fn remove_sm(
         &mut self,
+        within: Option<Vec<Vec<u8>>>,
         pred: impl Fn(&Registration) -> bool,
         dirty: &mut BTreeSet<(Dir, Vec<u8>)>,
         touch: &mut impl FnMut(&BTreeMap<Vec<u8>, Files>, &[u8]),
     ) -> Effect {
-        let hits: Vec<Vec<u8>> = self
-            .files
-            .iter()
-            .filter(|(_, f)| f.sm.iter().any(&pred))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let holds = |f: &Files| f.sm.iter().any(&pred);
+        let hits: Vec<Vec<u8>> = match within {
+            Some(names) => names
+                .into_iter()
+                .filter(|n| self.files.get(n).is_some_and(holds))
+                .collect(),
+            None => self
+                .files
+                .iter()
+                .filter(|(_, f)| holds(f))
+                .map(|(n, _)| n.clone())
+                .collect(),
+        };
         let mut removed = 0;
         for name in hits {
             touch(&self.files, &name);
@@ -289,6 +406,8 @@ impl NfsUtilsStore {
         boot: bool,
     ) -> Result<(), StoreError> {
         let mut dirs = BTreeSet::new();
+        let mut batch = durable::Batch::default();
+        let mut gone = Vec::new();
         for (which, name) in dirty {
             let dir = self.dir(*which);
             let os = OsStr::from_bytes(name);
@@ -297,13 +416,19 @@ impl NfsUtilsStore {
                 Dir::Bak => &f.bak,
             });
             match regs {
-                Some(regs) if !regs.is_empty() => {
-                    durable::write_synced(dir, os, &nfsutils::format_file(regs), MODE_RECORD)
-                        .map_err(StoreError::io(dir.join(os), "write"))?;
-                }
-                _ => durable::remove(dir, os).map_err(StoreError::io(dir.join(os), "remove"))?,
+                Some(regs) if !regs.is_empty() => batch
+                    .write(dir, os, &nfsutils::format_file(regs), MODE_RECORD)
+                    .map_err(StoreError::io(dir.join(os), "write"))?,
+                _ => gone.push((dir, os)),
             }
             dirs.insert(*which);
+        }
+        // Every new file is durable and in place before anything is removed.
+        batch
+            .finish()
+            .map_err(StoreError::io(&self.sm, "sync records"))?;
+        for (dir, os) in gone {
+            durable::remove(dir, os).map_err(StoreError::io(dir.join(os), "remove"))?;
         }
         for which in dirs {
             let dir = self.dir(which);
@@ -426,8 +551,15 @@ impl Store for NfsUtilsStore {
             .iter()
             .map(|c| self.apply(c, &mut dirty, &mut undo))
             .collect();
-        self.files
-            .retain(|_, f| !f.sm.is_empty() || !f.bak.is_empty());
+        for name in undo.keys() {
+            if self
+                .files
+                .get(name)
+                .is_some_and(|f| f.sm.is_empty() && f.bak.is_empty())
+            {
+                self.files.remove(name);
+            }
+        }
         let result = self.flush(&dirty, self.state != old_state, self.boot_id != old_boot);
         if result.is_err() {
             for (name, files) in undo {
@@ -443,41 +575,8 @@ impl Store for NfsUtilsStore {
     }
 
     fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError> {
-        let names: Vec<Vec<u8>> = self
-            .files
-            .iter()
-            .filter(|(_, f)| !f.sm.is_empty())
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in &names {
-            let os = OsStr::from_bytes(name);
-            let Some(files) = self.files.get_mut(name) else {
-                continue;
-            };
-            if files.bak.is_empty() {
-                // As sm-notify: the file itself moves, keeping its mtime.
-                durable::rename_into(&self.sm, os, &self.bak)
-                    .map_err(StoreError::io(self.sm.join(os), "retire"))?;
-                files.bak = std::mem::take(&mut files.sm);
-            } else {
-                // Still notifying from an earlier boot: merge, don't clobber.
-                let mut merged = files.bak.clone();
-                for reg in &files.sm {
-                    if !merged.contains(reg) {
-                        merged.push(reg.clone());
-                    }
-                }
-                durable::write_synced(&self.bak, os, &nfsutils::format_file(&merged), MODE_RECORD)
-                    .map_err(StoreError::io(self.bak.join(os), "write"))?;
-                durable::remove(&self.sm, os)
-                    .map_err(StoreError::io(self.sm.join(os), "remove"))?;
-                files.bak = merged;
-                files.sm.clear();
-            }
-            log::debug!("retired record for {}", show(name));
-        }
-        for dir in [&self.bak, &self.sm] {
-            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        if !self.retire_by_directory()? {
+            self.retire_each_file()?;
         }
         let next = state::next_on_boot(self.state);
         if next < self.state {
