@@ -38,6 +38,8 @@ pub struct EndpointConfig {
     pub local: Option<PathBuf>,
     /// Limits for TCP connections.
     pub tcp: TcpOpts,
+    /// Largest TCP record accepted; a longer one closes the connection.
+    pub max_record: usize,
     /// RPC server limits.
     pub server: ServerConfig,
 }
@@ -55,6 +57,7 @@ impl Default for EndpointConfig {
                 local_reserve: LOCAL_RESERVE,
             },
             server: ServerConfig::default(),
+            max_record: MAX_RECORD,
         }
     }
 }
@@ -80,6 +83,7 @@ pub struct RpcEndpoint {
     conns: HashMap<SourceId, Conn>,
     deferred: HashMap<ReplyTo, ReplyPath>,
     bound: Vec<(Netid, SocketAddr)>,
+    max_record: usize,
     /// Warnings about records over the limit or malformed.
     record_warn: crate::log::RateLimit,
 }
@@ -111,6 +115,7 @@ impl RpcEndpoint {
             conns: HashMap::new(),
             deferred: HashMap::new(),
             bound: Vec::new(),
+            max_record: cfg.max_record,
             record_warn: crate::log::RateLimit::default(),
         };
         let result = ep.open_all(cx, cfg);
@@ -237,7 +242,7 @@ impl RpcEndpoint {
     }
 
     fn accept(&mut self, conn: SourceId, caller: Caller) {
-        let records = RecordReader::new(MAX_RECORD);
+        let records = RecordReader::new(self.max_record);
         self.conns.insert(conn, Conn { caller, records });
     }
 

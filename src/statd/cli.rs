@@ -172,6 +172,12 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         short: "",
+        long: "max-record-size",
+        arg: Arg::Required("BYTES"),
+        help: "refuse TCP records longer than BYTES (default 9000)",
+    },
+    Opt {
+        short: "",
         long: "idle-timeout",
         arg: Arg::Required("TIME"),
         help: "close TCP connections idle for TIME (default 5m)",
@@ -200,7 +206,7 @@ const SYNOPSIS: &str = "[-dFn] [-p port] [-o port] [-P dir] [-H prog] [--name na
     [--no-notify] [--store-format nfs-utils|apple] [--config file]\n       \
     [--no-embedded-portmap] [--notify-schedule spec]\n       \
     [--notify-give-up time|never] [--notify-window n]\n       \
-    [--max-connections n] [--idle-timeout time]\n       \
+    [--max-connections n] [--max-record-size bytes] [--idle-timeout time]\n       \
     rpc.statd [-d] [-P dir] [--store-format format] -l | -L | -N hostname";
 
 /// What the command line asks for.
@@ -312,6 +318,9 @@ pub struct Config {
     /// `--idle-timeout`, `idle-timeout`: an idle TCP connection is closed
     /// after this long.
     pub idle_timeout: Duration,
+    /// `--max-record-size`, `max-record-size`: longest TCP record taken
+    /// (512 to [`MAX_RECORD_LIMIT`]).
+    pub max_record: usize,
     /// `--notify-window`, `notify-window`: hosts notified concurrently,
     /// 1..=[`MAX_NOTIFY_WINDOW`].
     pub notify_window: usize,
@@ -337,6 +346,7 @@ impl Default for Config {
             notify_window: DEFAULT_NOTIFY_WINDOW,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_record: crate::service::endpoint::MAX_RECORD,
             conf_warnings: Vec::new(),
         }
     }
@@ -483,6 +493,12 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         Some(v) => parse_idle(&v).map_err(|e| err(format!("--idle-timeout: {e}")))?,
         None => file.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
     };
+    let max_record = match m.opt_strs("max-record-size").pop() {
+        Some(v) => parse_record(&v).map_err(|e| err(format!("--max-record-size: {e}")))?,
+        None => file
+            .max_record
+            .unwrap_or(crate::service::endpoint::MAX_RECORD),
+    };
     let verbosity = if m.opt_present("d") || file.debug {
         3
     } else {
@@ -516,6 +532,7 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         notify_window,
         max_connections,
         idle_timeout,
+        max_record,
         conf_warnings,
     }))
 }
@@ -567,6 +584,19 @@ fn parse_connections(text: &str) -> Result<usize, String> {
         Ok(n) if (1..=MAX_CONNECTIONS).contains(&n) => Ok(n),
         _ => Err(format!(
             "'{}' is not a number from 1 to {MAX_CONNECTIONS}",
+            text.escape_debug()
+        )),
+    }
+}
+
+/// Largest `--max-record-size`.
+pub const MAX_RECORD_LIMIT: usize = 1 << 20;
+
+fn parse_record(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (512..=MAX_RECORD_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{}' is not a number from 512 to {MAX_RECORD_LIMIT}",
             text.escape_debug()
         )),
     }
@@ -630,6 +660,7 @@ struct FromFile {
     window: Option<usize>,
     max_connections: Option<usize>,
     idle_timeout: Option<Duration>,
+    max_record: Option<usize>,
 }
 
 impl FromFile {
@@ -699,6 +730,12 @@ impl FromFile {
             match parse_connections(&v) {
                 Ok(n) => f.max_connections = Some(n),
                 Err(e) => bad("max-connections", &v, &e),
+            }
+        }
+        if let Some(v) = get("max-record-size") {
+            match parse_record(&v) {
+                Ok(n) => f.max_record = Some(n),
+                Err(e) => bad("max-record-size", &v, &e),
             }
         }
         if let Some(v) = get("idle-timeout") {
@@ -810,6 +847,7 @@ mod tests {
             "--no-embedded-portmap",
             "--max-connections=64",
             "--idle-timeout=30s",
+            "--max-record-size=4096",
         ]);
         let want = Config {
             foreground: true,
@@ -827,6 +865,7 @@ mod tests {
             notify_window: DEFAULT_NOTIFY_WINDOW,
             max_connections: 64,
             idle_timeout: Duration::from_secs(30),
+            max_record: 4096,
             conf_warnings: Vec::new(),
         };
         assert_eq!(c, want);
@@ -835,6 +874,8 @@ mod tests {
             &["--max-connections=x"],
             &["--idle-timeout=0"],
             &["--idle-timeout=9d"],
+            &["--max-record-size=100"],
+            &["--max-record-size=2000000"],
         ] {
             assert!(run(bad).is_err(), "{bad:?} accepted");
         }

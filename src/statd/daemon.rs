@@ -119,13 +119,14 @@ impl StatdModule {
                 idle_timeout: Some(self.cfg.idle_timeout),
                 local_reserve: crate::service::endpoint::LOCAL_RESERVE,
             },
+            max_record: self.cfg.max_record,
             ..EndpointConfig::default()
         };
         log::debug!(
             "limits: {} TCP connections per listener, idle ones closed after {} s, records up to {} bytes",
             self.cfg.max_connections,
             self.cfg.idle_timeout.as_secs(),
-            crate::service::endpoint::MAX_RECORD
+            self.cfg.max_record
         );
         let endpoint = RpcEndpoint::bind(cx, &cfg)
             .map_err(|e| with_context(e, "cannot create the NSM listeners"))?;
