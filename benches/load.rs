@@ -39,6 +39,8 @@
 mod calls;
 #[path = "load/client.rs"]
 mod client;
+#[path = "shared/mod.rs"]
+mod common;
 #[path = "load/daemons.rs"]
 mod daemons;
 #[path = "load/floor.rs"]
@@ -47,6 +49,7 @@ mod floor;
 mod records;
 #[path = "load/report.rs"]
 mod report;
+use common::machine;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/common/sandbox.rs"]
 mod sandbox;
@@ -174,25 +177,4 @@ fn main() {
     println!();
     workloads::targets(&results);
     drop(sb);
-}
-
-/// `nproc`, the CPU model and the load average.
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load = load
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("machine: nproc {cpus}, CPU {model}, load average {load}")
 }

@@ -20,12 +20,15 @@
 //! - `NOTIFY_BENCH_TRACE`: if set, lookups and SM_NOTIFYs per 100 ms and the
 //!   end of each daemon's log after each run.
 
+#[path = "shared/mod.rs"]
+mod common;
 #[path = "notify/farm.rs"]
 mod farm;
 #[path = "notify/measure.rs"]
 mod measure;
 #[path = "notify/records.rs"]
 mod records;
+use common::{machine, table, thousands as thousands_u64};
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/common/sandbox.rs"]
 mod sandbox;
@@ -63,8 +66,8 @@ impl Workload {
 
     fn label(self) -> String {
         match self {
-            Workload::Answering(n) => format!("{} answering", thousands(n)),
-            Workload::Silent(n) => format!("{} silent", thousands(n)),
+            Workload::Answering(n) => format!("{} answering", thousands_usize(n)),
+            Workload::Silent(n) => format!("{} silent", thousands_usize(n)),
         }
     }
 }
@@ -197,27 +200,6 @@ fn raise_nofile(need: u64) -> Result<(), String> {
     .map_err(|e| format!("setrlimit NOFILE: {e}"))
 }
 
-/// `nproc` and the CPU model.
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load = load
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("machine: nproc {cpus}, CPU {model}, load average {load}")
-}
-
 /// `statmon rpc.statd` in the foreground on `dir`.
 fn statmon_command(sb: &Sandbox, s: &Settings, dir: &Path) -> Command {
     let mut c = sb.command(STATMON);
@@ -341,32 +323,24 @@ fn silent(sb: &mut Sandbox, s: &Settings, i: usize, n: usize, reference: bool) -
     rows
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64())
+/// `12345` as `12,345`.
+fn thousands_usize(n: usize) -> String {
+    thousands_u64(n as u64)
 }
 
-/// `12345` as `12,345`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+fn secs(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
 }
 
 /// GETPORT count, with the RPCB GETADDRs if there were any.
 fn lookups(m: &Measured) -> String {
     if m.tally.getaddr == 0 {
-        thousands(m.tally.getport)
+        thousands_usize(m.tally.getport)
     } else {
         format!(
             "{} (+{} GETADDR)",
-            thousands(m.tally.getport),
-            thousands(m.tally.getaddr)
+            thousands_usize(m.tally.getport),
+            thousands_usize(m.tally.getaddr)
         )
     }
 }
@@ -398,26 +372,6 @@ fn ratio(rows: &[Row], row: &Row) -> String {
     }
 }
 
-/// Prints rows as a Markdown table.
-fn table(head: &[&str], rows: &[Vec<String>]) {
-    let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let text: Vec<String> = cells.zip(&width).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("| {} |", text.join(" | "));
-    };
-    line(&mut head.iter().copied());
-    let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
-    println!("|-{}-|", rule.join("-|-"));
-    for r in rows {
-        line(&mut r.iter().map(String::as_str));
-    }
-}
-
 fn print_answering(rows: &[Row]) {
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -428,14 +382,14 @@ fn print_answering(rows: &[Row]) {
                 done(&r.m),
                 r.m.last_notify().map_or("-".into(), secs),
                 lookups(&r.m),
-                thousands(r.m.tally.notify),
+                thousands_usize(r.m.tally.notify),
                 format!(
                     "{} ({} notified)",
-                    thousands(r.m.cleared),
-                    thousands(r.m.tally.notified_peers)
+                    thousands_usize(r.m.cleared),
+                    thousands_usize(r.m.tally.notified_peers)
                 ),
                 r.m.rcvbuf_drops
-                    .map_or("-".into(), |d| thousands(d as usize)),
+                    .map_or("-".into(), |d| thousands_usize(d as usize)),
                 ratio(rows, r),
             ]
         })
@@ -538,10 +492,10 @@ fn print_silent(rows: &[Row]) {
                 r.workload.label(),
                 r.daemon.to_string(),
                 end,
-                thousands(r.m.lookups_within(Duration::from_secs(60))),
+                thousands_usize(r.m.lookups_within(Duration::from_secs(60))),
                 lookups(&r.m),
-                thousands(r.m.tally.notify),
-                thousands(r.m.remaining),
+                thousands_usize(r.m.tally.notify),
+                thousands_usize(r.m.remaining),
             ]
         })
         .collect();

@@ -145,23 +145,16 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
     f.sb.enter_net();
     let peer_b = FakePeer::start("127.0.0.20", true);
     let silent = FakePeer::start("127.0.0.21", false);
-    f.start(&[]);
-    f.mon("peerb.lab", "hosta.lab");
-    f.mon("127.0.0.21", "hosta.lab");
-    let before = f.state();
-    f.stop();
+    let before = monitor_two(&mut f);
     assert!(peer_b.notices().is_empty(), "a plain start notifies nobody");
-
-    // The host "reboots": another boot id is on record.
-    std::fs::write(f.dir.join(".statmon-boot-id"), "an-earlier-boot\n").unwrap();
+    fake_reboot(&f);
     f.start(&[]);
     let state = f.state();
     assert_eq!(state, before + 2);
     let got = peer_b.wait_notices(2, Duration::from_secs(10));
     println!("peer b got {got:?}");
-    let names: Vec<(&str, i32)> = got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
     assert_eq!(
-        names,
+        names(&got),
         [("hosta.lab", state), ("hosta", state)],
         "{}",
         f.log()
@@ -186,9 +179,8 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
     // Once it answers, a retransmission or the next round reaches it.
     silent.set_answer(true);
     let late = silent.wait_notices(2, Duration::from_secs(15));
-    let names: Vec<(&str, i32)> = late.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
     assert_eq!(
-        names,
+        names(&late),
         [("hosta.lab", state), ("hosta", state)],
         "{}",
         f.log()
@@ -219,9 +211,8 @@ fn simu_crash_notifies_with_the_new_state_from_the_outgoing_port_as_the_given_na
     let before = f.state();
     assert_eq!(f.call(&["-r"], &["simu_crash"]), Reply::Void);
     let got = peer_b.wait_notices(2, Duration::from_secs(10));
-    let names: Vec<(&str, i32)> = got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect();
     assert_eq!(
-        names,
+        names(&got),
         [("alias.example", before + 2), ("alias", before + 2)],
         "{}",
         f.log()
@@ -240,13 +231,30 @@ fn simu_crash_notifies_with_the_new_state_from_the_outgoing_port_as_the_given_na
 /// Monitors `peerb.lab` and `127.0.0.21` for `hosta.lab`, stops statmon and
 /// fakes a reboot; returns the state before.
 fn prepare_reboot(f: &mut Fixture) -> i32 {
+    let before = monitor_two(f);
+    fake_reboot(f);
+    before
+}
+
+/// Monitors `peerb.lab` and `127.0.0.21` for `hosta.lab` and stops
+/// statmon; returns the state.
+fn monitor_two(f: &mut Fixture) -> i32 {
     f.start(&[]);
     f.mon("peerb.lab", "hosta.lab");
     f.mon("127.0.0.21", "hosta.lab");
-    let before = f.state();
+    let state = f.state();
     f.stop();
+    state
+}
+
+/// Makes the next start a reboot: another boot id is on record.
+fn fake_reboot(f: &Fixture) {
     std::fs::write(f.dir.join(".statmon-boot-id"), "an-earlier-boot\n").unwrap();
-    before
+}
+
+/// (mon_name, state) of each notice.
+fn names(got: &[(std::net::SocketAddr, String, i32)]) -> Vec<(&str, i32)> {
+    got.iter().map(|(_, n, s)| (n.as_str(), *s)).collect()
 }
 
 /// Runs `statmon ARGS` inside the sandbox to completion (at most `secs`).
@@ -299,11 +307,7 @@ fn sm_notify_personality_retires_records_notifies_and_exits() {
     f.sb.enter_net();
     let peer_b = FakePeer::start("127.0.0.20", true);
     let peer_c = FakePeer::start("127.0.0.21", true);
-    f.start(&[]);
-    f.mon("peerb.lab", "hosta.lab");
-    f.mon("127.0.0.21", "hosta.lab");
-    let before = f.state();
-    f.stop();
+    let before = monitor_two(&mut f);
     let dir = f.dir.to_str().unwrap().to_string();
     // sm-notify is run once per boot by the boot scripts: it retires every
     // record whatever the boot id says.

@@ -1,19 +1,7 @@
 //! Number formatting and Markdown tables.
 
 use crate::client::{quantile, Outcome};
-
-/// `12345` as `12,345`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use crate::common::{table, thousands};
 
 /// A latency in ns as µs, ms or s.
 pub(crate) fn dur_ns(ns: u64) -> String {
@@ -43,28 +31,5 @@ pub(crate) fn bytes(b: f64) -> String {
         format!("{:.1} KiB", b / 1024.0)
     } else {
         format!("{:.1} MiB", b / (1024.0 * 1024.0))
-    }
-}
-
-/// Prints rows as a Markdown table.
-pub(crate) fn table(head: &[&str], rows: &[Vec<String>]) {
-    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let text: Vec<String> = cells
-            .zip(&width)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count().min(*w))))
-            .collect();
-        println!("| {} |", text.join(" | "));
-    };
-    line(&mut head.iter().copied());
-    let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
-    println!("|-{}-|", rule.join("-|-"));
-    for r in rows {
-        line(&mut r.iter().map(String::as_str));
     }
 }

@@ -26,7 +26,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The spool of `-N` requests for a running daemon, in the state directory:
 /// one host per line, escaped as in [`progress::escape_host`].
@@ -224,12 +224,6 @@ fn changes(old: &Snapshot, new: &Snapshot, now_unix: u64, verbosity: u32) -> Vec
     out
 }
 
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Reads the progress sidecar (missing: no entries).
 fn read_progress(dir: &Path, problems: &mut Vec<String>) -> Vec<HostProgress> {
     let path = dir.join(progress::FILE_NAME);
@@ -287,7 +281,10 @@ fn list(admin: &Admin) -> i32 {
             for p in &s.problems {
                 eprintln!("{PROG}: {p}");
             }
-            print!("{}", listing(&s, now_unix(), admin.verbosity));
+            print!(
+                "{}",
+                listing(&s, super::startup::unix_now(), admin.verbosity)
+            );
             0
         }
         Err(e) => {
@@ -314,7 +311,10 @@ fn watch(admin: &Admin) -> i32 {
     for p in &last.problems {
         eprintln!("{PROG}: {p}");
     }
-    print!("{}", listing(&last, now_unix(), admin.verbosity));
+    print!(
+        "{}",
+        listing(&last, super::startup::unix_now(), admin.verbosity)
+    );
     let _ = io::stdout().flush();
     let mut last_error: Option<String> = None;
     loop {
@@ -336,7 +336,7 @@ fn watch(admin: &Admin) -> i32 {
         for p in next.problems.iter().filter(|p| !last.problems.contains(p)) {
             eprintln!("{PROG}: {p}");
         }
-        let lines = changes(&last, &next, now_unix(), admin.verbosity);
+        let lines = changes(&last, &next, super::startup::unix_now(), admin.verbosity);
         if !lines.is_empty() {
             let mut out = io::stdout().lock();
             for l in &lines {

@@ -167,7 +167,7 @@ impl StatdModule {
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let resolver = Resolver::start(cx.waker()?)?;
-        let (mut notify, targets) = start_notifier(
+        let (mut notify, targets) = notify_io::start_notifier(
             cx,
             socks,
             self.notify_config(opened.state),
@@ -537,17 +537,11 @@ fn run_callout(
     queue.submit(cx, cmd);
 }
 
-/// Gives up root for the owner of the records (nfs-utils: the owner of
-/// `sm/`, else of the state directory), keeping the right to bind reserved
-/// ports. Must run before any helper thread starts.
-fn drop_privileges(state_dir: &Path) -> io::Result<()> {
-    let sm = state_dir.join("sm");
-    let owned_by = if sm.exists() {
-        sm
-    } else {
-        state_dir.to_path_buf()
-    };
-    match privs::drop_privileges(&owned_by) {
+/// Gives up root for the owner of `owned_by` (the records:
+/// [`startup::records_owner`]), keeping the right to bind reserved ports.
+/// Must run before any helper thread starts.
+pub(super) fn drop_privileges(owned_by: &Path) -> io::Result<()> {
+    match privs::drop_privileges(owned_by) {
         Ok(Dropped::Switched(o)) => {
             log::info!("running as uid {}, gid {}", o.uid, o.gid);
             Ok(())
@@ -565,7 +559,7 @@ fn drop_privileges(state_dir: &Path) -> io::Result<()> {
 }
 
 /// Writes the local state where the Linux kernel's lockd reads it.
-fn tell_kernel(state: i32) {
+pub(super) fn tell_kernel(state: i32) {
     match kernel::write_nsm_local_state(state) {
         Ok(true) => log::debug!("told the kernel: state {state}"),
         Ok(false) => log::debug!("no {} (lockd not loaded)", kernel::NSM_LOCAL_STATE),
@@ -573,27 +567,8 @@ fn tell_kernel(state: i32) {
     }
 }
 
-/// Starts the notifier with the progress file of `dir`, and lists the hosts
-/// owed a notice. After a reboot step a new round of notification starts;
-/// otherwise each host resumes its schedule.
-pub(super) fn start_notifier(
-    cx: &mut Context<'_>,
-    socks: NotifySockets,
-    cfg: NotifyConfig,
-    dir: &Path,
-    hosts: &[super::store::HostEntry],
-    rebooted: bool,
-) -> io::Result<(NotifyIo, Vec<notify::notifier::Target>)> {
-    let mut known = notify_io::read_progress(dir);
-    let notify = NotifyIo::start(cx, socks, cfg, Some(dir), &known)?;
-    if rebooted {
-        known.clear();
-    }
-    Ok((notify, notify_io::targets(hosts, &known)))
-}
-
 /// Writes `Y` to lockd's `nlm_end_grace`, if it exists.
-fn lift_grace() {
+pub(super) fn lift_grace() {
     match kernel::lift_grace() {
         Ok(true) => log::info!("lifted lockd's grace period"),
         Ok(false) => {}

@@ -67,24 +67,38 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
     }
 }
 
-fn run(prog: &'static str, cfg: cli::Config) -> i32 {
-    let ready = if cfg.foreground {
+/// Detaches (unless `foreground`) and starts logging: to stderr in the
+/// foreground, else to syslog. `Err` after saying why when detaching fails;
+/// `Ok(Some(pipe))` in the detached child, to tell the parent it serves.
+fn detach_and_log(
+    prog: &'static str,
+    foreground: bool,
+    verbosity: u32,
+) -> Result<Option<daemonize::ReadyPipe>, ()> {
+    let ready = if foreground {
         None
     } else {
         match daemonize::detach(prog) {
             Ok(pipe) => Some(pipe),
             Err(e) => {
                 eprintln!("{prog}: cannot detach: {e}");
-                return 1;
+                return Err(());
             }
         }
     };
-    let sink = if cfg.foreground {
+    let sink = if foreground {
         Sink::Stderr
     } else {
         Sink::Syslog
     };
-    logging::init(prog, cfg.verbosity, sink);
+    logging::init(prog, verbosity, sink);
+    Ok(ready)
+}
+
+fn run(prog: &'static str, cfg: cli::Config) -> i32 {
+    let Ok(ready) = detach_and_log(prog, cfg.foreground, cfg.verbosity) else {
+        return 1;
+    };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
 
     let (_lock, took_over) = match notify_main::lock_for_daemon(&cfg.state_dir) {

@@ -23,6 +23,7 @@ use super::notify::notifier::{
     HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
 };
 use super::progress::{self, HostProgress};
+use super::startup;
 use super::store::{Change, HostEntry};
 use super::workers::Resolver;
 use crate::reactor::{Context, Event, SourceId, TimerId};
@@ -31,8 +32,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Where notifications go out from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,13 +181,6 @@ pub fn read_progress(dir: &Path) -> HashMap<Vec<u8>, HostProgress> {
         .collect()
 }
 
-/// Seconds since the Unix epoch on the wall clock.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The node name (`uname -n`), the identity sent when records name none.
 pub fn node_name() -> Vec<u8> {
     rustix::system::uname().nodename().to_bytes().to_vec()
@@ -232,7 +225,7 @@ impl NotifyIo {
             );
             cfg.window = window;
         }
-        let engine = Notifier::new(cfg, cx.now(), unix_now(), initial_xid());
+        let engine = Notifier::new(cfg, cx.now(), startup::unix_now(), initial_xid());
         let last_states = known
             .iter()
             .filter_map(|(k, p)| p.last_state.map(|s| (k.clone(), (p.host.clone(), s))))
@@ -279,7 +272,7 @@ impl NotifyIo {
         let Some(path) = self.progress.path.clone() else {
             return;
         };
-        let now = unix_now();
+        let now = startup::unix_now();
         let mut entries: Vec<HostProgress> = Vec::new();
         let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         let last = |key: &[u8]| self.progress.last_states.get(key).map(|(_, s)| *s);
@@ -513,4 +506,23 @@ impl NotifyIo {
             }
         }
     }
+}
+
+/// Starts the notifier with the progress file of `dir`, and lists the hosts
+/// owed a notice. After a reboot step a new round of notification starts;
+/// otherwise each host resumes its schedule.
+pub fn start_notifier(
+    cx: &mut Context<'_>,
+    socks: NotifySockets,
+    cfg: NotifyConfig,
+    dir: &Path,
+    hosts: &[HostEntry],
+    rebooted: bool,
+) -> io::Result<(NotifyIo, Vec<Target>)> {
+    let mut known = read_progress(dir);
+    let notify = NotifyIo::start(cx, socks, cfg, Some(dir), &known)?;
+    if rebooted {
+        known.clear();
+    }
+    Ok((notify, targets(hosts, &known)))
 }

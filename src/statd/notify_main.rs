@@ -94,23 +94,9 @@ fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
         eprintln!("{prog}: Already notifying clients; Exiting!");
         return 0;
     }
-    let ready = if cfg.debug {
-        None
-    } else {
-        match daemonize::detach(prog) {
-            Ok(pipe) => Some(pipe),
-            Err(e) => {
-                eprintln!("{prog}: cannot detach: {e}");
-                return 1;
-            }
-        }
+    let Ok(ready) = super::detach_and_log(prog, cfg.debug, cfg.verbosity) else {
+        return 1;
     };
-    let sink = if cfg.debug {
-        Sink::Stderr
-    } else {
-        Sink::Syslog
-    };
-    logging::init(prog, cfg.verbosity, sink);
     for w in &cfg.conf_warnings {
         log::warn!("{w}");
     }

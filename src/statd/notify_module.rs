@@ -10,7 +10,7 @@ use super::notify::schedule::Schedule;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
 use super::store::Change;
 use super::workers::StoreWorker;
-use super::{core::StoreDone, core::StoreJob, kernel, privs, startup};
+use super::{core::StoreDone, core::StoreJob, daemon, startup};
 use crate::reactor::{Context, Event, Module, TimerId};
 use std::io;
 use std::path::PathBuf;
@@ -73,29 +73,17 @@ impl NotifyModule {
             cx.watch_signal(sig)?;
         }
         let socks = NotifySockets::open(cx, self.cfg.source)?;
-        let owner = match self.cfg.store {
-            StoreFormat::NfsUtils => self.cfg.state_dir.join("sm"),
-            StoreFormat::Apple => self.cfg.state_dir.join(super::cli::APPLE_STATUS_FILE),
-        };
-        let owner = if owner.exists() {
-            owner
-        } else {
-            self.cfg.state_dir.clone()
-        };
-        match privs::drop_privileges(&owner)? {
-            privs::Dropped::Switched(o) => log::info!("running as uid {}, gid {}", o.uid, o.gid),
-            privs::Dropped::StayedRoot | privs::Dropped::NotRoot { .. } => {}
-        }
+        daemon::drop_privileges(&startup::records_owner_at(
+            self.cfg.store,
+            &self.cfg.state_dir,
+        ))?;
         let opened = startup::open(
             startup::store_at(self.cfg.store, &self.cfg.state_dir),
             self.cfg.step,
             &self.cfg.state_dir,
         )?;
         if self.cfg.tell_kernel {
-            match kernel::write_nsm_local_state(opened.state) {
-                Ok(_) => {}
-                Err(e) => log::warn!("cannot write {}: {e}", kernel::NSM_LOCAL_STATE),
-            }
+            daemon::tell_kernel(opened.state);
         }
         let cfg = NotifyConfig {
             state: opened.state,
@@ -104,7 +92,7 @@ impl NotifyModule {
             schedule: self.cfg.schedule.clone(),
             window: self.cfg.window,
         };
-        let (mut notify, targets) = super::daemon::start_notifier(
+        let (mut notify, targets) = notify_io::start_notifier(
             cx,
             socks,
             cfg,
@@ -158,11 +146,7 @@ impl NotifyModule {
                 stats.given_up
             );
             if stats.given_up == 0 && self.cfg.lift_grace {
-                match kernel::lift_grace() {
-                    Ok(true) => log::info!("lifted lockd's grace period"),
-                    Ok(false) => {}
-                    Err(e) => log::warn!("cannot write {}: {e}", kernel::NLM_END_GRACE),
-                }
+                daemon::lift_grace();
             }
             cx.exit(if stats.given_up == 0 { 0 } else { 1 });
         }

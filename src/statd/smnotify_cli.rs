@@ -122,8 +122,8 @@ pub struct SmNotifyConfig {
     /// `-P`, `[statd] state-directory-path`: the state directory
     /// (default `/var/lib/nfs`).
     pub state_dir: PathBuf,
-    /// `-v`, `outgoing-addr`: the source address, whose name is sent as
-    /// this host's identity. Never empty.
+    /// `-v`, `outgoing-addr`: this host's identity, sent as given; an IP
+    /// address is also the source address. Never empty.
     pub outgoing_addr: Option<String>,
     /// `lift-grace`: end lockd's grace period when nobody needs notifying
     /// (default true).

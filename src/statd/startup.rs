@@ -34,14 +34,17 @@ pub fn boot_info() -> BootInfo {
         .ok()
         .map(|b| b.trim_ascii().to_vec())
         .filter(|b| !b.is_empty());
-    let now_unix_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     BootInfo {
         boot_id,
-        now_unix_secs,
+        now_unix_secs: unix_now(),
     }
+}
+
+/// Seconds since the Unix epoch on the wall clock (0 if it reads earlier).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// When to take the reboot step (every monitored host moves to the notify
@@ -151,13 +154,18 @@ pub fn store_at(format: StoreFormat, state_dir: &Path) -> Box<dyn Store + Send> 
 /// layout: the status file), or the state directory while that does not
 /// exist yet.
 pub fn records_owner(cfg: &Config) -> PathBuf {
-    let records = match cfg.store {
-        StoreFormat::NfsUtils => cfg.state_dir.join("sm"),
-        StoreFormat::Apple => cfg.status_file(),
+    records_owner_at(cfg.store, &cfg.state_dir)
+}
+
+/// [`records_owner`] for a store of `format` in `state_dir`.
+pub fn records_owner_at(format: StoreFormat, state_dir: &Path) -> PathBuf {
+    let records = match format {
+        StoreFormat::NfsUtils => state_dir.join("sm"),
+        StoreFormat::Apple => state_dir.join(super::cli::APPLE_STATUS_FILE),
     };
     if records.exists() {
         records
     } else {
-        cfg.state_dir.clone()
+        state_dir.to_path_buf()
     }
 }

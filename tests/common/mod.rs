@@ -7,6 +7,7 @@
     clippy::expect_used
 )]
 
+pub mod cbuild;
 pub mod fake_lockd;
 pub mod fake_peer;
 pub mod lab;

@@ -13,6 +13,7 @@
 //! one NLM4 call on it (see the head of `nlmclient.c`); [`Outcome`] is what
 //! it printed.
 
+use super::cbuild::{missing_tools, root, run_tool, TIRPC_INCLUDE};
 use super::sandbox::Sandbox;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -20,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const TIRPC_INCLUDE: &str = "/usr/include/tirpc";
 const SYSTEM_MOUNT_X: &str = "/usr/include/rpcsvc/mount.x";
 
 /// NLM4 status values ([`Outcome::Nlm4`]).
@@ -171,48 +171,9 @@ fn parse_outcome(line: &str) -> Option<Outcome> {
     Some(Outcome::Nlm4 { stat, name, holder })
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn in_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-fn missing_tools() -> Option<String> {
-    let missing: Vec<&str> = [
-        ("rpcgen", in_path("rpcgen")),
-        ("cc", in_path("cc")),
-        ("cpp", in_path("cpp")),
-        (
-            "libtirpc headers",
-            Path::new(TIRPC_INCLUDE).join("rpc/rpc.h").is_file(),
-        ),
-        (SYSTEM_MOUNT_X, Path::new(SYSTEM_MOUNT_X).is_file()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    (!missing.is_empty()).then(|| format!("missing {}", missing.join(", ")))
-}
-
-fn run_tool(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
 /// Builds (or finds the earlier build of) the client.
 fn build_client() -> Result<NlmClient, String> {
-    if let Some(why) = missing_tools() {
+    if let Some(why) = missing_tools(SYSTEM_MOUNT_X) {
         return Err(why);
     }
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));

@@ -13,6 +13,7 @@
 //! PROC ARGS...` (see the head of `smclient.c`) and prints one result line,
 //! which [`Reply`] parses.
 
+use super::cbuild::{missing_tools, root, run_tool, TIRPC_INCLUDE};
 use super::sandbox::Sandbox;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -21,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const TIRPC_INCLUDE: &str = "/usr/include/tirpc";
 const SYSTEM_SM_INTER: &str = "/usr/include/rpcsvc/sm_inter.x";
 
 /// `clnt_stat` values that tests look for in [`Reply::RpcErr`].
@@ -156,48 +156,9 @@ fn parse_output(args: &[&str], out: &Output) -> Run {
     Run { reply, src }
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn in_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-fn missing_tools() -> Option<String> {
-    let missing: Vec<&str> = [
-        ("rpcgen", in_path("rpcgen")),
-        ("cc", in_path("cc")),
-        ("cpp", in_path("cpp")),
-        (
-            "libtirpc headers",
-            Path::new(TIRPC_INCLUDE).join("rpc/rpc.h").is_file(),
-        ),
-        (SYSTEM_SM_INTER, Path::new(SYSTEM_SM_INTER).is_file()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    (!missing.is_empty()).then(|| format!("missing {}", missing.join(", ")))
-}
-
-fn run_tool(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
 /// Builds (or finds the earlier build of) the client.
 fn build_client() -> Result<SmClient, String> {
-    if let Some(why) = missing_tools() {
+    if let Some(why) = missing_tools(SYSTEM_SM_INTER) {
         return Err(why);
     }
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));

@@ -393,11 +393,7 @@ impl Notifier {
 
     /// A datagram arrived from `from` on a notify socket.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, msg: &[u8]) {
-        let xid = msg
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes);
-        let call = xid.and_then(|x| self.xids.get(&x).copied());
+        let call = xid_of(msg).and_then(|x| self.xids.get(&x).copied());
         let expected = call.and_then(|c| self.calls.get(&c)).map(|f| f.to);
         if expected.is_none_or(|to| !same_peer(to, from)) {
             self.stats.ignored += 1;
@@ -483,14 +479,10 @@ impl Notifier {
             while let Some((call, msg)) = self.client.poll_transmit(now) {
                 if let Some(f) = self.calls.get_mut(&call) {
                     if f.xid.is_none() {
-                        let xid = msg
-                            .get(..4)
-                            .and_then(|b| b.try_into().ok())
-                            .map(u32::from_be_bytes);
-                        if let Some(x) = xid {
+                        f.xid = xid_of(&msg);
+                        if let Some(x) = f.xid {
                             self.xids.insert(x, call);
                         }
-                        f.xid = xid;
                     }
                     self.outbox.push_back((f.to, msg));
                 }
@@ -718,6 +710,13 @@ impl Notifier {
         }
         self.dirty = true;
     }
+}
+
+/// The xid an RPC message starts with.
+fn xid_of(msg: &[u8]) -> Option<u32> {
+    msg.get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
 }
 
 /// The Unix time of `at`, given that `epoch.0` was `epoch.1`.
