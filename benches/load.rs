@@ -43,6 +43,8 @@ mod client;
 mod common;
 #[path = "load/daemons.rs"]
 mod daemons;
+#[path = "load/durable_floor.rs"]
+mod durable_floor;
 #[path = "load/floor.rs"]
 mod floor;
 #[path = "load/records.rs"]
@@ -162,6 +164,11 @@ fn main() {
     }
     if let Err(e) = floor::start(Daemon::Floor.addr()) {
         println!("load bench: skipped, floor: {e}");
+        return;
+    }
+    let durable = sb.dir.path().join("durable-floor");
+    if let Err(e) = durable_floor::start(Daemon::DurableFloor.addr(), &durable) {
+        println!("load bench: skipped, durable floor: {e}");
         return;
     }
     let mut results = workloads::Results::default();

@@ -458,7 +458,12 @@ fn describe(c: &Callback) -> String {
 fn record_lines(state_dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in std::fs::read_dir(state_dir.join("sm")).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        let e = e.unwrap();
+        // Dot files are not records (nfs-utils skips them too).
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
         for line in text.lines() {
             let mon = line.split(' ').nth(5).unwrap_or_default().to_string();
             map.entry(mon).or_default().push(line.to_string());

@@ -131,7 +131,8 @@ fn at<'a>(proto: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-/// `(name, contents)` of every file in `DIR/sm`, sorted.
+/// `(name, contents)` of every record file in `DIR/sm` (dot files, which
+/// are not records, left out), sorted.
 fn sm_files(state_dir: &Path) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = std::fs::read_dir(state_dir.join("sm"))
         .unwrap()
@@ -143,6 +144,7 @@ fn sm_files(state_dir: &Path) -> Vec<(String, String)> {
             )
         })
         .collect();
+    v.retain(|(name, _)| !name.starts_with('.'));
     v.sort();
     v
 }

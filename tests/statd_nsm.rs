@@ -111,7 +111,8 @@ impl Fixture {
         )
     }
 
-    /// `(file, text)` of every file in `sm/` or `sm.bak/`.
+    /// `(file, text)` of every record file in `sm/` or `sm.bak/` (dot
+    /// files, which are not records, left out).
     fn records(&self, sub: &str) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = std::fs::read_dir(self.dir.join(sub))
             .map(|rd| {
@@ -125,6 +126,7 @@ impl Fixture {
                 .collect()
             })
             .unwrap_or_default();
+        out.retain(|(name, _)| !name.starts_with('.'));
         out.sort();
         out
     }

@@ -67,14 +67,30 @@ fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
     (dir, store)
 }
 
+/// The file names in `dir`, sorted, without spare files (removed records
+/// kept for reuse, which nobody reads as records).
 fn names_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with(SPARE))
         .collect();
     v.sort();
     v
 }
+
+/// The spare files in `dir`, sorted.
+fn spares_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(SPARE))
+        .collect();
+    v.sort();
+    v
+}
+
+const SPARE: &str = ".statmon-spare-";
 
 #[test]
 fn batch_commit_writes_nfs_utils_files_and_reloads() {
@@ -550,6 +566,90 @@ fn files_written_by_debian_under_canonical_names_are_reused() {
     };
     store.commit(&[Change::Unmonitor(theirs_key)]).unwrap();
     assert!(names_in(&dir.path().join("sm")).is_empty());
+}
+
+#[test]
+fn removed_records_are_kept_as_spares_and_rewritten_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, mut store) = fresh();
+    let sm = dir.path().join("sm");
+    store
+        .commit(&[
+            Change::Monitor(reg("a-long-host-name", "me", 3, 1)),
+            Change::Monitor(reg("b", "me", 3, 1)),
+        ])
+        .unwrap();
+    let ino_a = fs::metadata(sm.join("a-long-host-name")).unwrap().ino();
+    store
+        .commit(&[Change::Unmonitor(unmon("a-long-host-name", "me", 3))])
+        .unwrap();
+    assert_eq!(names_in(&sm), vec!["b"]);
+    assert_eq!(spares_in(&sm), vec![".statmon-spare-1"]);
+    // The next record written reuses that file: same inode, only the new
+    // record's bytes (the longer old content is cut off).
+    store
+        .commit(&[Change::Monitor(reg("c", "me", 3, 2))])
+        .unwrap();
+    assert!(spares_in(&sm).is_empty());
+    assert_eq!(fs::metadata(sm.join("c")).unwrap().ino(), ino_a);
+    assert_eq!(
+        fs::read(sm.join("c")).unwrap(),
+        lines(&[reg("c", "me", 3, 2)])
+    );
+    assert_eq!(
+        fs::metadata(sm.join("c")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Spares are invisible to a reload and kept for reuse across restarts.
+    store
+        .commit(&[Change::Unmonitor(unmon("c", "me", 3))])
+        .unwrap();
+    let mut again = NfsUtilsStore::open(dir.path());
+    let loaded = again.load(&boot("b1")).unwrap();
+    assert!(loaded.damage.is_empty());
+    let hosts: Vec<&[u8]> = loaded.hosts.iter().map(|h| h.name.as_slice()).collect();
+    assert_eq!(hosts, [b"b"]);
+    again
+        .commit(&[Change::Monitor(reg("d", "me", 3, 3))])
+        .unwrap();
+    assert_eq!(fs::metadata(sm.join("d")).unwrap().ino(), ino_a);
+    assert!(spares_in(&sm).is_empty());
+}
+
+#[test]
+fn the_reboot_step_leaves_spares_in_sm_and_none_in_sm_bak() {
+    let (dir, mut store) = fresh();
+    let (sm, bak) = (dir.path().join("sm"), dir.path().join("sm.bak"));
+    store
+        .commit(&[
+            Change::Monitor(reg("a", "me", 3, 1)),
+            Change::Monitor(reg("b", "me", 3, 1)),
+        ])
+        .unwrap();
+    store
+        .commit(&[Change::Unmonitor(unmon("a", "me", 3))])
+        .unwrap();
+    assert_eq!(spares_in(&sm).len(), 1);
+    // The whole of sm/ becomes sm.bak/; the spare comes back to sm/.
+    store.begin_reboot(Some(b"b2")).unwrap();
+    assert_eq!(names_in(&bak), vec!["b"]);
+    assert!(spares_in(&bak).is_empty());
+    assert_eq!(spares_in(&sm).len(), 1);
+    store
+        .commit(&[Change::Monitor(reg("c", "me", 3, 1))])
+        .unwrap();
+    assert!(spares_in(&sm).is_empty());
+    // A spare a crash left in sm.bak/ is removed at the next load, and
+    // nothing reads it as a host.
+    fs::write(
+        bak.join(".statmon-spare-40"),
+        lines(&[reg("ghost", "me", 3, 1)]),
+    )
+    .unwrap();
+    let loaded = NfsUtilsStore::open(dir.path()).load(&boot("b2")).unwrap();
+    assert!(loaded.damage.is_empty());
+    assert!(loaded.hosts.iter().all(|h| h.name != b"ghost"));
+    assert!(spares_in(&bak).is_empty());
 }
 
 /// Debian's rpc.statd loads a store we wrote: its debug log names every

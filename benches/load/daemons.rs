@@ -21,6 +21,9 @@ pub(crate) const DEBIAN_DEFAULT_DIR: &str = "/var/lib/nfs";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Daemon {
     Floor,
+    /// The do-nothing responder that still makes SM_MON/SM_UNMON durable
+    /// (`durable_floor.rs`; UDP only).
+    DurableFloor,
     Statmon,
     Debian,
 }
@@ -29,6 +32,7 @@ impl Daemon {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Daemon::Floor => "floor",
+            Daemon::DurableFloor => "durable floor",
             Daemon::Statmon => "statmon",
             Daemon::Debian => "reference",
         }
@@ -40,6 +44,7 @@ impl Daemon {
             Daemon::Statmon => 20044,
             Daemon::Debian => 20045,
             Daemon::Floor => 20046,
+            Daemon::DurableFloor => 20047,
         }
     }
 
@@ -94,7 +99,7 @@ pub(crate) fn spawn(sb: &mut Sandbox, s: &Start<'_>) -> (u32, Instant) {
                 .args(s.statmon_args);
             c
         }
-        Daemon::Debian | Daemon::Floor => {
+        Daemon::Debian | Daemon::Floor | Daemon::DurableFloor => {
             let mut c = sb.command(DEBIAN);
             c.arg("-F");
             if !s.notify {

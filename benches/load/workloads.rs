@@ -110,11 +110,14 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
         s.runs
     );
     let mut rows: Vec<(String, Daemon, Outcome, Vec<f64>)> = Vec::new();
+    // The durable floor only where files change, and only on UDP.
+    let durable = (w == "monunmon").then_some(Daemon::DurableFloor);
     let daemons: Vec<Daemon> = std::iter::once(Daemon::Floor)
+        .chain(durable)
         .chain(s.daemons.iter().copied())
         .collect();
     for daemon in daemons {
-        let pid = if daemon == Daemon::Floor {
+        let pid = if matches!(daemon, Daemon::Floor | Daemon::DurableFloor) {
             None
         } else {
             let dir = fresh_dir(sb, &format!("{w}-{}", daemon.label()));
@@ -128,6 +131,9 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
             }
         };
         for &(t, n) in &loads {
+            if daemon == Daemon::DurableFloor && t != Transport::Udp {
+                continue;
+            }
             let load = Load {
                 transport: t,
                 in_flight: n,
@@ -159,10 +165,22 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
             .map(|(_, _, o, _)| o.rate())
     };
     let mut cells = Vec::new();
+    let mut of_durable = Vec::new();
     for &(t, n) in &loads {
         let label = load_label(t, n);
         let floor = find(&label, Daemon::Floor);
         let reference = find(&label, Daemon::Debian);
+        if let (Some(a), Some(d)) = (
+            find(&label, Daemon::Statmon),
+            find(&label, Daemon::DurableFloor),
+        ) {
+            of_durable.push(format!(
+                "  {label}: statmon {:.0} % of the durable floor ({} vs {} ops/s)",
+                100.0 * a / d.max(1e-9),
+                thousands(a as u64),
+                thousands(d as u64)
+            ));
+        }
         for (l, d, o, _) in rows.iter().filter(|(l, _, _, _)| *l == label) {
             let lat = o.all_latencies();
             let vs_ref = match (d, reference) {
@@ -207,6 +225,9 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
     for (l, d, _, all) in &rows {
         let v: Vec<String> = all.iter().map(|x| thousands(x.round() as u64)).collect();
         println!("  {l}, {}: runs {}", d.label(), v.join(", "));
+    }
+    for line in of_durable {
+        println!("{line}");
     }
 }
 
@@ -493,11 +514,21 @@ pub(crate) fn targets(r: &Results) {
             tput("monunmon", label, Daemon::Statmon),
             tput("monunmon", label, Daemon::Debian),
         ) {
+            let durable = tput("monunmon", label, Daemon::DurableFloor)
+                .map(|d| {
+                    format!(
+                        "; durable floor {} pairs/s = {:.1} × reference, statmon {:.0} % of it",
+                        thousands(d as u64),
+                        d / b.max(1e-9),
+                        100.0 * a / d.max(1e-9)
+                    )
+                })
+                .unwrap_or_default();
             cells.push(vec![
                 format!("SM_MON+SM_UNMON, {label}"),
                 format!("≥ {times:.0} × reference"),
                 format!(
-                    "{:.1} × ({} vs {} pairs/s)",
+                    "{:.1} × ({} vs {} pairs/s{durable})",
                     a / b.max(1e-9),
                     thousands(a as u64),
                     thousands(b as u64)

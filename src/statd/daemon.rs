@@ -12,7 +12,7 @@
 use super::callback_io::CallbackIo;
 use super::callout::{CalloutQueue, HaCallout};
 use super::cli::Config;
-use super::core::{Callout, NsmCore, Output, StoreDone};
+use super::core::{Callout, NsmCore, Output};
 use super::notify::notifier::NotifyConfig;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
 use super::privs::{self, Dropped};
@@ -374,8 +374,7 @@ impl StatdModule {
                 busy = true;
                 if r.store.send(job).is_err() {
                     log::error!("the store thread is gone");
-                    r.core
-                        .store_done(StoreDone::Committed(Err("store thread gone".into())));
+                    r.core.store_gone("store thread gone");
                 }
             }
             while let Some(out) = r.core.poll_output() {

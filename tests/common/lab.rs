@@ -279,7 +279,8 @@ impl Host {
         Some(i32::from_ne_bytes(four))
     }
 
-    /// `(file, text)` of every file in `DIR/sm` or `DIR/sm.bak`, sorted.
+    /// `(file, text)` of every record file in `DIR/sm` or `DIR/sm.bak`
+    /// (dot files, which are not records, left out), sorted.
     pub fn records(&self, sub: &str) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = std::fs::read_dir(self.state_dir().join(sub))
             .map(|rd| {
@@ -293,6 +294,7 @@ impl Host {
                     .collect()
             })
             .unwrap_or_default();
+        v.retain(|(name, _)| !name.starts_with('.'));
         v.sort();
         v
     }

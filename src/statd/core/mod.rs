@@ -8,11 +8,13 @@
 //! clock.
 //!
 //! Durability: SM_MON, SM_UNMON, SM_UNMON_ALL and SM_SIMU_CRASH are
-//! answered only once the store reports their change durable. Requests
-//! that arrive while a store job runs are queued and go to the store
-//! together as the next job (group commit): one round of `fsync`s for any
-//! number of concurrent requests. The in-memory [`Monitors`] list changes
-//! only after the store succeeded, with the same rules the store applied.
+//! answered only once the store reports their change durable. The
+//! changes queued since the last store job go out as one job; the store
+//! runs jobs in order and merges those waiting for it into one commit
+//! (group commit): one round of `fsync`s for any number of concurrent
+//! requests, and the next round starts as soon as one ends, without
+//! waiting for the daemon. The in-memory [`Monitors`] list changes only
+//! after the store succeeded, with the same rules the store applied.
 //!
 //! - [`procs`]: what each procedure does.
 //! - [`monitors`]: the indexed monitor list and SM_NOTIFY matching.
@@ -31,6 +33,10 @@ use std::ops::RangeInclusive;
 
 /// Most changes handed to the store in one job.
 pub const MAX_BATCH: usize = 4096;
+
+/// Most store jobs given out and not yet done; past that, changes wait in
+/// the core's queue.
+pub const MAX_JOBS_IN_FLIGHT: usize = 64;
 
 /// Work for the store, run by the daemon off the request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +142,7 @@ enum Lookup {
     Notify { state: i32 },
 }
 
-/// The store job in flight.
+/// A store job given out and not yet done.
 #[derive(Debug)]
 enum InFlight {
     Commit {
@@ -172,7 +178,9 @@ pub struct NsmCore {
     crash_waiters: Vec<ReplyTo>,
     /// A reboot step asked for by the daemon (with the boot id to record).
     reboot_asked: Option<Option<Vec<u8>>>,
-    in_flight: Option<InFlight>,
+    /// Store jobs given out, oldest first (the store finishes them in
+    /// order).
+    in_flight: VecDeque<InFlight>,
     lookups: HashMap<ResolveId, Lookup>,
     next_lookup: u64,
     out: VecDeque<Output>,
@@ -189,7 +197,7 @@ impl NsmCore {
             queued: Vec::new(),
             crash_waiters: Vec::new(),
             reboot_asked: None,
-            in_flight: None,
+            in_flight: VecDeque::new(),
             lookups: HashMap::new(),
             next_lookup: 0,
             out: VecDeque::new(),
@@ -218,7 +226,7 @@ impl NsmCore {
 
     /// Whether requests wait for the store.
     pub fn store_busy(&self) -> bool {
-        self.in_flight.is_some()
+        !self.in_flight.is_empty()
             || !self.queued.is_empty()
             || !self.crash_waiters.is_empty()
             || self.reboot_asked.is_some()
@@ -242,17 +250,18 @@ impl NsmCore {
         self.out.pop_front()
     }
 
-    /// The next store job, if none is running and work is queued. The
-    /// daemon runs it and reports with [`NsmCore::store_done`].
+    /// The next store job, if work is queued and fewer than
+    /// [`MAX_JOBS_IN_FLIGHT`] are out. The daemon runs jobs in the order
+    /// given and reports each with [`NsmCore::store_done`], in that order.
     pub fn poll_store_job(&mut self) -> Option<StoreJob> {
-        if self.in_flight.is_some() {
+        if self.in_flight.len() >= MAX_JOBS_IN_FLIGHT {
             return None;
         }
         if !self.queued.is_empty() {
             let take = self.queued.len().min(MAX_BATCH);
             let (changes, waiters): (Vec<Change>, Vec<Option<Waiter>>) =
                 self.queued.drain(..take).unzip();
-            self.in_flight = Some(InFlight::Commit {
+            self.in_flight.push_back(InFlight::Commit {
                 changes: changes.clone(),
                 waiters,
             });
@@ -262,17 +271,29 @@ impl NsmCore {
         if !self.crash_waiters.is_empty() || self.reboot_asked.is_some() {
             let waiters = std::mem::take(&mut self.crash_waiters);
             let boot_id = self.reboot_asked.take().flatten();
-            self.in_flight = Some(InFlight::Reboot { waiters });
+            self.in_flight.push_back(InFlight::Reboot { waiters });
             self.counters.store_jobs += 1;
             return Some(StoreJob::Reboot(boot_id));
         }
         None
     }
 
-    /// The store finished the job [`NsmCore::poll_store_job`] gave out:
-    /// applies it and releases the replies that waited for it.
+    /// The store can no longer run jobs (its thread is gone): every job
+    /// given out fails, as if the store had reported `why` for each.
+    pub fn store_gone(&mut self, why: &str) {
+        while let Some(job) = self.in_flight.front() {
+            let done = match job {
+                InFlight::Commit { .. } => StoreDone::Committed(Err(why.into())),
+                InFlight::Reboot { .. } => StoreDone::Rebooted(Err(why.into())),
+            };
+            self.store_done(done);
+        }
+    }
+
+    /// The store finished the oldest job [`NsmCore::poll_store_job`] gave
+    /// out: applies it and releases the replies that waited for it.
     pub fn store_done(&mut self, done: StoreDone) {
-        match (self.in_flight.take(), done) {
+        match (self.in_flight.pop_front(), done) {
             (Some(InFlight::Commit { changes, waiters }), StoreDone::Committed(result)) => {
                 self.committed(&changes, &waiters, result)
             }

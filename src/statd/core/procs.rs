@@ -395,23 +395,48 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_requests_share_one_store_job() {
+    fn requests_queued_together_share_one_store_job_and_jobs_finish_in_order() {
         let mut h = Harness::new(3);
-        h.call(LOCAL, SmProc::MON, &mon(b"a", b"me", 4, 16, 1));
+        let (a, _) = h.call(LOCAL, SmProc::MON, &mon(b"a", b"me", 4, 16, 1));
         let Some(StoreJob::Commit(first)) = h.core.poll_store_job() else {
             panic!()
         };
         assert_eq!(first.len(), 1);
+        let mut later = Vec::new();
         for name in [b"b", b"c", b"d"] {
-            h.call(LOCAL, SmProc::MON, &mon(name, b"me", 4, 16, 1));
+            later.push(h.call(LOCAL, SmProc::MON, &mon(name, b"me", 4, 16, 1)).0);
         }
-        assert_eq!(h.core.poll_store_job(), None, "one job at a time");
-        h.core
-            .store_done(StoreDone::Committed(Ok(vec![Effect::Added])));
+        // A second job goes out while the first runs.
         let Some(StoreJob::Commit(second)) = h.core.poll_store_job() else {
             panic!()
         };
         assert_eq!(second.len(), 3);
+        assert_eq!(h.core.poll_store_job(), None);
+        h.core
+            .store_done(StoreDone::Committed(Ok(vec![Effect::Added])));
+        assert_eq!(h.replies(), vec![(a, mon_reply(true, 3))]);
+        assert_eq!(h.core.monitors().registration_count(), 1);
+        h.core
+            .store_done(StoreDone::Committed(Ok(vec![Effect::Added; 3])));
+        let replies: Vec<ReplyTo> = h.replies().into_iter().map(|(to, _)| to).collect();
+        assert_eq!(replies, later);
+        assert_eq!(h.core.monitors().registration_count(), 4);
+        assert!(!h.core.store_busy());
+    }
+
+    #[test]
+    fn a_lost_store_fails_every_job_in_flight() {
+        let mut h = Harness::new(3);
+        let (a, _) = h.call(LOCAL, SmProc::MON, &mon(b"a", b"me", 4, 16, 1));
+        assert!(h.core.poll_store_job().is_some());
+        let (b, _) = h.call(LOCAL, SmProc::UNMON, &unmon(b"a", b"me"));
+        assert!(h.core.poll_store_job().is_some());
+        h.core.store_gone("store thread gone");
+        assert_eq!(
+            h.replies(),
+            vec![(a, mon_reply(false, 3)), (b, Dispatch::SystemErr)]
+        );
+        assert!(!h.core.store_busy());
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The store's file-system primitives; the only code under `store/` that
-//! touches files.
+//! The store's file-system primitives; with `spares.rs`, the only code
+//! under `store/` that touches files.
 //!
 //! Durability protocol: a file is replaced by writing `.<name>.new` in the
 //! same directory, `fsync`ing it, renaming it over `<name>`, and `fsync`ing
 //! the directory. The directory `fsync` is separate ([`sync_dir`]) so that a
 //! group commit pays it once per directory however many files it changed.
+//! A [`Batch`] writes into a spare record file (`spares.rs`) instead of a
+//! new `.<name>.new` when one is free; the protocol is the same.
 //! Temporary names start with `.`, so neither we nor nfs-utils ever read
 //! them as host records; leftovers from a crash are removed at load
 //! ([`remove_stale_temps`]).
@@ -13,8 +15,10 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use super::spares::Spares;
 
 /// Record files (`sm/*`, the callback sidecar): owner only.
 pub(super) const MODE_RECORD: u32 = 0o600;
@@ -114,20 +118,42 @@ pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) ->
 /// (`syncfs`) instead of each file (`fsync`).
 const SYNCFS_FROM: usize = 4;
 
-/// The files of one commit, made durable together: each is written to its
-/// temporary name at once, [`Batch::finish`] makes all of them durable
-/// with one `syncfs` (or one `fsync` each for a few) and then renames them
-/// into place. Directories are *not* synced; call [`sync_dir`] after. A
-/// batch dropped unfinished removes its temporary files.
-#[derive(Debug, Default)]
-pub(super) struct Batch {
-    /// (open temporary file, its path, the final path).
-    files: Vec<(File, PathBuf, PathBuf)>,
+/// One file of a [`Batch`], written but not yet in place.
+#[derive(Debug)]
+struct Pending {
+    file: File,
+    /// Where it is now: `.name.new`, or a spare.
+    temp: PathBuf,
+    /// Where it goes.
+    target: PathBuf,
+    /// `temp` is a spare, returned to the pool if not renamed.
+    spare: bool,
 }
 
-impl Batch {
-    /// Writes `bytes` to `dir/.name.new` with `mode` (not yet durable, not
-    /// yet in place).
+/// The files of one commit, made durable together: each is written to a
+/// temporary file at once (a spare from the pool when it goes into the
+/// pool's directory, else `.name.new`), [`Batch::finish`] makes all of
+/// them durable with one `syncfs` (or one `fsync` each for a few) and then
+/// renames them into place. Directories are *not* synced; call
+/// [`sync_dir`] after. A batch dropped unfinished removes its temporary
+/// files and returns its spares to the pool.
+#[derive(Debug)]
+pub(super) struct Batch<'a> {
+    spares: &'a mut Spares,
+    files: Vec<Pending>,
+}
+
+impl<'a> Batch<'a> {
+    /// An empty batch that takes spares from (and returns them to) `spares`.
+    pub(super) fn new(spares: &'a mut Spares) -> Batch<'a> {
+        Batch {
+            spares,
+            files: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` for `dir/name` with `mode` (not yet durable, not yet
+    /// in place).
     pub(super) fn write(
         &mut self,
         dir: &Path,
@@ -135,6 +161,29 @@ impl Batch {
         bytes: &[u8],
         mode: u32,
     ) -> io::Result<()> {
+        let target = dir.join(name);
+        if dir == self.spares.dir() {
+            if let Some(spare) = self.spares.take(mode) {
+                let written = spare.file.write_all_at(bytes, 0).and_then(|()| {
+                    if spare.old_len > bytes.len() as u64 {
+                        spare.file.set_len(bytes.len() as u64)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = written {
+                    self.spares.put_back(&spare.path);
+                    return Err(e);
+                }
+                self.files.push(Pending {
+                    file: spare.file,
+                    temp: spare.path,
+                    target,
+                    spare: true,
+                });
+                return Ok(());
+            }
+        }
         let temp = dir.join(temp_name(name));
         let written = (|| {
             let mut file = OpenOptions::new()
@@ -150,7 +199,12 @@ impl Batch {
         })();
         match written {
             Ok(file) => {
-                self.files.push((file, temp, dir.join(name)));
+                self.files.push(Pending {
+                    file,
+                    temp,
+                    target,
+                    spare: false,
+                });
                 Ok(())
             }
             Err(e) => {
@@ -163,29 +217,37 @@ impl Batch {
     /// Makes every file durable, then renames each into place.
     pub(super) fn finish(mut self) -> io::Result<()> {
         if self.files.len() >= SYNCFS_FROM {
-            if let Some((file, _, _)) = self.files.first() {
-                rustix::fs::syncfs(file)?;
+            if let Some(first) = self.files.first() {
+                rustix::fs::syncfs(&first.file)?;
             }
         } else {
-            for (file, _, _) in &self.files {
-                file.sync_all()?;
+            for pending in &self.files {
+                pending.file.sync_all()?;
             }
         }
-        while let Some((file, temp, target)) = self.files.pop() {
-            drop(file);
-            if let Err(e) = fs::rename(&temp, &target) {
-                let _ = fs::remove_file(&temp);
+        while let Some(pending) = self.files.pop() {
+            if let Err(e) = fs::rename(&pending.temp, &pending.target) {
+                self.abandon(pending);
                 return Err(e);
             }
         }
         Ok(())
     }
+
+    /// Gets rid of a file that will not be renamed into place.
+    fn abandon(&mut self, pending: Pending) {
+        if pending.spare {
+            self.spares.put_back(&pending.temp);
+        } else {
+            let _ = fs::remove_file(&pending.temp);
+        }
+    }
 }
 
-impl Drop for Batch {
+impl Drop for Batch<'_> {
     fn drop(&mut self) {
-        for (_, temp, _) in self.files.drain(..) {
-            let _ = fs::remove_file(temp);
+        while let Some(pending) = self.files.pop() {
+            self.abandon(pending);
         }
     }
 }

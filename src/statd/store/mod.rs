@@ -26,7 +26,8 @@
 //! list is never dropped silently.
 //!
 //! The state number rules are in [`state`]; the formats in [`nfsutils`] and
-//! [`apple`] (pure code); all file access in `durable.rs`.
+//! [`apple`] (pure code); all file access in `durable.rs` and `spares.rs`
+//! (removed record files kept for reuse).
 
 pub mod apple;
 mod apple_store;
@@ -35,6 +36,7 @@ pub mod nfsutils;
 mod nfsutils_store;
 pub mod peek;
 pub mod record;
+mod spares;
 pub mod state;
 
 pub use apple_store::AppleStore;

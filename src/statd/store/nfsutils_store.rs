@@ -4,6 +4,8 @@
 //! DIR/state              4 bytes, native-endian int, mode 0644
 //! DIR/sm/<host>          one record line per registration, mode 0600
 //! DIR/sm.bak/<host>      same lines, hosts still to be sent SM_NOTIFY
+//! DIR/sm/.statmon-spare-N removed record files kept for reuse (ours; see
+//!                        `spares.rs`)
 //! DIR/.statmon-boot-id   the boot id of the last start (ours; the leading
 //!                        '.' keeps nfs-utils from ever looking at it)
 //! ```
@@ -15,6 +17,7 @@
 use super::durable::{self, MODE_PUBLIC, MODE_RECORD};
 use super::nfsutils::{self, is_valid_file_name};
 use super::record::{host_eq, monitor_into, remove_where, HostEntry, Registration};
+use super::spares::{self, Spares};
 use super::state::{self, Stored};
 use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,6 +67,8 @@ pub struct NfsUtilsStore {
     /// name), to the file they are in. statmon files new hosts under the
     /// lower-cased mon_name, so lookups never scan every file.
     aliases: HashMap<Vec<u8>, Vec<u8>>,
+    /// Record files removed from `sm/`, kept for the next ones written.
+    spares: Spares,
     state: i32,
     boot_id: Option<Vec<u8>>,
 }
@@ -77,6 +82,7 @@ impl NfsUtilsStore {
         NfsUtilsStore {
             sm: base.join("sm"),
             bak: base.join("sm.bak"),
+            spares: Spares::new(base.join("sm")),
             base,
             files: BTreeMap::new(),
             aliases: HashMap::new(),
@@ -100,6 +106,9 @@ impl NfsUtilsStore {
             let name = entry.name.as_bytes();
             let path = dir.join(&entry.name);
             if name.first() == Some(&b'.') {
+                if entry.regular && spares::is_spare_name(name) {
+                    self.keep_spare(which, &entry.name)?;
+                }
                 continue;
             }
             if !entry.regular {
@@ -143,6 +152,18 @@ impl NfsUtilsStore {
             }
         }
         Ok(())
+    }
+
+    /// A spare file found at load: kept for reuse if in `sm/`; in
+    /// `sm.bak/` (where a reboot step interrupted by a crash left it)
+    /// removed.
+    fn keep_spare(&mut self, which: Dir, name: &OsStr) -> Result<(), StoreError> {
+        let path = self.dir(which).join(name);
+        match which {
+            Dir::Sm => self.spares.adopt(name),
+            Dir::Bak => durable::remove(&self.bak, name),
+        }
+        .map_err(StoreError::io(&path, "remove"))
     }
 
     /// Parses one record file; repairs it on disk if it has bad lines or is
@@ -247,6 +268,16 @@ impl NfsUtilsStore {
         fs::create_dir(&self.sm).map_err(StoreError::io(&self.sm, "create"))?;
         fs::set_permissions(&self.sm, mode).map_err(StoreError::io(&self.sm, "chmod"))?;
         durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
+        // The spares went along; bring them back (they are not records, and
+        // one a crash leaves in sm.bak/ is removed at the next load).
+        for name in self.spares.take_all() {
+            let back = durable::rename_into(&self.bak, &name, &self.sm)
+                .and_then(|()| self.spares.adopt(&name));
+            if let Err(e) = back {
+                log::debug!("{}: spare not kept ({e})", show(name.as_bytes()));
+                let _ = durable::remove(&self.bak, &name);
+            }
+        }
         for (name, files) in self.files.iter_mut() {
             files.bak = std::mem::take(&mut files.sm);
             log::debug!("retired record for {}", show(name));
@@ -397,19 +428,22 @@ impl NfsUtilsStore {
         Effect::Removed(removed)
     }
 
-    /// Writes (or unlinks) the dirty files, then syncs each touched
-    /// directory once.
+    /// Writes (or removes) the dirty files, then syncs each touched
+    /// directory once. Files removed from `sm/` become spares.
     fn flush(
-        &self,
+        &mut self,
         dirty: &BTreeSet<(Dir, Vec<u8>)>,
         state: bool,
         boot: bool,
     ) -> Result<(), StoreError> {
         let mut dirs = BTreeSet::new();
-        let mut batch = durable::Batch::default();
+        let mut batch = durable::Batch::new(&mut self.spares);
         let mut gone = Vec::new();
         for (which, name) in dirty {
-            let dir = self.dir(*which);
+            let dir = match which {
+                Dir::Sm => &self.sm,
+                Dir::Bak => &self.bak,
+            };
             let os = OsStr::from_bytes(name);
             let regs = self.files.get(name).map(|f| match which {
                 Dir::Sm => &f.sm,
@@ -419,7 +453,7 @@ impl NfsUtilsStore {
                 Some(regs) if !regs.is_empty() => batch
                     .write(dir, os, &nfsutils::format_file(regs), MODE_RECORD)
                     .map_err(StoreError::io(dir.join(os), "write"))?,
-                _ => gone.push((dir, os)),
+                _ => gone.push((*which, os)),
             }
             dirs.insert(*which);
         }
@@ -427,8 +461,12 @@ impl NfsUtilsStore {
         batch
             .finish()
             .map_err(StoreError::io(&self.sm, "sync records"))?;
-        for (dir, os) in gone {
-            durable::remove(dir, os).map_err(StoreError::io(dir.join(os), "remove"))?;
+        for (which, os) in gone {
+            let removed = match which {
+                Dir::Sm => self.spares.retire(os),
+                Dir::Bak => durable::remove(&self.bak, os),
+            };
+            removed.map_err(StoreError::io(self.dir(which).join(os), "remove"))?;
         }
         for which in dirs {
             let dir = self.dir(which);
@@ -497,6 +535,7 @@ impl NfsUtilsStore {
 impl Store for NfsUtilsStore {
     fn load(&mut self, boot: &BootInfo) -> Result<Loaded, StoreError> {
         self.files.clear();
+        self.spares = Spares::new(self.sm.clone());
         for dir in [&self.base, &self.sm, &self.bak] {
             durable::ensure_dir(dir).map_err(StoreError::io(dir, "create"))?;
         }
