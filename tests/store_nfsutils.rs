@@ -67,27 +67,24 @@ fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
     (dir, store)
 }
 
-/// The file names in `dir`, sorted, without spare files (removed records
-/// kept for reuse, which nobody reads as records).
-fn names_in(dir: &Path) -> Vec<String> {
+/// The file names in `dir` that are (`spares`) or are not spare files
+/// (removed records kept for reuse, which nobody reads as records), sorted.
+fn files_in(dir: &Path, spares: bool) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| !n.starts_with(SPARE))
+        .filter(|n| n.starts_with(SPARE) == spares)
         .collect();
     v.sort();
     v
 }
 
-/// The spare files in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    files_in(dir, false)
+}
+
 fn spares_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(SPARE))
-        .collect();
-    v.sort();
-    v
+    files_in(dir, true)
 }
 
 const SPARE: &str = ".statmon-spare-";

@@ -12,12 +12,13 @@
 //!
 //! That is statmon's protocol (write temp, fsync, rename, fsync directory;
 //! spare files reused) minus everything else: no RPC library, no monitor
-//! list, no store thread. Other procedures get the canned floor reply
-//! without touching a file. A load against it measures what this disk
+//! list, no store thread. Every call gets the floor's canned reply
+//! ([`Canned`]); other procedures touch no file. A load against it measures what this disk
 //! allows for durable SM_MON+SM_UNMON at a given concurrency.
 
-use statmon::proto::sm_inter::{Mon, MonId, Res, SmProc, SmStat, SmStatRes};
-use statmon::rpc::message::{decode_call, encode_reply, CallDecode, ReplyKind};
+use crate::floor::Canned;
+use statmon::proto::sm_inter::{Mon, MonId, SmProc};
+use statmon::rpc::message::{decode_call, CallDecode};
 use statmon::statd::store::nfsutils::format_line;
 use statmon::statd::store::Registration;
 use statmon::xdr::Xdr;
@@ -89,6 +90,7 @@ struct Records {
     /// The lengths of the record files in place.
     live: HashMap<PathBuf, u64>,
     next: u64,
+    canned: Canned,
 }
 
 /// What one call asks of the directory.
@@ -106,6 +108,7 @@ impl Records {
             spares: Vec::new(),
             live: HashMap::new(),
             next: 0,
+            canned: Canned::new(),
         })
     }
 
@@ -121,13 +124,13 @@ impl Records {
         let mut writes: Vec<(File, PathBuf, PathBuf)> = Vec::new();
         let mut removes = Vec::new();
         for call in calls {
+            let mut reply = Vec::new();
+            let answered = self.canned.answer(call, &mut reply);
+            replies.push(answered.then_some(reply));
             let CallDecode::Call(head) = decode_call(call) else {
-                replies.push(None);
                 continue;
             };
-            let (op, body) = classify(head.proc, head.args);
-            replies.push(Some(encode_reply(head.xid, ReplyKind::Success(&body))));
-            match op {
+            match classify(head.proc, head.args) {
                 Op::Write(name, line) => {
                     let (file, temp, old_len) = self.spare()?;
                     file.write_all_at(&line, 0)?;
@@ -190,32 +193,23 @@ impl Records {
     }
 }
 
-/// The directory operation of one call and its reply body.
-fn classify(proc: u32, args: &[u8]) -> (Op, Vec<u8>) {
-    let stat_res = SmStatRes {
-        res_stat: Res::STAT_SUCC,
-        state: 1,
-    }
-    .to_xdr();
-    let stat = SmStat { state: 1 }.to_xdr();
+/// The directory operation of one call.
+fn classify(proc: u32, args: &[u8]) -> Op {
     match SmProc(proc) {
         SmProc::MON => match Mon::from_xdr(args) {
             Ok(mon) => {
                 let reg = Registration::from_mon(&mon);
                 let name = String::from_utf8_lossy(&reg.mon_name).to_ascii_lowercase();
-                (Op::Write(name, format_line(&reg)), stat_res)
+                Op::Write(name, format_line(&reg))
             }
-            Err(_) => (Op::Nothing, stat_res),
+            Err(_) => Op::Nothing,
         },
         SmProc::UNMON => match MonId::from_xdr(args) {
             Ok(id) => {
-                let name = String::from_utf8_lossy(id.mon_name.as_bytes()).to_ascii_lowercase();
-                (Op::Remove(name), stat)
+                Op::Remove(String::from_utf8_lossy(id.mon_name.as_bytes()).to_ascii_lowercase())
             }
-            Err(_) => (Op::Nothing, stat),
+            Err(_) => Op::Nothing,
         },
-        SmProc::STAT => (Op::Nothing, stat_res),
-        SmProc::UNMON_ALL => (Op::Nothing, stat),
-        _ => (Op::Nothing, Vec::new()),
+        _ => Op::Nothing,
     }
 }

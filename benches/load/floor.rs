@@ -16,14 +16,14 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 
 /// Canned replies, xid 0, by procedure.
-struct Canned {
+pub(crate) struct Canned {
     stat_res: Vec<u8>,
     stat: Vec<u8>,
     void: Vec<u8>,
 }
 
 impl Canned {
-    fn new() -> Canned {
+    pub(crate) fn new() -> Canned {
         let res = SmStatRes {
             res_stat: Res::STAT_SUCC,
             state: 1,
@@ -38,7 +38,7 @@ impl Canned {
     }
 
     /// The reply to `call` in `out`; false if `call` is too short to answer.
-    fn answer(&self, call: &[u8], out: &mut Vec<u8>) -> bool {
+    pub(crate) fn answer(&self, call: &[u8], out: &mut Vec<u8>) -> bool {
         let (Some(xid), Some(proc)) = (call.get(0..4), call.get(20..24)) else {
             return false;
         };

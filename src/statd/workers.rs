@@ -94,17 +94,20 @@ impl Drop for StoreWorker {
 fn run_jobs(store: &mut dyn Store, jobs: Vec<StoreJob>) -> Vec<StoreDone> {
     let mut done = Vec::with_capacity(jobs.len());
     let mut merged: Vec<Vec<Change>> = Vec::new();
+    let mut total = 0;
     for job in jobs {
         match job {
             StoreJob::Commit(changes) => {
-                let total: usize = merged.iter().map(Vec::len).sum();
                 if !merged.is_empty() && total + changes.len() > MAX_BATCH {
                     commit_merged(store, std::mem::take(&mut merged), &mut done);
+                    total = 0;
                 }
+                total += changes.len();
                 merged.push(changes);
             }
             StoreJob::Reboot(boot_id) => {
                 commit_merged(store, std::mem::take(&mut merged), &mut done);
+                total = 0;
                 done.push(reboot(store, boot_id));
             }
         }

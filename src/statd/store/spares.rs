@@ -32,6 +32,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::durable;
+
 /// The name prefix of spare files.
 pub(super) const SPARE_PREFIX: &str = ".statmon-spare-";
 
@@ -96,7 +98,7 @@ impl Spares {
             self.free.push(name.to_os_string());
             Ok(())
         } else {
-            remove_file(&self.dir.join(name))
+            durable::remove(&self.dir, name)
         }
     }
 
@@ -112,7 +114,7 @@ impl Spares {
     pub(super) fn take(&mut self, mode: u32) -> Option<Spare> {
         while let Some(name) = self.free.pop() {
             let path = self.dir.join(&name);
-            match open_for_rewrite(&path, mode) {
+            let why = match open_for_rewrite(&path, mode) {
                 Ok(Some((file, old_len))) => {
                     return Some(Spare {
                         file,
@@ -120,15 +122,11 @@ impl Spares {
                         old_len,
                     })
                 }
-                Ok(None) => {
-                    log::debug!("{}: not reusable, removed", path.display());
-                    let _ = remove_file(&path);
-                }
-                Err(e) => {
-                    log::debug!("{}: not reusable ({e}), removed", path.display());
-                    let _ = remove_file(&path);
-                }
-            }
+                Ok(None) => "not a regular file with one link".to_string(),
+                Err(e) => e.to_string(),
+            };
+            log::debug!("{}: not reusable ({why}), removed", path.display());
+            let _ = durable::remove(&self.dir, &name);
         }
         None
     }
@@ -136,11 +134,13 @@ impl Spares {
     /// Returns a spare [`Spares::take`] gave out and that was not renamed
     /// into place (its content is meaningless again).
     pub(super) fn put_back(&mut self, path: &Path) {
-        match path.file_name() {
-            Some(name) if self.free.len() < MAX_SPARES => self.free.push(name.to_os_string()),
-            _ => {
-                let _ = remove_file(path);
-            }
+        let Some(name) = path.file_name() else {
+            return;
+        };
+        if self.free.len() < MAX_SPARES {
+            self.free.push(name.to_os_string());
+        } else {
+            let _ = durable::remove(&self.dir, name);
         }
     }
 
@@ -161,7 +161,7 @@ impl Spares {
                 Err(e) => log::debug!("{}: cannot keep as a spare ({e})", path.display()),
             }
         }
-        remove_file(&path)
+        durable::remove(&self.dir, name)
     }
 }
 
@@ -180,14 +180,6 @@ fn open_for_rewrite(path: &Path, mode: u32) -> io::Result<Option<(File, u64)>> {
         file.set_permissions(fs::Permissions::from_mode(mode))?;
     }
     Ok(Some((file, meta.len())))
-}
-
-/// Unlinks `path`; a missing file is not an error.
-fn remove_file(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }
 
 #[cfg(test)]
