@@ -11,6 +11,7 @@ pub mod cbuild;
 pub mod fake_lockd;
 pub mod fake_peer;
 pub mod lab;
+pub mod layout;
 pub mod nlmclient;
 pub mod nsmraw;
 pub mod sandbox;
