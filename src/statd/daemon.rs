@@ -15,7 +15,6 @@ use super::cli::Config;
 use super::core::{Callout, NsmCore, Output};
 use super::notify::notifier::NotifyConfig;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
-use super::privs::{self, Dropped};
 use super::workers::{Resolver, StoreWorker};
 use super::{kernel, notify, startup};
 use crate::daemonize::ReadyPipe;
@@ -26,7 +25,6 @@ use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::service::portmapper::PortmapModule;
 use crate::service::registrar::{initial_xid, Progress, Registrar};
 use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 /// How long shutdown waits for rpcbind and the store.
@@ -155,14 +153,12 @@ impl StatdModule {
             },
         )
         .map_err(|e| with_context(e, "cannot create the notification sockets"))?;
-        drop_privileges(&startup::records_owner(&self.cfg))?;
-
         let step = if self.cfg.no_notify {
             startup::RebootStep::Never
         } else {
             startup::RebootStep::OnNewBoot
         };
-        let opened = startup::open(startup::store_for(&self.cfg), step, &self.cfg.state_dir)?;
+        let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, step)?;
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
@@ -171,7 +167,7 @@ impl StatdModule {
             cx,
             socks,
             self.notify_config(opened.state),
-            &self.cfg.state_dir,
+            &startup::private_dir(self.cfg.store, &self.cfg.state_dir),
             &opened.hosts,
             opened.rebooted,
         )?;
@@ -313,7 +309,10 @@ impl StatdModule {
         let Some(r) = self.run.as_mut() else {
             return;
         };
-        let hosts = match super::admin::take_forget_requests(&self.cfg.state_dir) {
+        let hosts = match super::admin::take_forget_requests(&startup::private_dir(
+            self.cfg.store,
+            &self.cfg.state_dir,
+        )) {
             Ok(h) => h,
             Err(e) => {
                 log::warn!("cannot read the -N requests: {e}");
@@ -534,27 +533,6 @@ fn run_callout(
         } => callout.sm_notify(mon_name, std::net::SocketAddr::new(*addr, 0), *state),
     };
     queue.submit(cx, cmd);
-}
-
-/// Gives up root for the owner of `owned_by` (the records:
-/// [`startup::records_owner`]), keeping the right to bind reserved ports.
-/// Must run before any helper thread starts.
-pub(super) fn drop_privileges(owned_by: &Path) -> io::Result<()> {
-    match privs::drop_privileges(owned_by) {
-        Ok(Dropped::Switched(o)) => {
-            log::info!("running as uid {}, gid {}", o.uid, o.gid);
-            Ok(())
-        }
-        Ok(Dropped::StayedRoot) => {
-            log::warn!(
-                "running as root; chown {} to choose another user",
-                owned_by.display()
-            );
-            Ok(())
-        }
-        Ok(Dropped::NotRoot { .. }) => Ok(()),
-        Err(e) => Err(with_context(e, "cannot drop privileges")),
-    }
 }
 
 /// Writes the local state where the Linux kernel's lockd reads it.
