@@ -7,6 +7,7 @@
 //! - a statd registered and answering in another process (statmon's or
 //!   Debian's) is not replaced: the second start exits 1, naming its port
 //!   and pid.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -24,8 +25,7 @@ const DEBIAN_STATD: &str = "/sbin/rpc.statd";
 /// Whether the test must fail rather than skip when a prerequisite is
 /// missing.
 fn strict() -> bool {
-    std::env::var_os("CI").is_some()
-        || std::env::var("STATMON_TEST_STRICT").is_ok_and(|v| v == "1")
+    std::env::var_os("CI").is_some() || std::env::var("STATMON_TEST_STRICT").is_ok_and(|v| v == "1")
 }
 
 /// A sandbox, or `None` after saying why the test is skipped (a panic
@@ -54,7 +54,13 @@ fn state_dir(sb: &Sandbox, name: &str) -> PathBuf {
 }
 
 /// Starts statmon's rpc.statd on `port` with state directory `dir`.
-fn spawn_statd(sb: &mut Sandbox, dir: &std::path::Path, port: u16, extra: &[&str], log: &str) -> u32 {
+fn spawn_statd(
+    sb: &mut Sandbox,
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[&str],
+    log: &str,
+) -> u32 {
     let dir = dir.to_str().unwrap().to_string();
     let port = port.to_string();
     let mut args = vec!["-F", "-d", "--config", "/dev/null", "-P", &dir, "-p", &port];
@@ -125,7 +131,11 @@ fn registered_at_first_answer(test: &str, with_rpcbind: bool) {
         );
     }
     let status = sb.stop(pid, libc::SIGTERM).expect("statd did not stop");
-    assert!(status.success(), "{test}: {status:?}\n{}", sb.log("statd.log"));
+    assert!(
+        status.success(),
+        "{test}: {status:?}\n{}",
+        sb.log("statd.log")
+    );
 }
 
 #[test]
@@ -241,7 +251,10 @@ fn second_statd_is_refused(test: &str, first_is_debian: bool) {
         "{test}: 100024 still names the first statd:\n{dump}"
     );
     assert!(
-        std::fs::read_dir(second_dir.join("sm")).unwrap().next().is_none(),
+        std::fs::read_dir(second_dir.join("sm"))
+            .unwrap()
+            .next()
+            .is_none(),
         "{test}: the refused statd wrote no record"
     );
 }

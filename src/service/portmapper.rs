@@ -5,9 +5,9 @@ use super::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::portmap::Portmapper;
 use crate::proto::pmap::PMAP_PORT;
 use crate::proto::rpcb::{uaddr_from_socket, Netid};
-use std::net::SocketAddr;
 use crate::reactor::{Context, Event, Module};
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// rpcbind's local socket, which libtirpc clients (rpcinfo) try first.

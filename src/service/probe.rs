@@ -58,13 +58,19 @@ pub fn udp_call(
         let Some(due) = client.poll_timeout() else {
             return Ok(Err(crate::rpc::client::CallError::TimedOut));
         };
-        let wait = due.saturating_duration_since(now).max(Duration::from_millis(1));
+        let wait = due
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait))?;
         match sock.recv(&mut buf) {
             Ok(n) => {
                 client.handle_reply(&buf[..n]);
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) => return Err(e),
         }
     }

@@ -154,7 +154,7 @@ impl StatdModule {
             netids.join(", ")
         );
         if registrar::rpcbind_refused() {
-            self.no_rpcbind(cx, &endpoint, "connection to 127.0.0.1:111 refused");
+            self.no_rpcbind(cx, &endpoint, "the connection was refused");
         }
         for sig in [
             libc::SIGTERM,
@@ -239,20 +239,16 @@ impl StatdModule {
     /// table, if allowed, else run unregistered.
     fn no_rpcbind(&mut self, cx: &mut Context<'_>, endpoint: &RpcEndpoint, why: &str) {
         if !self.cfg.embedded_portmap {
-            log::warn!("no rpcbind ({why}); NSM is served unregistered");
+            log::warn!("no rpcbind answered on 127.0.0.1:111; NSM is served unregistered ({why})");
             self.unregistered_service = true;
             return;
         }
         log::warn!(
-            "no rpcbind ({why}); serving an embedded portmapper \
-             (program 100000 versions 2-4) on port 111"
+            "no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper \
+             (program 100000 versions 2-4) on port 111 ({why})"
         );
-        let portmapper = PortmapModule::standard().with_registered(
-            SM_PROG,
-            SM_VERS,
-            endpoint.bound(),
-            &owner(),
-        );
+        let portmapper =
+            PortmapModule::standard().with_registered(SM_PROG, SM_VERS, endpoint.bound(), &owner());
         match cx.add_module(Box::new(portmapper)) {
             Ok(_) => {
                 log::info!("program {SM_PROG} version {SM_VERS} is in the embedded portmapper");
@@ -321,7 +317,7 @@ impl StatdModule {
         match outcome {
             Outcome::NoRpcbind => {
                 if let Some(r) = self.run.take() {
-                    self.no_rpcbind(cx, &r.endpoint, "nothing answered on 127.0.0.1:111");
+                    self.no_rpcbind(cx, &r.endpoint, "no reply over UDP");
                     self.run = Some(r);
                 }
             }

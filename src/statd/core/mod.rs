@@ -472,7 +472,8 @@ impl NsmCore {
                     crate::log::escape(&reg.mon_name),
                     crate::log::escape(&reg.my_name)
                 );
-                self.out.push_back(Output::Reply(to, procs::mon_reply(false, self.state)));
+                self.out
+                    .push_back(Output::Reply(to, procs::mon_reply(false, self.state)));
             }
         }
         self.release();

@@ -264,7 +264,10 @@ mod tests {
     /// `nowhere` does not.
     fn known_hosts() -> HashMap<Vec<u8>, Option<Vec<IpAddr>>> {
         let mut hosts = HashMap::new();
-        for (n, name) in [&b"a"[..], b"b", b"c", b"d", b"peerhost"].iter().enumerate() {
+        for (n, name) in [&b"a"[..], b"b", b"c", b"d", b"peerhost"]
+            .iter()
+            .enumerate()
+        {
             let addr = IpAddr::from([192, 0, 2, n as u8 + 1]);
             hosts.insert(name.to_vec(), Some(vec![addr]));
         }
@@ -781,7 +784,10 @@ mod tests {
             h.call(LOCAL, SmProc::MON, &mon(name, b"me", 4, 16, 1));
         }
         assert_eq!(h.commit_all(), 1);
-        assert!(lookups(&h.outputs()).is_empty(), "no lookup before or after");
+        assert!(
+            lookups(&h.outputs()).is_empty(),
+            "no lookup before or after"
+        );
         assert_eq!(h.core.monitors().registration_count(), 3);
     }
 
@@ -824,7 +830,11 @@ mod tests {
         let all = MonId::from_xdr(&unmon(b"x", b"me")).unwrap().my_id;
         let (ua, d) = h.call(LOCAL, SmProc::UNMON_ALL, &all.to_xdr());
         assert_eq!(d, Dispatch::Deferred);
-        assert_eq!(h.core.poll_store_job(), None, "nothing goes ahead of the lookup");
+        assert_eq!(
+            h.core.poll_store_job(),
+            None,
+            "nothing goes ahead of the lookup"
+        );
         h.core
             .resolved(id, Some(vec!["192.0.2.50".parse().unwrap()]));
         let Some(StoreJob::Commit(changes)) = h.core.poll_store_job() else {
@@ -832,7 +842,11 @@ mod tests {
         };
         assert!(matches!(
             changes[..],
-            [Change::Monitor(_), Change::Unmonitor(_), Change::UnmonitorAll(_)]
+            [
+                Change::Monitor(_),
+                Change::Unmonitor(_),
+                Change::UnmonitorAll(_)
+            ]
         ));
         h.core.store_done(StoreDone::Committed(Ok(vec![
             Effect::Added,
@@ -855,7 +869,8 @@ mod tests {
         h.hosts.insert(b"b".to_vec(), None);
         let (to, _) = h.call(LOCAL, SmProc::MON, &mon(b"b", b"me", 4, 16, 1));
         assert_eq!(h.replies(), vec![(to, mon_reply(false, 3))]);
-        h.hosts.insert(b"b".to_vec(), Some(vec!["192.0.2.2".parse().unwrap()]));
+        h.hosts
+            .insert(b"b".to_vec(), Some(vec!["192.0.2.2".parse().unwrap()]));
         let (to, _) = h.call(LOCAL, SmProc::MON, &mon(b"b", b"me", 4, 16, 1));
         assert_eq!(h.replies(), vec![(to, mon_reply(true, 3))]);
         assert_eq!(h.commit_all(), 0, "a repeat needs no store round");
