@@ -13,7 +13,7 @@ mod common;
 
 use common::nsmraw::{self, Answer};
 use common::sandbox::{self, Sandbox};
-use common::{rpcinfo, start_rpcbind, statd_command};
+use common::{rpcinfo, statd_command};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +43,19 @@ fn sandbox(test: &str, tools: &[&str]) -> Option<Sandbox> {
         return None;
     }
     Some(Sandbox::new())
+}
+
+/// Starts rpcbind and waits until it lists itself on port 111 (rpcinfo's
+/// "can't contact portmapper" also names the portmapper, so
+/// `common::start_rpcbind`'s check alone can pass before rpcbind listens,
+/// and statd would then find port 111 refused).
+fn start_rpcbind(sb: &mut Sandbox) {
+    common::start_rpcbind(sb);
+    assert!(
+        sb.wait_until(10, || rpcinfo(sb, &["-p"]).contains("111  portmapper")),
+        "rpcbind does not list itself on port 111: {}",
+        sb.log("rpcbind.log")
+    );
 }
 
 fn state_dir(sb: &Sandbox, name: &str) -> PathBuf {
