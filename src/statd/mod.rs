@@ -176,7 +176,7 @@ fn write_pid_files(owned_by: &std::path::Path) -> pidfile::PidFiles {
 pub const SEED_PID_FILE: &str = "/var/run/statd.pid";
 
 /// The pid in `path` if it names a running process other than this one.
-fn live_pid_in(path: &std::path::Path) -> Option<u32> {
+pub(super) fn live_pid_in(path: &std::path::Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
     (pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists())
