@@ -1,8 +1,10 @@
 //! The multi-call front door: one binary, many daemons.
 //!
-//! The daemon is chosen by the basename of `argv[0]` (`rpc.statd`, ...) so the
-//! binary can be installed as drop-in symlinks, or by the first argument
-//! (`statmon rpc.statd -F`).
+//! The program is chosen by the basename of `argv[0]` (`rpc.statd`, ...) so
+//! the binary can be installed under the programs' names ([`install_links`]:
+//! a copy per name by default), or by the first argument
+//! (`statmon rpc.statd -F`). Whichever way a daemon is selected, it starts
+//! with [`daemonize::start_as`]; `statmon`'s own commands do not.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -54,7 +56,7 @@ fn become_daemon(d: &'static Daemon, args: Vec<OsString>) -> i32 {
 }
 
 const USAGE: &str = "\
-Usage: statmon DAEMON [ARGS...]     run DAEMON (see --list)
+Usage: statmon PROGRAM [ARGS...]    run PROGRAM (see --list)
        statmon --list               name the programs in this binary
        statmon install-links [--symlink] [--force] DIR
                                     install DIR/<program> for every program:
