@@ -684,9 +684,11 @@ pub fn usage(prog: &str, dialect: Dialect) -> String {
     let platform = Dialect::platform();
     let other = dialect.other();
     out.push_str(&format!(
-        "\nDialect: {} ({}). Choose one with --dialect=seed|nfs-utils as the\n\
-         first argument, or {DIALECT_ENV}=seed|nfs-utils in the environment.\n\
-         In the {} dialect, these letters differ (the long forms work in both):\n",
+        "\nDialect: {} ({}).\n\
+         Choose with --dialect=seed|nfs-utils as the first argument,\n\
+         or {DIALECT_ENV}=seed|nfs-utils in the environment.\n\
+         In the {} dialect, these letters mean (the long forms, but\n\
+         --no-syslog and --notify-mode, work in both):\n",
         dialect.name(),
         if dialect == platform {
             "the default here".to_string()
