@@ -1,6 +1,6 @@
 //! rpc.statd, the NSM host status monitor (program 100024 version 1).
 //!
-//! - [`cli`]: the command line (seed man page flags first).
+//! - [`cli`]: the command line in two dialects (nfs-utils, the seed).
 //! - [`core`]: the NSM service as an I/O-free state machine.
 //! - [`callback`]: lock-manager callbacks, I/O-free; [`callback_io`] puts
 //!   them on the reactor.
