@@ -88,7 +88,10 @@ fn a_bad_option_prints_one_hint_line_and_exits_1() {
         (&["-z"][..], "rpc.statd: invalid option -- 'z'\n"),
         (&["--bogus"], "rpc.statd: unrecognized option '--bogus'\n"),
         (&["-p", "70000"], "rpc.statd: invalid port number '70000'\n"),
-        (&["-T", "0"], "rpc.statd: NLM invalid port number '0'\n"),
+        (
+            &["-T", "0"],
+            "rpc.statd: --nlm-port: invalid port number '0'\n",
+        ),
         (&["-P", ""], "rpc.statd: empty state directory path\n"),
         (
             &["--dialect=bsd"],

@@ -821,10 +821,10 @@ pub fn parse(
             .unwrap_or(crate::service::endpoint::MAX_RECORD),
     };
     let tcp = cli::port(&m, "nlm-port")
-        .map_err(|e| err(format!("NLM {e}")))?
+        .map_err(|e| err(format!("--nlm-port: {e}")))?
         .or(file.nlm_tcp);
     let udp = cli::port(&m, "nlm-udp-port")
-        .map_err(|e| err(format!("NLM UDP {e}")))?
+        .map_err(|e| err(format!("--nlm-udp-port: {e}")))?
         .or(file.nlm_udp)
         .or(tcp);
     let nlm_ports = NlmPorts { tcp, udp };
@@ -1855,7 +1855,7 @@ mod tests {
         }
         assert_eq!(
             run_in(NFS, &["-T", "x"]),
-            Err("rpc.statd: NLM invalid port number 'x'".into())
+            Err("rpc.statd: --nlm-port: invalid port number 'x'".into())
         );
         assert_eq!(
             run_in(NFS, &["--list", "--forget", "x"]),
