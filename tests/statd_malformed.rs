@@ -223,6 +223,7 @@ fn unregistered_daemon_still_answers_on_its_port() {
     let state = sb.dir.path().join("state");
     let args = [
         "-F",
+        "-d",
         "-p",
         "20024",
         "--no-embedded-portmap",
