@@ -124,14 +124,16 @@ pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
 /// As [`lock_dir`], writing `PID ROLE` so others can tell who holds it
 /// ([`lock_holder`]).
 pub fn lock_dir_as(dir: &Path, role: &str) -> io::Result<DirLock> {
-    std::fs::create_dir_all(dir)?;
+    let named = |e: io::Error, p: &Path| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+    std::fs::create_dir_all(dir).map_err(|e| named(e, dir))?;
     let path = dir.join(LOCK_FILE);
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)?;
+        .open(&path)
+        .map_err(|e| named(e, &path))?;
     if let Err(e) = rustix::fs::fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);

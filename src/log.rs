@@ -29,7 +29,8 @@ pub enum Sink {
     Stderr,
     /// syslog(3) only.
     Syslog,
-    /// Both.
+    /// syslog(3), and errors on standard error too: a daemon in the
+    /// foreground that logs to syslog still says why it could not start.
     Both,
 }
 
@@ -113,8 +114,12 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
     let max = level_for_verbosity(verbosity);
     let stderr = matches!(sink, Sink::Stderr | Sink::Both).then(|| {
         let mut b = env_logger::Builder::new();
-        b.filter_level(max.min(LevelFilter::Warn))
-            .filter_module("statmon", max)
+        let (deps, ours) = match sink {
+            Sink::Both => (LevelFilter::Error, LevelFilter::Error),
+            _ => (max.min(LevelFilter::Warn), max),
+        };
+        b.filter_level(deps)
+            .filter_module("statmon", ours)
             .target(env_logger::Target::Stderr)
             .format(move |buf, r| {
                 let now = SystemTime::now()

@@ -127,11 +127,15 @@ impl RpcEndpoint {
 
     fn open_all(&mut self, cx: &mut Context<'_>, cfg: &EndpointConfig) -> io::Result<()> {
         let v4 = IpAddr::V4(cfg.v4);
-        let (id, udp4) = cx.udp_bind(SocketAddr::new(v4, cfg.port.unwrap_or(0)))?;
+        let at = SocketAddr::new(v4, cfg.port.unwrap_or(0));
+        let (id, udp4) = cx.udp_bind(at).map_err(|e| naming(e, "udp", at))?;
         self.udp.push(id);
         self.bound.push((Netid::Udp, udp4));
         let port = udp4.port();
-        let (id, tcp4) = cx.tcp_listen(SocketAddr::new(v4, port), cfg.tcp)?;
+        let at = SocketAddr::new(v4, port);
+        let (id, tcp4) = cx
+            .tcp_listen(at, cfg.tcp)
+            .map_err(|e| naming(e, "tcp", at))?;
         self.listeners.push(id);
         self.bound.push((Netid::Tcp, tcp4));
         if let Some(v6) = cfg.v6 {
@@ -140,18 +144,23 @@ impl RpcEndpoint {
                 Ok((id, a)) => {
                     self.udp.push(id);
                     self.bound.push((Netid::Udp6, a));
-                    let (id, a) = cx.tcp_listen(SocketAddr::new(v6, port), cfg.tcp)?;
+                    let at = SocketAddr::new(v6, port);
+                    let (id, a) = cx
+                        .tcp_listen(at, cfg.tcp)
+                        .map_err(|e| naming(e, "tcp6", at))?;
                     self.listeners.push(id);
                     self.bound.push((Netid::Tcp6, a));
                 }
                 Err(e) if no_ipv6(&e) => {
                     log::warn!("no IPv6 on this host ({e}); serving IPv4 only");
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(naming(e, "udp6", SocketAddr::new(v6, port))),
             }
         }
         if let Some(path) = &cfg.local {
-            let id = cx.unix_listen(path, UnixKind::Stream)?;
+            let id = cx
+                .unix_listen(path, UnixKind::Stream)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
             self.local = Some(id);
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
         }
@@ -318,4 +327,10 @@ fn no_ipv6(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
     )
+}
+
+/// `e` with the transport and address it concerns (`udp 0.0.0.0:662: ...`).
+/// The kind is kept: [`RpcEndpoint::bind`] retries on `AddrInUse`.
+fn naming(e: io::Error, netid: &str, at: SocketAddr) -> io::Error {
+    io::Error::new(e.kind(), format!("{netid} {at}: {e}"))
 }

@@ -107,10 +107,10 @@ fn detach_and_log(
             }
         }
     };
-    let sink = if foreground && log_stderr {
-        Sink::Stderr
-    } else {
-        Sink::Syslog
+    let sink = match (foreground, log_stderr) {
+        (true, true) => Sink::Stderr,
+        (true, false) => Sink::Both,
+        (false, _) => Sink::Syslog,
     };
     logging::init(prog, verbosity, sink);
     Ok(ready)
@@ -134,11 +134,11 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
     let (_lock, took_over) = match notify_main::lock_for_daemon(&cfg.state_dir) {
         Ok(held) => held,
         Err(e) => {
+            // Logged once: on stderr in the foreground (Sink::Stderr or
+            // Sink::Both), and through the ready pipe by the parent.
             log::error!("state directory: {e}");
             if let Some(r) = ready {
                 r.failed(&format!("state directory: {e}"));
-            } else {
-                eprintln!("{prog}: state directory: {e}");
             }
             return 1;
         }

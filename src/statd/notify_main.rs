@@ -24,10 +24,10 @@ pub const SM_NOTIFY_MARKER: &str = "/run/sm-notify.pid";
 /// `rpc.statd -n`: notify every host owed a notice, then exit (0: all
 /// notified; 1: some given up or an error).
 pub fn run_notify_only(prog: &'static str, cfg: Config) -> i32 {
-    let sink = if cfg.foreground && cfg.log_stderr {
-        Sink::Stderr
-    } else {
-        Sink::Syslog
+    let sink = match (cfg.foreground, cfg.log_stderr) {
+        (true, true) => Sink::Stderr,
+        (true, false) => Sink::Both,
+        (false, _) => Sink::Syslog,
     };
     logging::init(prog, cfg.verbosity, sink);
     for w in &cfg.conf_warnings {
