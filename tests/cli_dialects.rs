@@ -295,3 +295,27 @@ fn sm_notify_help_and_bad_option() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).starts_with("sm-notify: -m: 'soon' is not a number of minutes\n"));
 }
+
+#[test]
+fn listing_a_directory_without_a_store_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let d = empty.to_str().unwrap();
+    for args in [
+        &["--list", "-P", d][..],
+        &["--list", "--store-format", "apple", "-P", d],
+    ] {
+        let out = run(statd(args));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            err.contains(d) && err.contains("no monitor store here"),
+            "{err}"
+        );
+    }
+    store(&empty);
+    let out = run(statd(&["--list", "-P", d]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
