@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::prereq::{self, Need};
+
 use statmon::statd::store::nfsutils::format_line;
 use statmon::statd::store::{
     BootInfo, CallerKey, Change, Effect, NfsUtilsStore, RecordError, Registration, StateNote,
@@ -653,13 +657,11 @@ fn the_reboot_step_leaves_spares_in_sm_and_none_in_sm_bak() {
 /// record, and it reports our state.
 #[test]
 fn debian_rpc_statd_reads_our_store() {
+    // The store library's own test: it writes the store as the running
+    // user (root) in a directory that user owns, and Debian's rpc.statd
+    // reads it there; no statmon daemon runs.
     let statd = Path::new("/usr/sbin/rpc.statd");
-    if !statd.exists()
-        || !rustix::process::geteuid().is_root()
-        || which("unshare").is_none()
-        || which("rpcbind").is_none()
-    {
-        println!("skipped: needs root, unshare, rpcbind and /usr/sbin/rpc.statd");
+    if !prereq::require(&[Need::Sandbox, Need::Tool("rpcbind"), Need::DebianDaemons]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -692,10 +694,10 @@ fn debian_rpc_statd_reads_our_store() {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stdout);
-    if !log.contains("Version") && !log.contains("statd") {
-        println!("skipped: rpc.statd did not start in the namespace: {log}");
-        return;
-    }
+    assert!(
+        log.contains("Version") || log.contains("statd"),
+        "rpc.statd did not start in the namespace: {log}"
+    );
     assert_eq!(
         log.matches("Adding record for 127.0.0.20 to the monitor list")
             .count(),
@@ -719,11 +721,4 @@ fn debian_rpc_statd_reads_our_store() {
             reg("127.0.0.20", "otherclient", 3, 0x22)
         ])
     );
-}
-
-fn which(tool: &str) -> Option<std::path::PathBuf> {
-    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.exists())
 }
