@@ -87,12 +87,15 @@ impl Need {
     }
 }
 
-/// Whether `/usr/lib/*/ganesha/libfsalmem.so` exists.
+/// Whether FSAL MEM is installed: `/usr/lib/<triplet>/ganesha`,
+/// `/usr/lib64/ganesha` or `/usr/lib/ganesha` holds `libfsalmem.so`.
 fn has_fsal_mem() -> bool {
-    std::fs::read_dir("/usr/lib").is_ok_and(|rd| {
-        rd.filter_map(Result::ok)
-            .any(|e| e.path().join("ganesha/libfsalmem.so").is_file())
-    })
+    let mut dirs = vec![PathBuf::from("/usr/lib"), PathBuf::from("/usr/lib64")];
+    if let Ok(rd) = std::fs::read_dir("/usr/lib") {
+        dirs.extend(rd.filter_map(Result::ok).map(|e| e.path()));
+    }
+    dirs.iter()
+        .any(|d| d.join("ganesha/libfsalmem.so").is_file())
 }
 
 /// Whether missing installable prerequisites fail tests instead of
