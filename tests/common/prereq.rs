@@ -137,7 +137,9 @@ fn skip(reason: &str) {
         .name()
         .unwrap_or("<unnamed thread>")
         .to_string();
-    eprintln!("SKIP {test}: {reason}");
+    // Straight to the process's stderr: libtest's capture (which hides
+    // what passing tests print) only takes the print macros.
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
     let line = format!("{}::{test}\t{reason}\n", env!("CARGO_CRATE_NAME"));
     let log = skip_log();
     let written = std::fs::OpenOptions::new()
