@@ -263,7 +263,10 @@ fn clear_while_a_daemon_holds_the_directory_goes_to_the_daemon() {
     // The store is untouched; the request waits in the spool.
     assert!(d.join("sm.bak/hostb").exists());
     assert_eq!(fs::read(d.join(layout::FORGET_SPOOL)).unwrap(), b"hostb\n");
-    assert_eq!(take_forget_requests(d).unwrap(), vec![b"hostb".to_vec()]);
+    assert_eq!(
+        take_forget_requests(&d.join("sm")).unwrap(),
+        vec![b"hostb".to_vec()]
+    );
     assert!(!d.join(layout::FORGET_SPOOL).exists());
     // A host that is not pending is refused before anything is spooled.
     let out = admin(d, &["-N", "hosta"]);

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::layout;
 use common::prereq::{self, Need};
 
 use statmon::statd::store::nfsutils::format_line;
@@ -63,7 +64,8 @@ fn read_state(dir: &Path) -> i32 {
 fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
     let dir = tempfile::tempdir().unwrap();
     write_state(dir.path(), 3);
-    fs::write(dir.path().join(".statmon-boot-id"), "b1\n").unwrap();
+    fs::create_dir(dir.path().join("sm")).unwrap();
+    fs::write(dir.path().join(layout::BOOT_ID), "b1\n").unwrap();
     let mut store = NfsUtilsStore::open(dir.path());
     let loaded = store.load(&boot("b1")).unwrap();
     assert!(!loaded.new_boot);
@@ -331,7 +333,7 @@ fn reboot_moves_monitors_to_the_notify_list_and_bumps_state() {
     assert!(!loaded.new_boot);
     assert_eq!(loaded.state, 7);
     assert_eq!(
-        fs::read_to_string(dir.path().join(".statmon-boot-id")).unwrap(),
+        fs::read_to_string(dir.path().join(layout::BOOT_ID)).unwrap(),
         "b3\n"
     );
 }
