@@ -64,7 +64,17 @@ fn getopt_message(prog: &str, e: &getopts::Fail) -> String {
 
 /// The usage text: a synopsis line, then one line per option.
 pub fn usage(prog: &str, synopsis: &str, table: &[Opt]) -> String {
-    let mut out = format!("Usage: {prog} {synopsis}\n");
+    format!("Usage: {prog} {synopsis}\n{}", options_text(table))
+}
+
+/// The one line printed after a command-line error, instead of the usage.
+pub fn hint(prog: &str) -> String {
+    format!("Try '{prog} --help' for more information.")
+}
+
+/// One line per option of `table`: its names, argument and help.
+pub fn options_text(table: &[Opt]) -> String {
+    let mut out = String::new();
     for o in table {
         let mut names = Vec::new();
         if !o.short.is_empty() {
@@ -142,6 +152,14 @@ mod tests {
             let m = parse("x", TABLE, &args(&["-p", bad])).unwrap();
             assert!(port(&m, "p").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hint_is_one_line() {
+        assert_eq!(
+            hint("rpc.statd"),
+            "Try 'rpc.statd --help' for more information."
+        );
     }
 
     #[test]

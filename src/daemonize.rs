@@ -70,6 +70,33 @@ fn wait_for_child(prog: &str, pid: u32, rd: OwnedFd) -> i32 {
     }
 }
 
+/// Makes a freshly started process look and behave like the daemon `name`
+/// to the scripts around it, before it does anything else:
+///
+/// - every descriptor above 2 it inherited is closed: nfs-common's
+///   `start-statd` execs `rpc.statd` holding its `flock` on
+///   `/run/rpc.statd.lock` as fd 9, and a daemon that kept it would make
+///   every later `start-statd` wait for ever;
+/// - its command name (`/proc/PID/comm`, what `pgrep` and `ps -o comm`
+///   show) becomes `name` (the kernel keeps its first 15 bytes), so that
+///   `statmon rpc.statd ...` is found by `pgrep -x rpc.statd` as the
+///   installed `rpc.statd` is.
+///
+/// Call it first thing in `main`, while the process has one thread and
+/// owns no descriptor above 2. A failure is reported on stderr and the
+/// daemon starts anyway: neither step is needed to serve.
+pub fn start_as(name: &str) {
+    if let Err(e) = sys::close_fds_from(3) {
+        eprintln!("{name}: cannot close inherited descriptors: {e}");
+    }
+    let Ok(comm) = std::ffi::CString::new(name) else {
+        return;
+    };
+    if let Err(e) = rustix::thread::set_name(&comm) {
+        eprintln!("{name}: cannot set the process name: {e}");
+    }
+}
+
 /// An exclusive hold on a state directory, released when dropped or when the
 /// process dies.
 #[derive(Debug)]

@@ -1,12 +1,17 @@
 //! The multi-call front door: one binary, many daemons.
 //!
-//! The daemon is chosen by the basename of `argv[0]` (`rpc.statd`, ...) so the
-//! binary can be installed as drop-in symlinks, or by the first argument
-//! (`statmon rpc.statd -F`).
+//! The program is chosen by the basename of `argv[0]` (`rpc.statd`, ...) so
+//! the binary can be installed under the programs' names ([`install_links`]:
+//! a copy per name by default), or by the first argument
+//! (`statmon rpc.statd -F`). Whichever way a daemon is selected, it starts
+//! with [`daemonize::start_as`]; `statmon`'s own commands do not.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use crate::daemonize;
 
 /// One daemon the binary can become.
 #[derive(Debug, Clone, Copy)]
@@ -43,12 +48,25 @@ fn find(name: &str) -> Option<&'static Daemon> {
         .find(|d| d.name == name || d.aliases.contains(&name))
 }
 
+/// Becomes daemon `d`: the process setup every daemon needs before it does
+/// anything ([`daemonize::start_as`]), then its entry point.
+fn become_daemon(d: &'static Daemon, args: Vec<OsString>) -> i32 {
+    daemonize::start_as(d.name);
+    (d.main)(d.name, args)
+}
+
 const USAGE: &str = "\
-Usage: statmon DAEMON [ARGS...]     run DAEMON (see --list)
-       statmon --list               name the daemons in this binary
-       statmon install-links DIR    create DIR/<daemon> symlinks to this binary
+Usage: statmon PROGRAM [ARGS...]    run PROGRAM (see --list)
+       statmon --list               name the programs in this binary
+       statmon install-links [--symlink] [--force] DIR
+                                    install DIR/<program> for every program:
+                                    a copy of this binary (default) or a
+                                    symbolic link to it (--symlink)
        statmon --version
-Installed under a daemon's name (e.g. as a symlink rpc.statd), it runs that daemon.";
+Installed under a program's name (e.g. as rpc.statd), it runs that program.";
+
+/// The one usage line of `install-links`, printed after its errors.
+const INSTALL_USAGE: &str = "usage: statmon install-links [--symlink] [--force] DIR";
 
 /// Runs the program as `argv0` with `args`; returns the process exit status.
 pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
@@ -57,7 +75,7 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     if let Some(d) = find(&base) {
-        return (d.main)(d.name, args);
+        return become_daemon(d, args);
     }
     if args.is_empty() {
         eprintln!("{USAGE}");
@@ -67,7 +85,12 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
     match first.as_str() {
         "--list" | "-l" => {
             for d in DAEMONS {
-                println!("{:<12} {}", d.name, d.summary);
+                let also = if d.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (also as {})", d.aliases.join(", "))
+                };
+                println!("{:<12} {}{also}", d.name, d.summary);
             }
             0
         }
@@ -79,26 +102,9 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
             println!("{USAGE}");
             0
         }
-        "install-links" => match args.as_slice() {
-            [dir] => match install_links(Path::new(dir)) {
-                Ok(made) => {
-                    for m in made {
-                        println!("{m}");
-                    }
-                    0
-                }
-                Err(e) => {
-                    eprintln!("statmon: install-links {}: {e}", dir.to_string_lossy());
-                    1
-                }
-            },
-            _ => {
-                eprintln!("{USAGE}");
-                2
-            }
-        },
+        "install-links" => install_links_main(&args),
         name => match find(name) {
-            Some(d) => (d.main)(d.name, args),
+            Some(d) => become_daemon(d, args),
             None => {
                 eprintln!("statmon: unknown daemon '{name}' (try statmon --list)");
                 2
@@ -107,26 +113,169 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
     }
 }
 
-/// Creates `dir/<name>` → this executable for every daemon; an existing link
-/// is replaced, any other existing file is left alone and reported.
-pub fn install_links(dir: &Path) -> io::Result<Vec<String>> {
-    let exe = std::env::current_exe()?;
-    std::fs::create_dir_all(dir)?;
-    let mut made = Vec::new();
+/// How `install-links` installs each program name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstallOptions {
+    /// Symbolic links to this executable instead of copies.
+    pub symlink: bool,
+    /// Replace whatever is in the way (a file that is not ours).
+    pub force: bool,
+}
+
+/// `statmon install-links [--symlink] [--force] DIR`: exit 0 after naming
+/// what it installed, 1 after naming what it could not.
+fn install_links_main(args: &[OsString]) -> i32 {
+    let mut opts = InstallOptions {
+        symlink: false,
+        force: false,
+    };
+    let mut dir = None;
+    for a in args {
+        match a.to_str() {
+            Some("--symlink") => opts.symlink = true,
+            Some("--force") => opts.force = true,
+            Some(o) if o.starts_with('-') && o.len() > 1 => {
+                eprintln!("statmon: install-links: unknown option '{o}'");
+                eprintln!("{INSTALL_USAGE}");
+                return 1;
+            }
+            _ if dir.is_some() => {
+                eprintln!(
+                    "statmon: install-links: one directory only ('{}' is extra)",
+                    a.to_string_lossy()
+                );
+                eprintln!("{INSTALL_USAGE}");
+                return 1;
+            }
+            _ => dir = Some(Path::new(a)),
+        }
+    }
+    let Some(dir) = dir else {
+        let names: Vec<&str> = DAEMONS.iter().map(|d| d.name).collect();
+        eprintln!(
+            "statmon: install-links: missing DIR, the directory to install {} into",
+            names.join(", ")
+        );
+        eprintln!("{INSTALL_USAGE}");
+        return 1;
+    };
+    match install_links(dir, opts) {
+        Ok(made) => {
+            for m in made {
+                println!("{m}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("statmon: install-links: {e}");
+            1
+        }
+    }
+}
+
+/// What is at a path `install-links` would install.
+enum InTheWay {
+    Nothing,
+    /// A file or link this statmon installed (a symbolic link to this
+    /// executable, or a byte-identical copy of it): replaced without asking.
+    Ours,
+    /// A directory: never replaced.
+    Directory,
+    /// Anything else: replaced only with `--force`.
+    Other(&'static str),
+}
+
+fn in_the_way(path: &Path, exe: &Path) -> io::Result<InTheWay> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(InTheWay::Nothing),
+        Err(e) => return Err(named(path, e)),
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let ours = std::fs::canonicalize(path).is_ok_and(|t| t == exe);
+        return Ok(if ours {
+            InTheWay::Ours
+        } else {
+            InTheWay::Other("a symbolic link to another file")
+        });
+    }
+    if ft.is_file() {
+        let ours = std::fs::metadata(exe).is_ok_and(|m| m.len() == meta.len())
+            && std::fs::read(path).ok() == std::fs::read(exe).ok();
+        return Ok(if ours {
+            InTheWay::Ours
+        } else {
+            InTheWay::Other("a regular file")
+        });
+    }
+    Ok(if ft.is_dir() {
+        InTheWay::Directory
+    } else {
+        InTheWay::Other("not a regular file")
+    })
+}
+
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Installs `dir/<name>` for every program of this binary: by default a copy
+/// of this executable (its own inode, so `killall /path/sm-notify`, which
+/// selects by the executable's inode, never matches `rpc.statd`), or with
+/// `symlink` a symbolic link to it. Returns one line per name installed.
+///
+/// Nothing is installed unless every name can be: a path holding anything
+/// but this statmon's own link or copy is an error naming it, unless
+/// `force`. A directory in the way is never replaced. Each copy is written
+/// beside its target and renamed over it, so a running program of that name
+/// keeps its old executable.
+pub fn install_links(dir: &Path, opts: InstallOptions) -> io::Result<Vec<String>> {
+    let exe = std::fs::canonicalize(std::env::current_exe()?)?;
+    std::fs::create_dir_all(dir).map_err(|e| named(dir, e))?;
     for d in DAEMONS {
-        let link = dir.join(d.name);
-        match std::fs::symlink_metadata(&link) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(&link)?,
-            Ok(_) => {
+        let path = dir.join(d.name);
+        match in_the_way(&path, &exe)? {
+            InTheWay::Directory => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a symlink", link.display()),
+                    format!("{} is a directory; not replacing it", path.display()),
                 ))
             }
-            Err(_) => {}
+            InTheWay::Other(what) if !opts.force => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is {what}, not installed by this statmon; \
+                         not replacing it (use --force to)",
+                        path.display()
+                    ),
+                ))
+            }
+            _ => {}
         }
-        std::os::unix::fs::symlink(&exe, &link)?;
-        made.push(format!("{} -> {}", link.display(), exe.display()));
+    }
+    let mut made = Vec::new();
+    for d in DAEMONS {
+        let path = dir.join(d.name);
+        let tmp = dir.join(format!(".{}.statmon-new", d.name));
+        let _ = std::fs::remove_file(&tmp);
+        if opts.symlink {
+            std::os::unix::fs::symlink(&exe, &tmp).map_err(|e| named(&tmp, e))?;
+        } else {
+            std::fs::copy(&exe, &tmp).map_err(|e| named(&tmp, e))?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| named(&tmp, e))?;
+        }
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(named(&path, e));
+        }
+        made.push(if opts.symlink {
+            format!("{} -> {}", path.display(), exe.display())
+        } else {
+            format!("{} (a copy of {})", path.display(), exe.display())
+        });
     }
     Ok(made)
 }
@@ -152,15 +301,52 @@ mod tests {
         assert_eq!(run(OsStr::new("statmon"), vec!["--list".into()]), 0);
     }
 
+    const COPY: InstallOptions = InstallOptions {
+        symlink: false,
+        force: false,
+    };
+
     #[test]
-    fn install_links_creates_and_replaces_symlinks() {
+    fn install_links_replaces_its_own_links_and_copies_only() {
         let dir = tempfile::tempdir().unwrap();
-        install_links(dir.path()).unwrap();
-        install_links(dir.path()).unwrap();
         let link = dir.path().join("rpc.statd");
+        let symlinks = InstallOptions {
+            symlink: true,
+            ..COPY
+        };
+        install_links(dir.path(), symlinks).unwrap();
         assert!(std::fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
             .is_symlink());
+        install_links(dir.path(), COPY).unwrap();
+        install_links(dir.path(), COPY).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+        std::fs::write(&link, b"#!/bin/sh\n").unwrap();
+        let err = install_links(dir.path(), COPY).unwrap_err().to_string();
+        assert!(err.contains(&link.display().to_string()), "{err}");
+        assert_eq!(std::fs::read(&link).unwrap(), b"#!/bin/sh\n");
+        install_links(
+            dir.path(),
+            InstallOptions {
+                force: true,
+                ..COPY
+            },
+        )
+        .unwrap();
+        assert_ne!(std::fs::read(&link).unwrap(), b"#!/bin/sh\n");
+    }
+
+    #[test]
+    fn install_links_never_replaces_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sm-notify")).unwrap();
+        let force = InstallOptions {
+            force: true,
+            ..COPY
+        };
+        let err = install_links(dir.path(), force).unwrap_err().to_string();
+        assert!(err.contains("sm-notify is a directory"), "{err}");
+        assert!(!dir.path().join("rpc.statd").exists());
     }
 }

@@ -85,10 +85,37 @@ pub enum Included {
 /// Where a value lives: lower-cased section, subsection and key.
 type Slot = (String, Option<String>, String);
 
-/// The assignments of one or more configuration files.
+/// One assignment that is in effect: its value and where it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The key as written (the lookup ignores its case).
+    pub key: String,
+    /// The value, verbatim (never empty: empty values are not assignments).
+    pub value: String,
+    /// The file it was read from (empty for text given to
+    /// [`NfsConf::parse`]).
+    pub file: PathBuf,
+    /// The 1-based line (of the first physical line of a joined line).
+    pub line: usize,
+}
+
+impl Assignment {
+    /// `file:line` (or `line N` for text that came from no file), as
+    /// [`ConfWarning`] names places.
+    pub fn place(&self) -> String {
+        if self.file.as_os_str().is_empty() {
+            format!("line {}", self.line)
+        } else {
+            format!("{}:{}", self.file.display(), self.line)
+        }
+    }
+}
+
+/// The assignments of one or more configuration files: for each key, the
+/// one in effect (the last made) and where it was made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NfsConf {
-    values: BTreeMap<Slot, String>,
+    values: BTreeMap<Slot, Assignment>,
 }
 
 impl NfsConf {
@@ -161,14 +188,38 @@ impl NfsConf {
         self.values.extend(later.values);
     }
 
-    fn lookup(&self, section: &str, sub: Option<&str>, key: &str) -> Option<&str> {
-        let slot = (fold(section), sub.map(fold), fold(key));
-        self.values.get(&slot).map(String::as_str)
+    /// The assignments in effect in `[section]` (not in its subsections),
+    /// in key order: one per key, wherever it was last made.
+    pub fn assignments(&self, section: &str) -> impl Iterator<Item = &Assignment> {
+        let section = fold(section);
+        self.values
+            .iter()
+            .filter(move |((s, sub, _), _)| *s == section && sub.is_none())
+            .map(|(_, a)| a)
     }
 
-    fn set(&mut self, section: &str, sub: Option<&str>, key: &str, value: &str) {
+    /// The warnings for the keys of `[section]` that are not in `known`
+    /// (ASCII case-insensitive), one per key, naming where it was set:
+    /// `FILE:LINE: unknown key 'KEY' in [SECTION], ignored`.
+    pub fn unknown_keys(&self, section: &str, known: &[&str]) -> Vec<ConfWarning> {
+        self.assignments(section)
+            .filter(|a| !known.iter().any(|k| k.eq_ignore_ascii_case(&a.key)))
+            .map(|a| ConfWarning {
+                file: a.file.clone(),
+                line: Some(a.line),
+                message: format!("unknown key '{}' in [{section}], ignored", a.key),
+            })
+            .collect()
+    }
+
+    fn lookup(&self, section: &str, sub: Option<&str>, key: &str) -> Option<&str> {
         let slot = (fold(section), sub.map(fold), fold(key));
-        self.values.insert(slot, value.to_owned());
+        self.values.get(&slot).map(|a| a.value.as_str())
+    }
+
+    fn set(&mut self, section: &str, sub: Option<&str>, assignment: Assignment) {
+        let slot = (fold(section), sub.map(fold), fold(&assignment.key));
+        self.values.insert(slot, assignment);
     }
 }
 
@@ -360,7 +411,13 @@ impl Parser<'_> {
         } else if key.eq_ignore_ascii_case("include") {
             self.include(value, file, n, place.clone());
         } else if !value.is_empty() {
-            self.conf.set(&section, sub.as_deref(), key, value);
+            let assignment = Assignment {
+                key: key.to_owned(),
+                value: value.to_owned(),
+                file: file.to_path_buf(),
+                line: n,
+            };
+            self.conf.set(&section, sub.as_deref(), assignment);
         }
     }
 
@@ -905,5 +962,60 @@ mod tests {
         let (c, _) = load_system(&main).unwrap();
         assert_eq!(c.get("statd", "port"), Some("5"));
         assert_eq!(c.get("statd", "name"), Some("m"));
+    }
+
+    #[test]
+    fn assignments_know_their_file_and_line() {
+        let files: HashMap<PathBuf, &str> = [(PathBuf::from("/etc/inc.conf"), "\nPort = 7\n")]
+            .into_iter()
+            .collect();
+        let mut read = |p: &Path| match files.get(p) {
+            Some(t) => Included::Text(t.to_string()),
+            None => Included::Missing,
+        };
+        let (c, w) = NfsConf::parse_with(
+            "[statd]\nport = 1\nname = a\\\nb\ninclude = inc.conf\n[statd \"x\"]\nq = 1\n",
+            Path::new("/etc/nfs.conf"),
+            &mut read,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        let got: Vec<_> = c
+            .assignments("STATD")
+            .map(|a| (a.key.as_str(), a.place()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("name", "/etc/nfs.conf:3".into()),
+                ("Port", "/etc/inc.conf:2".into())
+            ]
+        );
+        let (c, _) = parse("[s]\nk = 1\n");
+        assert_eq!(c.assignments("s").next().unwrap().place(), "line 2");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_once_with_their_place() {
+        let (mut c, _) = parse("[statd]\nport = 1\nfoo = 2\nFOO = 3\n[lockd]\nbar = 1\n");
+        let (later, _) = parse("[statd]\n\nfoo = 4\n");
+        c.merge(later);
+        let w = c.unknown_keys("statd", &["Port"]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(
+            w[0].to_string(),
+            "line 3: unknown key 'foo' in [statd], ignored"
+        );
+        let mut w = NfsConf::parse_with(
+            "[lockd]\nbar = 1\n",
+            Path::new("/etc/nfs.conf"),
+            &mut |_| Included::Missing,
+        )
+        .0
+        .unknown_keys("lockd", &["port", "udp-port"]);
+        assert_eq!(
+            w.pop().unwrap().to_string(),
+            "/etc/nfs.conf:2: unknown key 'bar' in [lockd], ignored"
+        );
+        assert!(c.unknown_keys("lockd", &["bar"]).is_empty());
     }
 }

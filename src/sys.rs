@@ -135,6 +135,38 @@ pub fn set_all_uids(uid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Closes every descriptor numbered `first` or higher.
+///
+/// Uses `close_range(2)` (Linux 5.9); on an older kernel it closes each
+/// number listed in `/proc/self/fd`. Call it only first thing in `main`,
+/// while nothing in this process owns a descriptor at or above `first`
+/// (the standard library opens none before `main`): an `OwnedFd` or `File`
+/// still alive would be left naming a closed, reusable number.
+pub fn close_fds_from(first: u32) -> io::Result<()> {
+    // SAFETY: plain integer arguments, no memory is passed; the caller
+    // guarantees that no live object owns the descriptors closed.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if !matches!(err.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EINVAL)) {
+        return Err(err);
+    }
+    // The directory's own descriptor is closed when the listing ends, before
+    // the loop below runs, so it is never closed twice.
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &i32| fd >= 0 && fd as u32 >= first)
+        .collect();
+    for fd in open {
+        // SAFETY: as above; a number that is no longer open (the listing's
+        // own descriptor) only makes close fail with EBADF, which is ignored.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -569,6 +569,8 @@ fn debian_and_statmon_answer_alike() {
         sb.log("debian.log")
     );
 
+    // Debian's statd leaves rpcbind, or statmon refuses to start beside it.
+    sb.run("rpcinfo", &["-d", "100024", "1"]);
     let statmon_dir = sb.dir.path().join("statmon");
     layout::stock(&statmon_dir, StateFile::Empty);
     let dir2 = statmon_dir.to_str().unwrap();

@@ -23,10 +23,17 @@
 //!    the callback and drops client1's lock.
 //! 5. client2's lock is then granted, and statmon still answers.
 //!
-//! The scenario runs three times: statmon with Ganesha's default naming (by
+//! With `NSM_Use_Caller_Name = true`, before step 2 a lock whose
+//! `caller_name` does not resolve (`ghost-client`, in no lab /etc/hosts) is
+//! denied `nlm4_denied_nolocks`: the statd answers Ganesha's SM_MON of it
+//! `stat_fail` (a host that cannot be found could never be told of a
+//! reboot), and no record of it is created.
+//!
+//! The scenario runs four times: statmon with Ganesha's default naming (by
 //! address), statmon with `NSM_Use_Caller_Name = true` (mon_name `client1`),
-//! and Debian's rpc.statd in statmon's place, the reference the harness is
-//! checked against (statd-specific log checks are then left out).
+//! and Debian's rpc.statd in statmon's place with either naming, the
+//! reference the harness is checked against (statd-specific log checks are
+//! then left out).
 //! Ganesha's log (NLM at debug level) shows the callback it got; both logs
 //! are printed when a step fails.
 //!
@@ -37,7 +44,9 @@
 mod common;
 
 use common::lab::{Flavour, Host, Lab, DEBIAN_STATD, STATD_PORT};
-use common::nlmclient::{NlmClient, Op, Outcome, Owner, Run, NLM4_DENIED, NLM4_GRANTED};
+use common::nlmclient::{
+    NlmClient, Op, Outcome, Owner, Run, NLM4_DENIED, NLM4_DENIED_NOLOCKS, NLM4_GRANTED,
+};
 use common::smclient::{priv_hex, Reply, SmClient};
 use std::time::{Duration, Instant};
 
@@ -50,6 +59,8 @@ const EXPORT: &str = "/mem";
 const FILE: &str = "lockfile";
 /// How long the release of client1's lock may take after its reboot.
 const RELEASE_WAIT: Duration = Duration::from_secs(20);
+/// A caller_name no lab host resolves.
+const GHOST: &str = "ghost-client";
 
 /// What the scenario needs (see `common::prereq`).
 fn needs(statd: Flavour) -> Vec<common::prereq::Need> {
@@ -233,6 +244,38 @@ fn run(sc: &Scenario) {
         state: 1,
     };
 
+    // An unresolvable caller_name: the statd refuses to monitor it, so
+    // Ganesha denies the lock rather than grant one nobody could recover.
+    if sc.use_caller_name {
+        let ghost = Owner {
+            caller: GHOST,
+            svid: 303,
+            state: 1,
+        };
+        let r = nlm(&lab, nlmc, "client2", Op::Lock, ghost);
+        assert_eq!(
+            r.outcome.stat(),
+            Some(NLM4_DENIED_NOLOCKS),
+            "a lock for {GHOST}, which does not resolve\n{}",
+            lab.logs()
+        );
+        let server = lab.host("server");
+        assert!(
+            record_lines(server, GHOST).is_empty()
+                && !server.records("sm").iter().any(|(f, _)| f.contains(GHOST)),
+            "no record of {GHOST}: {:?}\n{}",
+            server.records("sm"),
+            lab.logs()
+        );
+        if statmon {
+            assert!(
+                statmon_log(server).contains(&format!("no canonical host name found for {GHOST}")),
+                "statmon logs why SM_MON of {GHOST} failed\n{}",
+                lab.logs()
+            );
+        }
+    }
+
     // 2. client1 locks; Ganesha has statd monitor client1 first.
     let r = nlm(&lab, nlmc, "client1", Op::Lock, c1);
     assert_eq!(
@@ -321,9 +364,20 @@ fn run(sc: &Scenario) {
         "SM_MON failed",
         "SM_UNMON failed",
     ] {
-        assert!(
-            !glog.contains(bad),
-            "Ganesha's log: {bad:?}\n{}",
+        // The SM_MON of the unresolvable name fails by design (twice: Ganesha
+        // retries once).
+        let unexpected = glog
+            .lines()
+            .filter(|l| l.contains(bad) && !l.contains(&format!("Monitor {GHOST} ")))
+            .count();
+        assert_eq!(unexpected, 0, "Ganesha's log: {bad:?}\n{}", lab.logs());
+    }
+    if sc.use_caller_name {
+        let failed = format!("Monitor {GHOST} SM_MON failed");
+        assert_eq!(
+            glog.matches(&failed).count(),
+            2,
+            "Ganesha tries the SM_MON of {GHOST} twice, then denies\n{}",
             lab.logs()
         );
     }
@@ -406,5 +460,16 @@ fn ganesha_with_debian_statd_reference() {
         test: "ganesha_with_debian_statd_reference",
         statd: Flavour::Debian,
         use_caller_name: false,
+    });
+}
+
+/// Debian's rpc.statd with clients monitored under their caller_name: the
+/// reference for the unresolvable caller_name as well.
+#[test]
+fn ganesha_with_debian_statd_by_caller_name_reference() {
+    run(&Scenario {
+        test: "ganesha_with_debian_statd_by_caller_name_reference",
+        statd: Flavour::Debian,
+        use_caller_name: true,
     });
 }

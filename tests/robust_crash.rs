@@ -371,7 +371,8 @@ fn monitor_store_survives_sigkill_under_load() {
     }
     let (mut rng, seed) = Rng::new();
     println!("seed {seed}");
-    let mut sb = Sandbox::new();
+    let names: Vec<String> = (0..NAMES).map(name).collect();
+    let mut sb = Sandbox::with_hosts(&[("127.0.0.30", &names.join(" "))]);
     sb.enter_net();
     let started = Instant::now();
     rounds(&mut sb, StoreFormat::NfsUtils, 20, 20061, &mut rng);

@@ -33,7 +33,11 @@ fn setup() -> Option<Sandbox> {
     if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return None;
     }
-    let sb = Sandbox::new();
+    // Every name the tests monitor resolves (SM_MON of one that does not
+    // fails before the store is reached).
+    let full: Vec<String> = (0..50).map(|i| format!("full{i}.lab")).collect();
+    let names = "after.lab before.lab m.lab n.lab new.lab new2.lab a1.lab a2.lab a3.lab";
+    let sb = Sandbox::with_hosts(&[("127.0.0.40", names), ("127.0.0.41", &full.join(" "))]);
     sb.enter_net();
     Some(sb)
 }

@@ -148,7 +148,23 @@ fn limits_hold_and_the_lock_manager_is_served() {
     if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
-    let mut sb = Sandbox::new();
+    // The probes' names resolve (30 names a line), as a lock manager's do.
+    let lines: Vec<(String, String)> = (0..200)
+        .map(|k| {
+            let names: Vec<String> = (1..=30)
+                .map(|j| format!("probe{}.lab", k * 30 + j))
+                .collect();
+            (
+                format!("127.0.{}.{}", 2 + k / 200, 1 + k % 200),
+                names.join(" "),
+            )
+        })
+        .collect();
+    let hosts: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(a, n)| (a.as_str(), n.as_str()))
+        .collect();
+    let mut sb = Sandbox::with_hosts(&hosts);
     sb.enter_net();
     let dir = sb.dir.path().join("state");
     layout::stock(&dir, StateFile::Empty);

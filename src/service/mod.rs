@@ -1,7 +1,11 @@
 //! Glue between the reactor and RPC programs, shared by every RPC daemon:
-//! listeners ([`endpoint`]), rpcbind registration ([`registrar`]) and the
-//! embedded portmapper module ([`portmapper`]).
+//! listeners ([`endpoint`]), rpcbind registration ([`registrar`]), the
+//! embedded portmapper module ([`portmapper`]), calls held until the
+//! service is registered ([`hold`]) and blocking checks made before
+//! serving ([`probe`]).
 
 pub mod endpoint;
+pub mod hold;
 pub mod portmapper;
+pub mod probe;
 pub mod registrar;

@@ -4,8 +4,10 @@
 use super::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::portmap::Portmapper;
 use crate::proto::pmap::PMAP_PORT;
+use crate::proto::rpcb::{uaddr_from_socket, Netid};
 use crate::reactor::{Context, Event, Module};
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// rpcbind's local socket, which libtirpc clients (rpcinfo) try first.
@@ -44,6 +46,29 @@ impl PortmapModule {
         let path = PathBuf::from(LOCAL_SOCKET);
         let usable = path.parent().is_some_and(|d| d.is_dir()) && !path.exists();
         PortmapModule::new(PMAP_PORT, usable.then_some(path))
+    }
+
+    /// Registers `prog` version `vers` on `listeners` before the portmapper
+    /// serves (owner `owner`), so that it is registered from the first
+    /// answer on.
+    pub fn with_registered(
+        mut self,
+        prog: u32,
+        vers: u32,
+        listeners: &[(Netid, SocketAddr)],
+        owner: &str,
+    ) -> PortmapModule {
+        let table = self.program.table_mut();
+        for &(netid, addr) in listeners {
+            table.set(
+                prog,
+                vers,
+                netid.as_str().as_bytes(),
+                uaddr_from_socket(addr).as_bytes(),
+                owner,
+            );
+        }
+        self
     }
 
     /// The registration table, for tests.

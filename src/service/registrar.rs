@@ -22,6 +22,21 @@ pub const LOCAL_RETRY: RetryPolicy = RetryPolicy {
     max_transmits: 3,
 };
 
+/// How long [`rpcbind_refused`] waits for a TCP connection to port 111.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Whether nothing listens on the local portmapper port: a TCP connection
+/// to 127.0.0.1:111 is refused (an immediate answer on the loopback), so
+/// waiting for UDP replies would only waste time. A connection made, a
+/// timeout or any other error says "maybe": register over UDP as usual.
+pub fn rpcbind_refused() -> bool {
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), PMAP_PORT);
+    matches!(
+        std::net::TcpStream::connect_timeout(&addr, PROBE_TIMEOUT),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused
+    )
+}
+
 /// What an event meant to the registrar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {

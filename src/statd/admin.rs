@@ -28,7 +28,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-/// The spool of `-N` requests for a running daemon, in the state directory:
+/// The spool of `-N` requests for a running daemon, in the store's private
+/// directory (`startup::private_dir`, which the daemon can still write):
 /// one host per line, escaped as in [`progress::escape_host`].
 pub const FORGET_FILE: &str = ".statmon-forget";
 
@@ -262,12 +263,25 @@ fn read_capped(path: &Path) -> io::Result<Option<Vec<u8>>> {
 }
 
 fn snapshot(admin: &Admin) -> io::Result<Snapshot> {
+    let marks: &[&str] = match admin.store {
+        StoreFormat::NfsUtils => &["sm", "sm.bak", "state"],
+        StoreFormat::Apple => &[super::cli::APPLE_STATUS_FILE],
+    };
+    if !marks.iter().any(|m| admin.state_dir.join(m).exists()) {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no monitor store here (no {})", marks.join(", no ")),
+        ));
+    }
     let Peeked {
         state,
         hosts,
         mut problems,
     } = peek(admin.store, &admin.state_dir)?;
-    let progress = read_progress(&admin.state_dir, &mut problems);
+    let progress = read_progress(
+        &startup::private_dir(admin.store, &admin.state_dir),
+        &mut problems,
+    );
     Ok(Snapshot {
         state,
         hosts: views(&hosts, &progress),
@@ -396,7 +410,11 @@ fn clear(admin: &Admin, host: &[u8]) -> i32 {
         return 1;
     };
     match holder(&admin.state_dir) {
-        Ok(Holder::Daemon(pid)) => ask_daemon(&admin.state_dir, &entry.name, pid),
+        Ok(Holder::Daemon(pid)) => ask_daemon(
+            &startup::private_dir(admin.store, &admin.state_dir),
+            &entry.name,
+            pid,
+        ),
         Ok(Holder::Us(lock)) => {
             let status = clear_in_store(admin, host);
             drop(lock);
@@ -451,6 +469,11 @@ fn append_forget_request(dir: &Path, name: &[u8]) -> io::Result<()> {
         .create(true)
         .mode(0o600)
         .open(dir.join(FORGET_FILE))?;
+    // The daemon runs as the directory's owner: the spool must be its.
+    let owner = fs::metadata(dir)?;
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid()))?;
+    }
     let mut line = progress::escape_host(name).into_bytes();
     line.push(b'\n');
     file.write_all(&line)?;
@@ -530,9 +553,9 @@ fn clear_in_store(admin: &Admin, host: &[u8]) -> i32 {
 /// The spool is renamed before it is read, so a request appended meanwhile
 /// lands in a new spool for the next signal; one left by a reader that died
 /// is read first.
-pub fn take_forget_requests(state_dir: &Path) -> io::Result<Vec<Vec<u8>>> {
-    let spool = state_dir.join(FORGET_FILE);
-    let taking = state_dir.join(FORGET_TAKING);
+pub fn take_forget_requests(dir: &Path) -> io::Result<Vec<Vec<u8>>> {
+    let spool = dir.join(FORGET_FILE);
+    let taking = dir.join(FORGET_TAKING);
     let mut bytes = read_capped(&taking)?.unwrap_or_default();
     match fs::rename(&spool, &taking) {
         Ok(()) => bytes.extend(read_capped(&taking)?.unwrap_or_default()),

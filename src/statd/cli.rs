@@ -1,31 +1,47 @@
-//! rpc.statd's configuration: the command line (the seed man page's flags
-//! first, then nfs-utils' that do not collide with them), the `[statd]`
-//! section of `/etc/nfs.conf`, and the environment. A flag beats the file;
-//! the file beats the default.
+//! rpc.statd's configuration: the command line in one of two dialects, the
+//! `[statd]` and `[lockd]` sections of `/etc/nfs.conf`, and the
+//! environment. A flag beats the file; the file beats the default.
 //!
-//! The seed's letters win over nfs-utils' where both use one: `-n` runs only
-//! the notification service (nfs-utils: `--name`), `-L` lists and watches
-//! the store (nfs-utils: `--no-notify`), `-N host` clears a host's
-//! needs-notification status (nfs-utils: run sm-notify). nfs-utils' long
-//! forms `--name` and `--no-notify` stay. `-l`, `-L` and `-N` never start a
-//! daemon ([`Command::Admin`]).
+//! The two dialects ([`Dialect`]) give some letters different meanings:
+//!
+//! | letter | nfs-utils (default on Linux) | seed (default on macOS, BSD) |
+//! |---|---|---|
+//! | `-d` | `--no-syslog`: with `-F`, log to stderr at the debug level | `--debug`: log at the maximum level |
+//! | `-F` | foreground, log to syslog (stderr with `-d`) | foreground, log to stderr |
+//! | `-n name` / `-n` | `--name name` | `--notify-only`: notify, then exit |
+//! | `-L` | `--no-notify` | `--watch`: list the store, then watch it |
+//! | `-N` / `-N host` | `--notify-mode`: notify (as sm-notify), then exit | `--forget host`: clear its needs-notification status |
+//! | `-l` | (none) | `--list` |
+//! | `-T`, `-U`, `-v` | `--nlm-port`, `--nlm-udp-port`, `--version` | (none) |
+//!
+//! Every long option exists in both dialects with one meaning (`--list`,
+//! `--watch`, `--forget HOST`, `--notify-only`, `--name`, `--no-notify`,
+//! `--nlm-port`, ...), except `--no-syslog` and `--notify-mode`, which are
+//! nfs-utils' only. The dialect is chosen by [`select_dialect`]:
+//! `--dialect=seed|nfs-utils` as the first argument, else
+//! [`DIALECT_ENV`], else the platform's ([`Dialect::platform`]). The store
+//! commands (`--list`, `--watch`, `--forget`) never start a daemon
+//! ([`Command::Admin`]).
 //!
 //! Reading is split so that [`parse`] stays pure:
 //!
-//! 1. [`conf_source`] looks at the arguments for `--config FILE`;
-//! 2. [`Sources::load`] reads that configuration and the environment (the
-//!    only I/O here);
-//! 3. [`parse`] combines the arguments with the [`Sources`].
+//! 1. [`select_dialect`] takes the dialect off the arguments;
+//! 2. [`conf_source`] looks at the arguments for `--config FILE`;
+//! 3. [`Sources::load`] reads that configuration and the environment (the
+//!    only I/O here besides [`check_state_dir`]);
+//! 4. [`parse`] combines the arguments with the [`Sources`].
 //!
 //! Bad values on the command line are errors (the caller prints the message
-//! and the usage, and exits 1). Bad values in the file are warnings in
-//! [`Config::conf_warnings`] and the key is ignored, as if unset (nfs-utils
-//! reads numbers with `atoi` and keeps going; we do not guess). One
-//! exception, as in nfs-utils: equal listening and outgoing ports are an
-//! error wherever they come from.
+//! and one [`cli::hint`] line, and exits 1). Bad values in the file are
+//! warnings in [`Config::conf_warnings`] and the key is ignored, as if unset
+//! (nfs-utils reads numbers with `atoi` and keeps going; we do not guess);
+//! so are keys of `[statd]` and `[lockd]` that neither nfs-utils nor we
+//! know. One exception, as in nfs-utils: equal listening and outgoing ports
+//! are an error wherever they come from.
 
 use crate::cli::{self, Arg, Opt};
 use crate::nfsconf::{self, ConfWarning, NfsConf};
+use crate::statd::kernel::NlmPorts;
 use crate::statd::notify::schedule::{self, Schedule};
 use getopts::Matches;
 use std::collections::BTreeMap;
@@ -45,8 +61,36 @@ pub const APPLE_STATUS_FILE: &str = "statd.status";
 /// The nfs.conf section rpc.statd reads.
 pub const CONF_SECTION: &str = "statd";
 
+/// The nfs.conf section with lockd's ports (`port`, `udp-port`).
+pub const LOCKD_SECTION: &str = "lockd";
+
+/// The keys of `[statd]` we read, or that nfs-utils knows (none is
+/// ignored: `debug` sets the verbosity).
+pub const STATD_KEYS: &[&str] = &[
+    "debug",
+    "port",
+    "outgoing-port",
+    "name",
+    "state-directory-path",
+    "ha-callout",
+    "no-notify",
+    "store-format",
+    "notify-schedule",
+    "notify-give-up",
+    "notify-window",
+    "max-connections",
+    "max-record-size",
+    "idle-timeout",
+];
+
+/// The keys of `[lockd]` nfs-utils knows (rpc.statd reads both).
+pub const LOCKD_KEYS: &[&str] = &["port", "udp-port"];
+
 /// Set to a number > 0, it means `--no-notify` (as in nfs-utils).
 pub const NO_NOTIFY_ENV: &str = "RPC_STATD_NO_NOTIFY";
+
+/// `seed` or `nfs-utils`: the dialect, unless `--dialect` says otherwise.
+pub const DIALECT_ENV: &str = "STATMON_DIALECT";
 
 /// Peers notified concurrently unless configured.
 pub const DEFAULT_NOTIFY_WINDOW: usize = 1024;
@@ -54,167 +98,353 @@ pub const DEFAULT_NOTIFY_WINDOW: usize = 1024;
 /// Largest `--notify-window`.
 pub const MAX_NOTIFY_WINDOW: usize = 65536;
 
-/// The option table; the usage text and the man page follow it.
-pub const OPTIONS: &[Opt] = &[
+/// Which meanings the command line's letters have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// nfs-utils 2.6's rpc.statd(8): what Linux unit files and scripts pass.
+    NfsUtils,
+    /// The seed man page's rpc.statd(8) (macOS): `-d -n -l -L -N host`.
+    Seed,
+}
+
+impl Dialect {
+    /// The platform's dialect: the seed on macOS and the BSDs, nfs-utils
+    /// elsewhere.
+    pub fn platform() -> Dialect {
+        if cfg!(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        )) {
+            Dialect::Seed
+        } else {
+            Dialect::NfsUtils
+        }
+    }
+
+    /// `seed` or `nfs-utils` (ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        if name.eq_ignore_ascii_case("nfs-utils") {
+            Some(Dialect::NfsUtils)
+        } else if name.eq_ignore_ascii_case("seed") {
+            Some(Dialect::Seed)
+        } else {
+            None
+        }
+    }
+
+    /// The name [`Dialect::from_name`] takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::NfsUtils => "nfs-utils",
+            Dialect::Seed => "seed",
+        }
+    }
+
+    fn other(self) -> Dialect {
+        match self {
+            Dialect::NfsUtils => Dialect::Seed,
+            Dialect::Seed => Dialect::NfsUtils,
+        }
+    }
+
+    /// The letters only this dialect has, or that mean something else in
+    /// the other.
+    fn letters(self) -> &'static [Opt] {
+        match self {
+            Dialect::NfsUtils => NFS_UTILS_LETTERS,
+            Dialect::Seed => SEED_LETTERS,
+        }
+    }
+
+    /// The long options of the other dialect's letters that this one
+    /// takes in long form only.
+    fn long_only(self) -> &'static [Opt] {
+        match self {
+            Dialect::NfsUtils => NFS_UTILS_LONG,
+            Dialect::Seed => SEED_LONG,
+        }
+    }
+
+    /// Every option of this dialect: the usage text follows this order.
+    pub fn options(self) -> Vec<Opt> {
+        let mut all = self.letters().to_vec();
+        all.extend_from_slice(SHARED);
+        all.extend_from_slice(self.long_only());
+        all
+    }
+
+    fn synopsis(self) -> &'static str {
+        match self {
+            Dialect::NfsUtils => NFS_UTILS_SYNOPSIS,
+            Dialect::Seed => SEED_SYNOPSIS,
+        }
+    }
+}
+
+const fn flag(short: &'static str, long: &'static str, help: &'static str) -> Opt {
     Opt {
-        short: "d",
-        long: "debug",
+        short,
+        long,
         arg: Arg::None,
-        help: "log at the maximum level (debug)",
-    },
+        help,
+    }
+}
+
+const fn with_arg(
+    short: &'static str,
+    long: &'static str,
+    hint: &'static str,
+    help: &'static str,
+) -> Opt {
     Opt {
-        short: "n",
-        long: "",
-        arg: Arg::None,
-        help: "run only the notification service (statd.notify)",
-    },
-    Opt {
-        short: "l",
-        long: "",
-        arg: Arg::None,
-        help: "list the hosts in the status file and exit",
-    },
-    Opt {
-        short: "L",
-        long: "",
-        arg: Arg::None,
-        help: "list the hosts, then watch and report changes",
-    },
-    Opt {
-        short: "N",
-        long: "",
-        arg: Arg::Required("HOST"),
-        help: "clear the needs-notification status of HOST",
-    },
-    Opt {
-        short: "F",
-        long: "foreground",
-        arg: Arg::None,
-        help: "stay in the foreground, log to stderr",
-    },
-    Opt {
-        short: "p",
-        long: "port",
-        arg: Arg::Required("PORT"),
-        help: "listen on PORT (udp, tcp, udp6, tcp6)",
-    },
-    Opt {
-        short: "o",
-        long: "outgoing-port",
-        arg: Arg::Required("PORT"),
-        help: "send reboot notifications from source PORT",
-    },
-    Opt {
-        short: "P",
-        long: "state-directory-path",
-        arg: Arg::Required("DIR"),
-        help: "state directory (default /var/lib/nfs; apple: /var/db)",
-    },
-    Opt {
-        short: "H",
-        long: "ha-callout",
-        arg: Arg::Required("PROG"),
-        help: "run PROG on every monitor change and reboot notice",
-    },
-    Opt {
-        short: "",
-        long: "name",
-        arg: Arg::Required("NAME"),
-        help: "identify this host as NAME in reboot notifications",
-    },
-    Opt {
-        short: "",
-        long: "no-notify",
-        arg: Arg::None,
-        help: "do not notify peers at start",
-    },
-    Opt {
-        short: "",
-        long: "store-format",
-        arg: Arg::Required("FORMAT"),
-        help: "nfs-utils (default) or apple (DIR/statd.status)",
-    },
-    Opt {
-        short: "",
-        long: "config",
-        arg: Arg::Required("FILE"),
-        help: "read FILE, not /etc/nfs.conf and /etc/nfs.conf.d",
-    },
-    Opt {
-        short: "",
-        long: "no-embedded-portmap",
-        arg: Arg::None,
-        help: "never serve a portmapper of our own",
-    },
-    Opt {
-        short: "",
-        long: "notify-schedule",
-        arg: Arg::Required("SPEC"),
-        help: "reboot notification retries (default 10x5s,10x60s,*x1h)",
-    },
-    Opt {
-        short: "",
-        long: "notify-give-up",
-        arg: Arg::Required("TIME"),
-        help: "stop notifying a host after TIME (default 24h; never)",
-    },
-    Opt {
-        short: "",
-        long: "notify-window",
-        arg: Arg::Required("N"),
-        help: "notify at most N hosts at once (default 1024)",
-    },
-    Opt {
-        short: "",
-        long: "max-connections",
-        arg: Arg::Required("N"),
-        help: "keep at most N TCP connections per listener (default 1024)",
-    },
-    Opt {
-        short: "",
-        long: "max-record-size",
-        arg: Arg::Required("BYTES"),
-        help: "refuse TCP records longer than BYTES (default 9000)",
-    },
-    Opt {
-        short: "",
-        long: "idle-timeout",
-        arg: Arg::Required("TIME"),
-        help: "close TCP connections idle for TIME (default 5m)",
-    },
-    Opt {
-        short: "V",
-        long: "version",
-        arg: Arg::None,
-        help: "print the version and exit",
-    },
-    Opt {
-        short: "h",
-        long: "help",
-        arg: Arg::None,
-        help: "print this help and exit",
-    },
-    Opt {
-        short: "?",
-        long: "",
-        arg: Arg::None,
-        help: "same as -h",
-    },
+        short,
+        long,
+        arg: Arg::Required(hint),
+        help,
+    }
+}
+
+/// The seed's letters (and the long names of their functions).
+const SEED_LETTERS: &[Opt] = &[
+    flag("d", "debug", "log at the maximum level (debug)"),
+    flag(
+        "n",
+        "notify-only",
+        "notify the hosts owed a notice, then exit",
+    ),
+    flag("l", "list", "list the hosts in the status file and exit"),
+    flag(
+        "L",
+        "watch",
+        "list the hosts, then watch and report changes",
+    ),
+    with_arg(
+        "N",
+        "forget",
+        "HOST",
+        "clear the needs-notification status of HOST",
+    ),
+    flag("F", "foreground", "stay in the foreground, log to stderr"),
+    flag("V", "version", "print the version and exit"),
+    flag("h", "help", "print this help and exit"),
+    flag("?", "", "same as -h"),
 ];
 
-const SYNOPSIS: &str = "[-dFn] [-p port] [-o port] [-P dir] [-H prog] [--name name]\n       \
-    [--no-notify] [--store-format nfs-utils|apple] [--config file]\n       \
+/// nfs-utils' letters, with nfs-utils' long names.
+const NFS_UTILS_LETTERS: &[Opt] = &[
+    flag(
+        "d",
+        "no-syslog",
+        "with -F: log to stderr, at the debug level",
+    ),
+    flag(
+        "F",
+        "foreground",
+        "stay in the foreground (log to syslog unless -d)",
+    ),
+    flag("h", "help", "print this help and exit"),
+    flag("?", "", "same as -h"),
+    flag("L", "no-notify", "do not notify peers at start"),
+    with_arg(
+        "n",
+        "name",
+        "NAME",
+        "identify this host as NAME in reboot notifications",
+    ),
+    flag(
+        "N",
+        "notify-mode",
+        "notify peers (as sm-notify does), then exit",
+    ),
+    with_arg(
+        "T",
+        "nlm-port",
+        "PORT",
+        "set lockd's NLM port (TCP, and UDP unless -U)",
+    ),
+    with_arg("U", "nlm-udp-port", "PORT", "set lockd's NLM UDP port"),
+    flag("v", "version", "print the version and exit"),
+    flag("V", "", "same as -v"),
+];
+
+/// Options with one meaning in both dialects.
+const SHARED: &[Opt] = &[
+    with_arg("p", "port", "PORT", "listen on PORT (udp, tcp, udp6, tcp6)"),
+    with_arg(
+        "o",
+        "outgoing-port",
+        "PORT",
+        "send reboot notifications from source PORT",
+    ),
+    with_arg(
+        "P",
+        "state-directory-path",
+        "DIR",
+        "state directory (default /var/lib/nfs; apple: /var/db)",
+    ),
+    with_arg(
+        "H",
+        "ha-callout",
+        "PROG",
+        "run PROG on every monitor change and reboot notice",
+    ),
+    with_arg(
+        "",
+        "store-format",
+        "FORMAT",
+        "nfs-utils (default) or apple (DIR/statd.status)",
+    ),
+    with_arg(
+        "",
+        "config",
+        "FILE",
+        "read FILE, not /etc/nfs.conf and /etc/nfs.conf.d",
+    ),
+    flag(
+        "",
+        "no-embedded-portmap",
+        "never serve a portmapper of our own",
+    ),
+    with_arg(
+        "",
+        "notify-schedule",
+        "SPEC",
+        "reboot notification retries (default 10x5s,10x60s,*x1h)",
+    ),
+    with_arg(
+        "",
+        "notify-give-up",
+        "TIME",
+        "stop notifying a host after TIME (default 24h; never)",
+    ),
+    with_arg(
+        "",
+        "notify-window",
+        "N",
+        "notify at most N hosts at once (default 1024)",
+    ),
+    with_arg(
+        "",
+        "max-connections",
+        "N",
+        "keep at most N TCP connections per listener (default 1024)",
+    ),
+    with_arg(
+        "",
+        "max-record-size",
+        "BYTES",
+        "refuse TCP records longer than BYTES (default 9000)",
+    ),
+    with_arg(
+        "",
+        "idle-timeout",
+        "TIME",
+        "close TCP connections idle for TIME (default 5m)",
+    ),
+];
+
+/// In the seed dialect: nfs-utils' functions, long form only.
+const SEED_LONG: &[Opt] = &[
+    with_arg(
+        "",
+        "name",
+        "NAME",
+        "identify this host as NAME in reboot notifications",
+    ),
+    flag("", "no-notify", "do not notify peers at start"),
+    with_arg(
+        "",
+        "nlm-port",
+        "PORT",
+        "set lockd's NLM port (TCP, and UDP unless --nlm-udp-port)",
+    ),
+    with_arg("", "nlm-udp-port", "PORT", "set lockd's NLM UDP port"),
+];
+
+/// In the nfs-utils dialect: the seed's functions, long form only.
+const NFS_UTILS_LONG: &[Opt] = &[
+    flag("", "debug", "log at the maximum level (debug)"),
+    flag(
+        "",
+        "notify-only",
+        "notify the hosts owed a notice, then exit",
+    ),
+    flag("", "list", "list the hosts in the status file and exit"),
+    flag("", "watch", "list the hosts, then watch and report changes"),
+    with_arg(
+        "",
+        "forget",
+        "HOST",
+        "clear the needs-notification status of HOST",
+    ),
+];
+
+const SHARED_SYNOPSIS: &str = "[--store-format nfs-utils|apple] [--config file]\n       \
     [--no-embedded-portmap] [--notify-schedule spec]\n       \
     [--notify-give-up time|never] [--notify-window n]\n       \
-    [--max-connections n] [--max-record-size bytes] [--idle-timeout time]\n       \
+    [--max-connections n] [--max-record-size bytes] [--idle-timeout time]";
+
+const SEED_SYNOPSIS: &str = "[-dFn] [-p port] [-o port] [-P dir] [-H prog] [--name name]\n       \
+    [--no-notify] [--nlm-port port] [--nlm-udp-port port]\n       \
+    SHARED\n       \
     rpc.statd [-d] [-P dir] [--store-format format] -l | -L | -N hostname";
+
+const NFS_UTILS_SYNOPSIS: &str =
+    "[-dFhLNvV?] [-H prog] [-n name] [-o port] [-p port] [-P dir]\n       \
+    [-T port] [-U port] [--debug] [--notify-only]\n       \
+    SHARED\n       \
+    rpc.statd [--debug] [-P dir] [--store-format format]\n       \
+    --list | --watch | --forget hostname";
+
+/// Takes the dialect off the front of `args`: `--dialect=NAME` or
+/// `--dialect NAME` as the first argument, else `env` (the value of
+/// [`DIALECT_ENV`]; empty counts as unset), else [`Dialect::platform`].
+/// Returns it with the arguments that follow. `--dialect` anywhere else,
+/// or an unknown name, is an error (a message to print).
+pub fn select_dialect<'a>(
+    prog: &str,
+    args: &'a [OsString],
+    env: Option<&str>,
+) -> Result<(Dialect, &'a [OsString]), String> {
+    let known = |name: &str, from: &str| {
+        Dialect::from_name(name)
+            .ok_or_else(|| format!("{prog}: {from}: unknown dialect '{name}' (seed or nfs-utils)"))
+    };
+    let first = args.first().map(|a| a.to_string_lossy());
+    let (dialect, rest) = match first.as_deref() {
+        Some("--dialect") => match args.get(1) {
+            Some(name) => (known(&name.to_string_lossy(), "--dialect")?, &args[2..]),
+            None => return Err(format!("{prog}: option '--dialect' requires an argument")),
+        },
+        Some(a) if a.starts_with("--dialect=") => {
+            (known(&a["--dialect=".len()..], "--dialect")?, &args[1..])
+        }
+        _ => match env.filter(|v| !v.is_empty()) {
+            Some(v) => (known(v, DIALECT_ENV)?, args),
+            None => (Dialect::platform(), args),
+        },
+    };
+    let later = rest.iter().take_while(|a| *a != "--").any(|a| {
+        let a = a.to_string_lossy();
+        a == "--dialect" || a.starts_with("--dialect=")
+    });
+    if later {
+        return Err(format!("{prog}: --dialect must be the first argument"));
+    }
+    Ok((dialect, rest))
+}
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the daemon.
     Run(Config),
-    /// `-l`, `-L`, `-N host`: look at or change the store, no daemon.
+    /// `--list`, `--watch`, `--forget host` (the seed's `-l`, `-L`,
+    /// `-N host`): look at or change the store, no daemon.
     Admin(Admin),
     /// Print the version.
     Version,
@@ -222,7 +452,8 @@ pub enum Command {
     Help,
 }
 
-/// An administration command (`-l`, `-L`, `-N`) and the store it works on.
+/// An administration command (`--list`, `--watch`, `--forget`) and the
+/// store it works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admin {
     /// What to do.
@@ -231,18 +462,19 @@ pub struct Admin {
     pub state_dir: PathBuf,
     /// The store's layout, as the daemon would use it.
     pub store: StoreFormat,
-    /// 3 with `-d` (or `debug` in nfs.conf): more detail; else 0.
+    /// 3 with `--debug` (the seed's `-d`; nfs-utils' `-d` too) or `debug`
+    /// in nfs.conf: more detail; else 0.
     pub verbosity: u32,
 }
 
 /// The administration commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminOp {
-    /// `-l`: list each host and its status.
+    /// `--list`: list each host and its status.
     List,
-    /// `-L`: list, then report changes until killed.
+    /// `--watch`: list, then report changes until killed.
     Watch,
-    /// `-N host`: clear the host's needs-notification status.
+    /// `--forget host`: clear the host's needs-notification status.
     Clear(Vec<u8>),
 }
 
@@ -280,10 +512,14 @@ impl StoreFormat {
 /// Daemon settings: command line over `[statd]` in nfs.conf over defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `-F`: do not daemonize; log to stderr.
+    /// `-F`: do not daemonize.
     pub foreground: bool,
-    /// Man-page verbosity (0 = warnings; 3, the maximum, for `-d` or a
-    /// non-zero `debug` in nfs.conf).
+    /// Log to stderr instead of syslog; only ever set with `foreground`
+    /// (seed: `-F`; nfs-utils: `-F -d`).
+    pub log_stderr: bool,
+    /// Man-page verbosity (0 = warnings; 3, the maximum, for `--debug`
+    /// (the seed's `-d`), nfs-utils' `-F -d`, or a non-zero `debug` in
+    /// nfs.conf).
     pub verbosity: u32,
     /// `-p`, `port`: the listening port for all four transports; `None` =
     /// any free port.
@@ -294,11 +530,11 @@ pub struct Config {
     /// `-P`, `state-directory-path`: the state directory; by default
     /// [`StoreFormat::default_state_dir`].
     pub state_dir: PathBuf,
-    /// `--name`, `name`: this host's identity (name or address) in reboot
+    /// `--name` (nfs-utils' `-n`), `name`: this host's identity (name or address) in reboot
     /// notifications; `None` = the node name. Never empty.
     pub name: Option<String>,
-    /// `--no-notify`, `no-notify`, or `RPC_STATD_NO_NOTIFY` > 0: do not
-    /// notify peers at start.
+    /// `--no-notify` (nfs-utils' `-L`), `no-notify`, or
+    /// `RPC_STATD_NO_NOTIFY` > 0: do not notify peers at start.
     pub no_notify: bool,
     /// `-H`, `ha-callout`: the program told of monitor changes and reboot
     /// notices. Never empty.
@@ -307,8 +543,14 @@ pub struct Config {
     pub store: StoreFormat,
     /// Serve an embedded portmapper when no rpcbind answers.
     pub embedded_portmap: bool,
-    /// `-n`: run only the notification service (the seed's statd.notify).
+    /// `--notify-only` (the seed's `-n`, nfs-utils' `-N`): run only the
+    /// notification service (the seed's statd.notify, nfs-utils'
+    /// sm-notify), then exit.
     pub notify_only: bool,
+    /// `--nlm-port`, `--nlm-udp-port` (nfs-utils' `-T`, `-U`), nfs.conf
+    /// `[lockd] port`, `udp-port`: lockd's ports, written to the kernel at
+    /// start. The UDP port follows the TCP one unless set itself.
+    pub nlm_ports: NlmPorts,
     /// `--notify-schedule`, `--notify-give-up` (and nfs.conf's
     /// `notify-schedule`, `notify-give-up`): when to retry a host.
     pub notify_schedule: Schedule,
@@ -332,6 +574,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             foreground: false,
+            log_stderr: false,
             verbosity: 0,
             port: None,
             outgoing_port: None,
@@ -342,6 +585,7 @@ impl Default for Config {
             store: StoreFormat::NfsUtils,
             embedded_portmap: true,
             notify_only: false,
+            nlm_ports: NlmPorts::default(),
             notify_schedule: Schedule::seed(),
             notify_window: DEFAULT_NOTIFY_WINDOW,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -405,11 +649,24 @@ fn lossy(s: OsString) -> String {
     s.to_string_lossy().into_owned()
 }
 
+/// Refuses a state directory that exists but is not a directory, naming
+/// it (a missing one is left for the daemon or the store to report, with
+/// what it was doing). A message to print on error.
+pub fn check_state_dir(prog: &str, dir: &Path) -> Result<(), String> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Err(format!(
+            "{prog}: state directory {}: not a directory",
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The configuration the arguments ask for: [`ConfSource::File`] for the
 /// last `--config FILE`, else [`ConfSource::System`] (also when the
 /// arguments are bad: [`parse`] reports that).
-pub fn conf_source(prog: &str, args: &[OsString]) -> ConfSource {
-    match cli::parse(prog, OPTIONS, args) {
+pub fn conf_source(prog: &str, dialect: Dialect, args: &[OsString]) -> ConfSource {
+    match cli::parse(prog, &dialect.options(), args) {
         Ok(m) => match m.opt_strs("config").pop() {
             Some(f) if !f.is_empty() => ConfSource::File(PathBuf::from(f)),
             _ => ConfSource::System,
@@ -418,19 +675,84 @@ pub fn conf_source(prog: &str, args: &[OsString]) -> ConfSource {
     }
 }
 
-/// The help text.
-pub fn usage(prog: &str) -> String {
-    cli::usage(prog, SYNOPSIS, OPTIONS)
+/// The help text of `dialect`: its synopsis and options, then which
+/// dialect this is, how to choose the other, and what the other's letters
+/// mean.
+pub fn usage(prog: &str, dialect: Dialect) -> String {
+    let synopsis = dialect.synopsis().replace("SHARED", SHARED_SYNOPSIS);
+    let mut out = cli::usage(prog, &synopsis, &dialect.options());
+    let platform = Dialect::platform();
+    let other = dialect.other();
+    out.push_str(&format!(
+        "\nDialect: {} ({}).\n\
+         Choose with --dialect=seed|nfs-utils as the first argument,\n\
+         or {DIALECT_ENV}=seed|nfs-utils in the environment.\n\
+         In the {} dialect, these letters mean (the long forms, but\n\
+         --no-syslog and --notify-mode, work in both):\n",
+        dialect.name(),
+        if dialect == platform {
+            "the default here".to_string()
+        } else {
+            format!("the default here is {}", platform.name())
+        },
+        other.name(),
+    ));
+    out.push_str(&cli::options_text(other.letters()));
+    out
 }
 
-/// Parses the arguments after the program name and combines them with
-/// `src`. An error carries the message to print (before the usage text).
-pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, String> {
-    let m = cli::parse(prog, OPTIONS, args).map_err(|e| e.0)?;
-    if m.opt_present("h") || m.opt_present("?") {
+/// The options the parsed arguments name, whatever the dialect's letters.
+struct Asked<'m> {
+    m: &'m Matches,
+    dialect: Dialect,
+}
+
+impl Asked<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.m.opt_present(name)
+    }
+
+    /// nfs-utils' `-d`/`--no-syslog` (always false in the seed dialect).
+    fn no_syslog(&self) -> bool {
+        self.dialect == Dialect::NfsUtils && self.has("no-syslog")
+    }
+
+    /// `--notify-only`, or nfs-utils' `-N`/`--notify-mode`.
+    fn notify_only(&self) -> bool {
+        self.has("notify-only") || (self.dialect == Dialect::NfsUtils && self.has("notify-mode"))
+    }
+
+    /// What this dialect calls `--list`, `--watch` and `--forget`.
+    fn admin_names(&self) -> (&'static str, &'static str) {
+        match self.dialect {
+            Dialect::Seed => ("-l, -L and -N", "-N"),
+            Dialect::NfsUtils => ("--list, --watch and --forget", "--forget"),
+        }
+    }
+
+    fn notify_only_name(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Seed => "-n",
+            Dialect::NfsUtils => "--notify-only (-N)",
+        }
+    }
+}
+
+/// Parses the arguments after the program name (and after `--dialect`,
+/// see [`select_dialect`]) in `dialect`, and combines them with `src`. An
+/// error carries the message to print (before the usage hint).
+pub fn parse(
+    prog: &str,
+    dialect: Dialect,
+    args: &[OsString],
+    src: &Sources,
+) -> Result<Command, String> {
+    let m = cli::parse(prog, &dialect.options(), args).map_err(|e| e.0)?;
+    let asked = Asked { m: &m, dialect };
+    if asked.has("h") || asked.has("?") {
         return Ok(Command::Help);
     }
-    if m.opt_present("V") {
+    if asked.has("version") || asked.has("V") {
         return Ok(Command::Version);
     }
     if let Some(extra) = m.free.first() {
@@ -441,7 +763,6 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
 
     let mut conf_warnings: Vec<String> = src.conf_warnings.iter().map(|w| w.to_string()).collect();
     let file = FromFile::read(src, &mut conf_warnings);
-
     let port = cli::port(&m, "p").map_err(err)?.or(file.port);
     let outgoing_port = cli::port(&m, "o").map_err(err)?.or(file.outgoing_port);
     if let (Some(p), Some(o)) = (port, outgoing_port) {
@@ -499,25 +820,48 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
             .max_record
             .unwrap_or(crate::service::endpoint::MAX_RECORD),
     };
-    let verbosity = if m.opt_present("d") || file.debug {
+    let tcp = cli::port(&m, "nlm-port")
+        .map_err(|e| err(format!("--nlm-port: {e}")))?
+        .or(file.nlm_tcp);
+    let udp = cli::port(&m, "nlm-udp-port")
+        .map_err(|e| err(format!("--nlm-udp-port: {e}")))?
+        .or(file.nlm_udp)
+        .or(tcp);
+    let nlm_ports = NlmPorts { tcp, udp };
+    let foreground = asked.has("F");
+    // nfs-utils' -d counts only in the foreground (it never logs to a
+    // console in daemon mode).
+    let stderr_debug = asked.no_syslog() && foreground;
+    let log_stderr = match dialect {
+        Dialect::Seed => foreground,
+        Dialect::NfsUtils => stderr_debug,
+    };
+    let verbosity = if asked.has("debug") || stderr_debug || file.debug {
         3
     } else {
         0
     };
-    let admin = admin_op(&m).map_err(err)?;
-    if admin.is_some() && m.opt_present("n") {
-        return Err(err("-n cannot be combined with -l, -L or -N".into()));
+    let admin = admin_op(&asked).map_err(err)?;
+    if admin.is_some() && asked.notify_only() {
+        let (names, _) = asked.admin_names();
+        return Err(err(format!(
+            "{} cannot be combined with {}",
+            asked.notify_only_name(),
+            names.replace(" and ", " or ")
+        )));
     }
     if let Some(op) = admin {
         return Ok(Command::Admin(Admin {
             op,
             state_dir,
             store,
-            verbosity,
+            // A listing has no log: nfs-utils' -d asks for detail too.
+            verbosity: if asked.no_syslog() { 3 } else { verbosity },
         }));
     }
     Ok(Command::Run(Config {
-        foreground: m.opt_present("F"),
+        foreground,
+        log_stderr,
         verbosity,
         port,
         outgoing_port,
@@ -527,7 +871,8 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
         ha_callout,
         store,
         embedded_portmap: !m.opt_present("no-embedded-portmap"),
-        notify_only: m.opt_present("n"),
+        notify_only: asked.notify_only(),
+        nlm_ports,
         notify_schedule,
         notify_window,
         max_connections,
@@ -538,16 +883,20 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<Command, St
 }
 
 /// The administration command the flags ask for; more than one is an error.
-fn admin_op(m: &Matches) -> Result<Option<AdminOp>, String> {
-    let hosts = m.opt_strs("N");
-    let given = usize::from(m.opt_present("l")) + usize::from(m.opt_present("L")) + hosts.len();
+fn admin_op(asked: &Asked<'_>) -> Result<Option<AdminOp>, String> {
+    let hosts = asked.m.opt_strs("forget");
+    let (list, watch) = (asked.has("list"), asked.has("watch"));
+    let given = usize::from(list) + usize::from(watch) + hosts.len();
     if given > 1 {
-        return Err("-l, -L and -N exclude each other (and -N takes one host)".into());
+        let (names, forget) = asked.admin_names();
+        return Err(format!(
+            "{names} exclude each other (and {forget} takes one host)"
+        ));
     }
-    if m.opt_present("l") {
+    if list {
         return Ok(Some(AdminOp::List));
     }
-    if m.opt_present("L") {
+    if watch {
         return Ok(Some(AdminOp::Watch));
     }
     match hosts.into_iter().next() {
@@ -661,32 +1010,49 @@ struct FromFile {
     max_connections: Option<usize>,
     idle_timeout: Option<Duration>,
     max_record: Option<usize>,
+    nlm_tcp: Option<u16>,
+    nlm_udp: Option<u16>,
 }
 
 impl FromFile {
-    /// Reads `[statd]`; each bad value is a warning and is left unset.
+    /// Reads `[statd]` and `[lockd]`; each bad value is a warning and is
+    /// left unset, and so is each unknown key.
     fn read(src: &Sources, warnings: &mut Vec<String>) -> FromFile {
         let env = |name: &str| src.env.get(name).cloned();
         let get = |key: &str| src.conf.get_expanded(CONF_SECTION, key, &env);
-        let mut bad = |key: &str, value: &str, why: &str| {
+        let unknown: Vec<String> = [(CONF_SECTION, STATD_KEYS), (LOCKD_SECTION, LOCKD_KEYS)]
+            .iter()
+            .flat_map(|(section, known)| src.conf.unknown_keys(section, known))
+            .map(|w| w.to_string())
+            .collect();
+        let mut bad_in = |section: &str, key: &str, value: &str, why: &str| {
             warnings.push(format!(
-                "nfs.conf [{CONF_SECTION}] {key} = '{value}': {why}, ignored"
+                "nfs.conf [{section}] {key} = '{value}': {why}, ignored"
             ));
         };
-        let mut port = |key: &str| {
-            let value = get(key)?;
+        let mut port = |section: &str, key: &str| {
+            let value = src.conf.get_expanded(section, key, &env)?;
             match value.parse::<u16>() {
                 Ok(0) => None,
                 Ok(p) => Some(p),
                 Err(_) => {
-                    bad(key, &value, "not a port number");
+                    bad_in(section, key, &value, "not a port number");
                     None
                 }
             }
         };
+        let ports = (
+            port(CONF_SECTION, "port"),
+            port(CONF_SECTION, "outgoing-port"),
+            port(LOCKD_SECTION, "port"),
+            port(LOCKD_SECTION, "udp-port"),
+        );
+        let mut bad = |key: &str, value: &str, why: &str| bad_in(CONF_SECTION, key, value, why);
         let mut f = FromFile {
-            port: port("port"),
-            outgoing_port: port("outgoing-port"),
+            port: ports.0,
+            outgoing_port: ports.1,
+            nlm_tcp: ports.2,
+            nlm_udp: ports.3,
             name: get("name"),
             state_dir: get("state-directory-path").map(PathBuf::from),
             ha_callout: get("ha-callout").map(PathBuf::from),
@@ -744,6 +1110,7 @@ impl FromFile {
                 Err(e) => bad("idle-timeout", &v, &e),
             }
         }
+        warnings.extend(unknown);
         f
     }
 }
@@ -794,19 +1161,35 @@ mod tests {
         }
     }
 
+    const SEED: Dialect = Dialect::Seed;
+    const NFS: Dialect = Dialect::NfsUtils;
+
+    fn run_in(d: Dialect, v: &[&str]) -> Result<Command, String> {
+        parse("rpc.statd", d, &args(v), &Sources::default())
+    }
+
+    /// The seed dialect, explicitly: most older tests use its letters.
     fn run(v: &[&str]) -> Result<Command, String> {
-        parse("rpc.statd", &args(v), &Sources::default())
+        run_in(SEED, v)
+    }
+
+    fn config_in(d: Dialect, v: &[&str], conf: &str, env: &[(&str, &str)]) -> Config {
+        match parse("rpc.statd", d, &args(v), &sources(conf, env)) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("{d:?} {v:?}: {other:?}"),
+        }
     }
 
     fn config_with(v: &[&str], conf: &str, env: &[(&str, &str)]) -> Config {
-        match parse("rpc.statd", &args(v), &sources(conf, env)) {
-            Ok(Command::Run(c)) => c,
-            other => panic!("{v:?}: {other:?}"),
-        }
+        config_in(SEED, v, conf, env)
     }
 
     fn config(v: &[&str]) -> Config {
         config_with(v, "", &[])
+    }
+
+    fn nfs(v: &[&str]) -> Config {
+        config_in(NFS, v, "", &[])
     }
 
     #[test]
@@ -851,6 +1234,7 @@ mod tests {
         ]);
         let want = Config {
             foreground: true,
+            log_stderr: true,
             verbosity: 3,
             port: Some(700),
             outgoing_port: Some(701),
@@ -861,6 +1245,7 @@ mod tests {
             store: StoreFormat::Apple,
             embedded_portmap: false,
             notify_only: false,
+            nlm_ports: NlmPorts::default(),
             notify_schedule: Schedule::seed(),
             notify_window: DEFAULT_NOTIFY_WINDOW,
             max_connections: 64,
@@ -990,7 +1375,7 @@ mod tests {
     #[test]
     fn admin_follows_the_config_file() {
         let conf = "[statd]\nstate-directory-path = /file\nstore-format = apple\ndebug = 1\n";
-        match parse("rpc.statd", &args(&["-l"]), &sources(conf, &[])) {
+        match parse("rpc.statd", SEED, &args(&["-l"]), &sources(conf, &[])) {
             Ok(Command::Admin(a)) => {
                 assert_eq!(a.state_dir, PathBuf::from("/file"));
                 assert_eq!((a.store, a.verbosity), (StoreFormat::Apple, 3));
@@ -1105,7 +1490,7 @@ mod tests {
         let both = "[statd]\nport = 662\noutgoing-port = 662\n";
         let flag_and_file = "[statd]\noutgoing-port = 662\n";
         for (v, conf) in [(&[][..], both), (&["-p", "662"], flag_and_file)] {
-            assert!(parse("rpc.statd", &args(v), &sources(conf, &[])).is_err());
+            assert!(parse("rpc.statd", SEED, &args(v), &sources(conf, &[])).is_err());
         }
         let c = config_with(&["-o", "663"], both, &[]);
         assert_eq!((c.port, c.outgoing_port), (Some(662), Some(663)));
@@ -1244,7 +1629,7 @@ mod tests {
 
     #[test]
     fn conf_source_follows_config_flag() {
-        let src = |v: &[&str]| conf_source("rpc.statd", &args(v));
+        let src = |v: &[&str]| conf_source("rpc.statd", SEED, &args(v));
         assert_eq!(src(&[]), ConfSource::System);
         assert_eq!(src(&["--config", "/a"]), ConfSource::File("/a".into()));
         assert_eq!(
@@ -1281,13 +1666,331 @@ mod tests {
 
     #[test]
     fn usage_names_every_option() {
-        let u = usage("rpc.statd");
-        for o in OPTIONS {
+        let u = usage("rpc.statd", SEED);
+        for o in SEED.options() {
             assert!(u.contains(o.help), "{}", o.help);
         }
         assert!(u.contains("-o, --outgoing-port PORT"));
         assert!(u.contains("--store-format nfs-utils|apple"));
-        assert!(u.contains("-N HOST"));
+        assert!(u.contains("-N, --forget HOST"));
         assert!(u.contains("-l | -L | -N hostname"));
+        let u = usage("rpc.statd", NFS);
+        for o in NFS.options() {
+            assert!(u.contains(o.help), "{}", o.help);
+        }
+        assert!(u.contains("-T, --nlm-port PORT"));
+        assert!(u.contains("--list | --watch | --forget hostname"));
+    }
+
+    #[test]
+    fn usage_shows_both_dialects_and_how_to_switch() {
+        for d in [SEED, NFS] {
+            let u = usage("rpc.statd", d);
+            assert!(u.contains(&format!("Dialect: {}", d.name())), "{u}");
+            assert!(u.contains("--dialect=seed|nfs-utils"), "{u}");
+            assert!(u.contains("STATMON_DIALECT=seed|nfs-utils"), "{u}");
+            assert!(u.contains(&format!("In the {} dialect", d.other().name())));
+            // The other dialect's letters are listed too.
+            for o in d.other().letters() {
+                assert!(u.contains(o.help), "{d:?}: {}", o.help);
+            }
+        }
+        assert!(usage("rpc.statd", Dialect::platform()).contains("(the default here)"));
+        let other = Dialect::platform().other();
+        assert!(usage("rpc.statd", other).contains("the default here is"));
+    }
+
+    fn pick(v: &[&str], env: Option<&str>) -> Result<(Dialect, Vec<String>), String> {
+        let a = args(v);
+        select_dialect("rpc.statd", &a, env).map(|(d, rest)| {
+            (
+                d,
+                rest.iter()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .collect(),
+            )
+        })
+    }
+
+    #[test]
+    fn dialect_by_flag_env_or_platform() {
+        let plain = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            pick(&["--dialect=seed", "-l"], None),
+            Ok((SEED, plain(&["-l"])))
+        );
+        assert_eq!(
+            pick(&["--dialect", "nfs-utils", "-n", "x"], None),
+            Ok((NFS, plain(&["-n", "x"])))
+        );
+        assert_eq!(pick(&["--dialect=Seed"], None), Ok((SEED, vec![])));
+        assert_eq!(pick(&["-F"], Some("seed")), Ok((SEED, plain(&["-F"]))));
+        assert_eq!(pick(&[], Some("nfs-utils")), Ok((NFS, vec![])));
+        // The flag beats the environment; an empty variable is unset.
+        assert_eq!(
+            pick(&["--dialect=nfs-utils"], Some("seed")),
+            Ok((NFS, vec![]))
+        );
+        assert_eq!(pick(&[], Some("")), Ok((Dialect::platform(), vec![])));
+        assert_eq!(pick(&[], None), Ok((Dialect::platform(), vec![])));
+        if cfg!(target_os = "linux") {
+            assert_eq!(Dialect::platform(), NFS);
+        }
+        assert_eq!(
+            pick(&["--dialect=bsd"], None),
+            Err("rpc.statd: --dialect: unknown dialect 'bsd' (seed or nfs-utils)".into())
+        );
+        assert_eq!(
+            pick(&[], Some("x")),
+            Err("rpc.statd: STATMON_DIALECT: unknown dialect 'x' (seed or nfs-utils)".into())
+        );
+        assert_eq!(
+            pick(&["--dialect"], None),
+            Err("rpc.statd: option '--dialect' requires an argument".into())
+        );
+        assert_eq!(
+            pick(&["-F", "--dialect=seed"], None),
+            Err("rpc.statd: --dialect must be the first argument".into())
+        );
+        assert!(pick(&["--dialect=seed", "--dialect", "seed"], None).is_err());
+        assert!(
+            pick(&["-H", "--", "--dialect=seed"], None).is_ok(),
+            "after --"
+        );
+    }
+
+    #[test]
+    fn nfs_utils_letters_one_by_one() {
+        // -F: foreground, logging to syslog (nfs-utils).
+        let c = nfs(&["-F"]);
+        assert!(c.foreground && !c.log_stderr);
+        assert_eq!(c.verbosity, 0);
+        assert_eq!(c, nfs(&["--foreground"]));
+        // -d: with -F, stderr at the debug level; alone, nothing.
+        let c = nfs(&["-F", "-d"]);
+        assert!(c.foreground && c.log_stderr);
+        assert_eq!(c.verbosity, 3);
+        assert_eq!(c, nfs(&["--foreground", "--no-syslog"]));
+        assert_eq!(c, nfs(&["-Fd"]));
+        assert_eq!(nfs(&["-d"]), Config::default());
+        assert_eq!(nfs(&["--debug"]).verbosity, 3, "statmon's --debug");
+        assert!(!nfs(&["--debug"]).log_stderr);
+        // -h, -?, --help; -v, -V, --version.
+        for h in ["-h", "-?", "--help"] {
+            assert_eq!(run_in(NFS, &[h]), Ok(Command::Help), "{h}");
+        }
+        for v in ["-v", "-V", "--version"] {
+            assert_eq!(run_in(NFS, &[v]), Ok(Command::Version), "{v}");
+        }
+        // -H, --ha-callout.
+        assert_eq!(nfs(&["-H", "/bin/ha"]).ha_callout, Some("/bin/ha".into()));
+        assert_eq!(nfs(&["--ha-callout=/h"]).ha_callout, Some("/h".into()));
+        // -L, --no-notify.
+        assert!(nfs(&["-L"]).no_notify);
+        assert!(nfs(&["--no-notify"]).no_notify);
+        assert!(!nfs(&["-L"]).notify_only);
+        // -n, --name.
+        assert_eq!(
+            nfs(&["-n", "me.example"]).name.as_deref(),
+            Some("me.example")
+        );
+        assert_eq!(nfs(&["-n192.0.2.7"]).name.as_deref(), Some("192.0.2.7"));
+        assert_eq!(nfs(&["--name", "x"]).name.as_deref(), Some("x"));
+        // -N, --notify-mode: notify, then exit.
+        assert!(nfs(&["-N"]).notify_only);
+        assert!(nfs(&["--notify-mode"]).notify_only);
+        // -o, --outgoing-port; -p, --port.
+        assert_eq!(nfs(&["-o", "2020"]).outgoing_port, Some(2020));
+        assert_eq!(nfs(&["--outgoing-port=2021"]).outgoing_port, Some(2021));
+        assert_eq!(nfs(&["-p", "662"]).port, Some(662));
+        assert_eq!(nfs(&["--port", "663"]).port, Some(663));
+        // -P, --state-directory-path.
+        assert_eq!(nfs(&["-P", "/srv/st"]).state_dir, PathBuf::from("/srv/st"));
+        assert_eq!(
+            nfs(&["--state-directory-path", "/s"]).state_dir,
+            PathBuf::from("/s")
+        );
+        // -T, --nlm-port: TCP and UDP unless -U; -U, --nlm-udp-port.
+        let both = NlmPorts {
+            tcp: Some(4045),
+            udp: Some(4045),
+        };
+        assert_eq!(nfs(&["-T", "4045"]).nlm_ports, both);
+        assert_eq!(nfs(&["--nlm-port=4045"]).nlm_ports, both);
+        let udp = NlmPorts {
+            tcp: None,
+            udp: Some(4046),
+        };
+        assert_eq!(nfs(&["-U", "4046"]).nlm_ports, udp);
+        assert_eq!(nfs(&["--nlm-udp-port", "4046"]).nlm_ports, udp);
+        let split = NlmPorts {
+            tcp: Some(4045),
+            udp: Some(4046),
+        };
+        assert_eq!(nfs(&["-U", "4046", "-T", "4045"]).nlm_ports, split);
+        assert_eq!(nfs(&["-T", "4045", "-U", "4046"]).nlm_ports, split);
+        // The seed's functions, by their long names.
+        assert!(nfs(&["--notify-only"]).notify_only);
+        let admin_nfs = |v: &[&str]| match run_in(NFS, v) {
+            Ok(Command::Admin(a)) => a,
+            other => panic!("{v:?}: {other:?}"),
+        };
+        assert_eq!(admin_nfs(&["--list"]).op, AdminOp::List);
+        assert_eq!(admin_nfs(&["--watch"]).op, AdminOp::Watch);
+        assert_eq!(
+            admin_nfs(&["--forget", "hostB"]).op,
+            AdminOp::Clear(b"hostB".to_vec())
+        );
+        assert_eq!(admin_nfs(&["-d", "--list"]).verbosity, 3);
+        // Not nfs-utils letters.
+        for bad in [
+            &["-l"][..],
+            &["-n"],
+            &["-T", "0"],
+            &["-U", "65536"],
+            &["-T"],
+            &["-P", ""],
+        ] {
+            assert!(run_in(NFS, bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            run_in(NFS, &["-T", "x"]),
+            Err("rpc.statd: --nlm-port: invalid port number 'x'".into())
+        );
+        assert_eq!(
+            run_in(NFS, &["--list", "--forget", "x"]),
+            Err(
+                "rpc.statd: --list, --watch and --forget exclude each other \
+                 (and --forget takes one host)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            run_in(NFS, &["-N", "--list"]),
+            Err("rpc.statd: --notify-only (-N) cannot be combined with \
+                 --list, --watch or --forget"
+                .into())
+        );
+    }
+
+    #[test]
+    fn seed_letters_one_by_one() {
+        let c = config(&["-F"]);
+        assert!(
+            c.foreground && c.log_stderr,
+            "the seed logs to stderr with -F"
+        );
+        assert_eq!(config(&["-d"]).verbosity, 3);
+        assert_eq!(config(&["--debug"]).verbosity, 3);
+        assert!(config(&["-n"]).notify_only);
+        assert!(config(&["--notify-only"]).notify_only);
+        assert_eq!(admin(&["-l"]).op, AdminOp::List);
+        assert_eq!(admin(&["--list"]).op, AdminOp::List);
+        assert_eq!(admin(&["-L"]).op, AdminOp::Watch);
+        assert_eq!(admin(&["--watch"]).op, AdminOp::Watch);
+        assert_eq!(admin(&["-N", "h"]).op, AdminOp::Clear(b"h".to_vec()));
+        assert_eq!(admin(&["--forget=h"]).op, AdminOp::Clear(b"h".to_vec()));
+        assert_eq!(run(&["-V"]), Ok(Command::Version));
+        assert_eq!(run(&["--version"]), Ok(Command::Version));
+        // nfs-utils' functions by their long names.
+        assert_eq!(
+            config(&["--nlm-port", "4045"]).nlm_ports,
+            NlmPorts {
+                tcp: Some(4045),
+                udp: Some(4045)
+            }
+        );
+        assert_eq!(config(&["--nlm-udp-port", "9"]).nlm_ports.udp, Some(9));
+        for bad in ["--no-syslog", "--notify-mode", "-v"] {
+            assert!(run(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lockd_ports_from_the_file() {
+        let c = config_in(NFS, &[], "[lockd]\nport = 4045\n", &[]);
+        assert_eq!(
+            c.nlm_ports,
+            NlmPorts {
+                tcp: Some(4045),
+                udp: Some(4045)
+            },
+            "udp-port defaults to port"
+        );
+        let c = config_in(NFS, &[], "[lockd]\nport = 4045\nudp-port = 4046\n", &[]);
+        assert_eq!(
+            c.nlm_ports,
+            NlmPorts {
+                tcp: Some(4045),
+                udp: Some(4046)
+            }
+        );
+        let c = config_in(NFS, &[], "[lockd]\nudp-port = 4046\n", &[]);
+        assert_eq!(
+            c.nlm_ports,
+            NlmPorts {
+                tcp: None,
+                udp: Some(4046)
+            }
+        );
+        // Flags beat the file, port by port.
+        let c = config_in(NFS, &["-T", "1"], "[lockd]\nport = 2\nudp-port = 3\n", &[]);
+        assert_eq!(
+            c.nlm_ports,
+            NlmPorts {
+                tcp: Some(1),
+                udp: Some(3)
+            }
+        );
+        let c = config_in(NFS, &["-T", "1"], "[lockd]\nport = 2\n", &[]);
+        assert_eq!(c.nlm_ports.udp, Some(1), "-T sets UDP unless set itself");
+        // 0 is unset; a bad value is a warning.
+        let c = config_in(NFS, &[], "[lockd]\nport = 0\nudp-port = x\n", &[]);
+        assert_eq!(c.nlm_ports, NlmPorts::default());
+        assert_eq!(
+            c.conf_warnings,
+            vec!["nfs.conf [lockd] udp-port = 'x': not a port number, ignored".to_string()]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_warned_about_once_with_file_and_line() {
+        let conf = "[statd]\nport = 662\nfoo = 1\n[lockd]\nport = 1\nbar = 2\n\
+                    [sm-notify]\nbaz = 1\n[statd \"sub\"]\nqux = 1\n";
+        let c = config_in(NFS, &[], conf, &[]);
+        assert_eq!(
+            c.conf_warnings,
+            vec![
+                "line 3: unknown key 'foo' in [statd], ignored".to_string(),
+                "line 6: unknown key 'bar' in [lockd], ignored".to_string(),
+            ]
+        );
+        // Every key nfs.conf(5) and Debian's /etc/nfs.conf name, and ours.
+        let known = "[statd]\ndebug = 0\nport = 1\noutgoing-port = 2\nname = n\n\
+                     state-directory-path = /s\nha-callout = /h\nno-notify = 0\n\
+                     store-format = nfs-utils\nnotify-schedule = *x1h\nnotify-give-up = 1h\n\
+                     notify-window = 5\nmax-connections = 5\nmax-record-size = 1024\n\
+                     idle-timeout = 1m\n[lockd]\nport = 3\nudp-port = 4\n";
+        let c = config_in(NFS, &[], known, &[]);
+        assert!(c.conf_warnings.is_empty(), "{:?}", c.conf_warnings);
+    }
+
+    #[test]
+    fn a_state_directory_that_is_a_file_is_refused_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("state");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(
+            check_state_dir("rpc.statd", &file),
+            Err(format!(
+                "rpc.statd: state directory {}: not a directory",
+                file.display()
+            ))
+        );
+        assert_eq!(check_state_dir("rpc.statd", tmp.path()), Ok(()));
+        assert_eq!(
+            check_state_dir("rpc.statd", &tmp.path().join("absent")),
+            Ok(())
+        );
     }
 }

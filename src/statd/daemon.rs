@@ -8,6 +8,14 @@
 //! socket), drop privileges to the owner of the state directory, load the
 //! store, start the helper threads, register with rpcbind. The ready pipe
 //! (daemon mode) is told once registration is over.
+//!
+//! Registration comes before any NSM answer: calls that arrive earlier are
+//! held ([`Hold`]) and answered once it is over, so whoever gets an answer
+//! also finds the program with `rpcinfo`. When nothing listens on port 111
+//! (a refused connection), the embedded portmapper serves at once with
+//! NSM already in its table, before privileges are dropped. A statd of
+//! another process that is registered and answers is not replaced: start
+//! fails (nfs-utils' "Statd service already running!").
 
 use super::callback_io::CallbackIo;
 use super::callout::{CalloutQueue, HaCallout};
@@ -15,7 +23,6 @@ use super::cli::Config;
 use super::core::{Callout, NsmCore, Output};
 use super::notify::notifier::NotifyConfig;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
-use super::privs::{self, Dropped};
 use super::workers::{Resolver, StoreWorker};
 use super::{kernel, notify, startup};
 use crate::daemonize::ReadyPipe;
@@ -23,10 +30,11 @@ use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
 use crate::reactor::{Context, Event, Module, TcpOpts, TimerId};
 use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
+use crate::service::hold::Hold;
 use crate::service::portmapper::PortmapModule;
-use crate::service::registrar::{initial_xid, Progress, Registrar};
+use crate::service::probe;
+use crate::service::registrar::{self, initial_xid, Progress, Registrar};
 use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 /// How long shutdown waits for rpcbind and the store.
@@ -44,6 +52,8 @@ struct Running {
     endpoint: RpcEndpoint,
     registrar: Registrar,
     core: NsmCore,
+    /// NSM calls that arrived before registration was over.
+    held: Hold,
     store: StoreWorker,
     resolver: Resolver,
     callbacks: CallbackIo,
@@ -66,7 +76,11 @@ pub struct StatdModule {
     run: Option<Running>,
     ready: Option<ReadyPipe>,
     phase: Phase,
+    /// We serve the embedded portmapper (it ends with us: nothing to
+    /// unregister).
     embedded: bool,
+    /// No portmapper listens and none is embedded: NSM runs unregistered.
+    unregistered_service: bool,
     unregistered: bool,
     stop_timer: Option<TimerId>,
     /// A standalone notifier handed its work over at start.
@@ -91,6 +105,7 @@ impl StatdModule {
             ready,
             phase: Phase::Registering,
             embedded: false,
+            unregistered_service: false,
             unregistered: false,
             stop_timer: None,
             took_over: false,
@@ -136,6 +151,9 @@ impl StatdModule {
             endpoint.port(),
             netids.join(", ")
         );
+        if registrar::rpcbind_refused() {
+            self.no_rpcbind(cx, &endpoint, "the connection was refused");
+        }
         for sig in [
             libc::SIGTERM,
             libc::SIGINT,
@@ -145,7 +163,7 @@ impl StatdModule {
         ] {
             cx.watch_signal(sig)?;
         }
-        let mut registrar = Registrar::open(cx)?;
+        let registrar = Registrar::open(cx)?;
         let callbacks = CallbackIo::open(cx, initial_xid())?;
         let socks = NotifySockets::open(
             cx,
@@ -155,14 +173,12 @@ impl StatdModule {
             },
         )
         .map_err(|e| with_context(e, "cannot create the notification sockets"))?;
-        drop_privileges(&startup::records_owner(&self.cfg))?;
-
         let step = if self.cfg.no_notify {
             startup::RebootStep::Never
         } else {
             startup::RebootStep::OnNewBoot
         };
-        let opened = startup::open(startup::store_for(&self.cfg), step, &self.cfg.state_dir)?;
+        let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, step)?;
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
@@ -171,7 +187,7 @@ impl StatdModule {
             cx,
             socks,
             self.notify_config(opened.state),
-            &self.cfg.state_dir,
+            &startup::private_dir(self.cfg.store, &self.cfg.state_dir),
             &opened.hosts,
             opened.rebooted,
         )?;
@@ -188,8 +204,8 @@ impl StatdModule {
         } else {
             notify.add(cx, targets);
         }
-        registrar.start(cx, register_plan(&endpoint));
         self.run = Some(Running {
+            held: Hold::new(SM_PROG, SM_VERS..=SM_VERS),
             endpoint,
             registrar,
             core,
@@ -204,8 +220,61 @@ impl StatdModule {
         if !self.cfg.no_notify || self.took_over {
             self.after_notify();
         }
+        match self.run.as_mut() {
+            Some(r) if !self.embedded && !self.unregistered_service => {
+                let plan = register_plan(&r.endpoint);
+                r.registrar.start(cx, plan);
+            }
+            _ => self.serving(cx),
+        }
         self.pump(cx);
         Ok(())
+    }
+
+    /// No portmapper answers (`why`): serve the embedded one with NSM in its
+    /// table, if allowed, else run unregistered.
+    fn no_rpcbind(&mut self, cx: &mut Context<'_>, endpoint: &RpcEndpoint, why: &str) {
+        if !self.cfg.embedded_portmap {
+            log::warn!("no rpcbind answered on 127.0.0.1:111; NSM is served unregistered ({why})");
+            self.unregistered_service = true;
+            return;
+        }
+        log::warn!(
+            "no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper \
+             (program 100000 versions 2-4) on port 111 ({why})"
+        );
+        let portmapper =
+            PortmapModule::standard().with_registered(SM_PROG, SM_VERS, endpoint.bound(), &owner());
+        match cx.add_module(Box::new(portmapper)) {
+            Ok(_) => {
+                log::info!("program {SM_PROG} version {SM_VERS} is in the embedded portmapper");
+                self.embedded = true;
+            }
+            Err(e) => {
+                log::error!("cannot serve an embedded portmapper: {e}; NSM is unregistered");
+                self.unregistered_service = true;
+            }
+        }
+    }
+
+    /// Registration is over: answer the calls held meanwhile and from now
+    /// on, and tell the waiting parent (daemon mode).
+    fn serving(&mut self, cx: &mut Context<'_>) {
+        if self.phase == Phase::Registering {
+            self.phase = Phase::Serving;
+        }
+        if let Some(r) = self.run.as_mut() {
+            if !r.held.is_empty() {
+                log::debug!("answering {} call(s) held until registration", r.held.len());
+            }
+            for (to, answer) in r.held.release(&mut r.core) {
+                r.endpoint.complete(cx, to, answer);
+            }
+        }
+        if let Some(ready) = self.ready.take() {
+            ready.ready();
+        }
+        self.pump(cx);
     }
 
     fn notify_config(&self, state: i32) -> NotifyConfig {
@@ -242,27 +311,11 @@ impl StatdModule {
             return;
         }
         match outcome {
-            Outcome::NoRpcbind if self.cfg.embedded_portmap && !self.embedded => {
-                log::warn!(
-                    "no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper \
-                     (program 100000 versions 2-4) on port 111"
-                );
-                self.embedded = true;
-                match cx.add_module(Box::new(PortmapModule::standard())) {
-                    Ok(_) => {
-                        if let Some(r) = self.run.as_mut() {
-                            let plan = register_plan(&r.endpoint);
-                            r.registrar.start(cx, plan);
-                        }
-                        return;
-                    }
-                    Err(e) => {
-                        log::error!("cannot serve an embedded portmapper: {e}; NSM is unregistered")
-                    }
-                }
-            }
             Outcome::NoRpcbind => {
-                log::warn!("no rpcbind answered on 127.0.0.1:111; NSM is served unregistered");
+                if let Some(r) = self.run.take() {
+                    self.no_rpcbind(cx, &r.endpoint, "no reply over UDP");
+                    self.run = Some(r);
+                }
             }
             Outcome::Answered(report) => {
                 let ok: Vec<&str> = report.registered.iter().map(|(n, _)| n.as_str()).collect();
@@ -283,10 +336,7 @@ impl StatdModule {
                 }
             }
         }
-        self.phase = Phase::Serving;
-        if let Some(ready) = self.ready.take() {
-            ready.ready();
-        }
+        self.serving(cx);
     }
 
     /// SIGUSR1 (sm-notify found us running, or an administrator): take the
@@ -313,7 +363,10 @@ impl StatdModule {
         let Some(r) = self.run.as_mut() else {
             return;
         };
-        let hosts = match super::admin::take_forget_requests(&self.cfg.state_dir) {
+        let hosts = match super::admin::take_forget_requests(&startup::private_dir(
+            self.cfg.store,
+            &self.cfg.state_dir,
+        )) {
             Ok(h) => h,
             Err(e) => {
                 log::warn!("cannot read the -N requests: {e}");
@@ -345,6 +398,8 @@ impl StatdModule {
         log::info!("caught signal {sig}, unregistering and exiting");
         self.phase = Phase::Stopping;
         match self.run.as_mut() {
+            // The embedded portmapper ends with us; with none, nobody to tell.
+            Some(_) if self.embedded || self.unregistered_service => self.unregistered = true,
             Some(r) => r
                 .registrar
                 .start(cx, Registration::unregister(SM_PROG, SM_VERS, &owner())),
@@ -454,7 +509,7 @@ impl Module for StatdModule {
     }
 
     fn start(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let opened = self.open(cx);
+        let opened = refuse_second_statd().and_then(|()| self.open(cx));
         if let Err(e) = &opened {
             if let Some(ready) = self.ready.take() {
                 ready.failed(&e.to_string());
@@ -465,7 +520,12 @@ impl Module for StatdModule {
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
         if let Some(r) = self.run.as_mut() {
-            if r.endpoint.handle_event(cx, &ev, &mut [&mut r.core]) {
+            let nsm: &mut dyn crate::rpc::Program = if self.phase == Phase::Registering {
+                &mut r.held
+            } else {
+                &mut r.core
+            };
+            if r.endpoint.handle_event(cx, &ev, &mut [nsm]) {
                 return self.pump(cx);
             }
             if r.callbacks.handle_event(cx, &ev) {
@@ -509,6 +569,26 @@ impl Module for StatdModule {
     }
 }
 
+/// Fails when another process's statd is registered for NSM with the local
+/// portmapper and answers there, naming its port (and its pid, from the
+/// nfs-utils pid file, when that names a live process).
+fn refuse_second_statd() -> io::Result<()> {
+    let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
+        return Ok(());
+    };
+    let pid = super::live_pid_in(Path::new(super::pidfile::NFS_UTILS_PATH))
+        .map(|pid| format!(" (pid {pid}, from {})", super::pidfile::NFS_UTILS_PATH))
+        .unwrap_or_default();
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!(
+            "Statd service already running! Program {SM_PROG} version {SM_VERS} is \
+             registered with rpcbind on port {port} and answers{pid}; \
+             not starting a second status monitor"
+        ),
+    ))
+}
+
 fn register_plan(endpoint: &RpcEndpoint) -> Registration {
     Registration::register(SM_PROG, SM_VERS, endpoint.bound(), &owner())
 }
@@ -534,27 +614,6 @@ fn run_callout(
         } => callout.sm_notify(mon_name, std::net::SocketAddr::new(*addr, 0), *state),
     };
     queue.submit(cx, cmd);
-}
-
-/// Gives up root for the owner of `owned_by` (the records:
-/// [`startup::records_owner`]), keeping the right to bind reserved ports.
-/// Must run before any helper thread starts.
-pub(super) fn drop_privileges(owned_by: &Path) -> io::Result<()> {
-    match privs::drop_privileges(owned_by) {
-        Ok(Dropped::Switched(o)) => {
-            log::info!("running as uid {}, gid {}", o.uid, o.gid);
-            Ok(())
-        }
-        Ok(Dropped::StayedRoot) => {
-            log::warn!(
-                "running as root; chown {} to choose another user",
-                owned_by.display()
-            );
-            Ok(())
-        }
-        Ok(Dropped::NotRoot { .. }) => Ok(()),
-        Err(e) => Err(with_context(e, "cannot drop privileges")),
-    }
 }
 
 /// Writes the local state where the Linux kernel's lockd reads it.

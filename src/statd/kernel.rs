@@ -8,8 +8,14 @@
 //!   nfs-utils' `sm-notify` does it when there is nobody to notify (unless
 //!   `lift-grace=n`).
 //!
-//! Both files exist only while the lockd module is loaded; their absence is
-//! normal and reported as `Ok(false)`. Each write is one `write(2)` of the
+//! - [`NLM_PORTS_DIR`]`/nlm_tcpport` and `nlm_udpport`: the ports lockd
+//!   listens on. nfs-utils' rpc.statd writes them (`-T`, `-U`, nfs.conf
+//!   `[lockd] port` and `udp-port`) at start, as root, before it drops
+//!   privileges, so that firewalled servers can fix lockd's ports
+//!   ([`set_nlm_ports`]).
+//!
+//! All these files exist only while the lockd module is loaded; their
+//! absence is normal and reported as `Ok(false)`. Each write is one `write(2)` of the
 //! whole text: these are procfs files, where a partial write followed by
 //! another at a later offset would not mean the same thing, so a short
 //! write is an error.
@@ -23,6 +29,66 @@ pub const NSM_LOCAL_STATE: &str = "/proc/sys/fs/nfs/nsm_local_state";
 
 /// Writing `Y` here lifts lockd's grace period.
 pub const NLM_END_GRACE: &str = "/proc/fs/lockd/nlm_end_grace";
+
+/// The directory of lockd's port knobs `nlm_tcpport` and `nlm_udpport`.
+pub const NLM_PORTS_DIR: &str = "/proc/sys/fs/nfs";
+
+/// The ports to give lockd; `None` leaves that one as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NlmPorts {
+    /// For `nlm_tcpport`.
+    pub tcp: Option<u16>,
+    /// For `nlm_udpport`.
+    pub udp: Option<u16>,
+}
+
+/// Writes each port that is set to `dir/nlm_tcpport` and `dir/nlm_udpport`
+/// (in decimal, no newline), as nfs-utils' `set_nlm_port` does: when a file
+/// is absent, `load_lockd` is called once (nfs-utils runs `modprobe lockd`)
+/// and the file tried again. Returns one message per port that could not
+/// be set, naming the file; a missing lockd is one of them. Never creates
+/// a file.
+pub fn set_nlm_ports(dir: &Path, ports: NlmPorts, load_lockd: &mut dyn FnMut()) -> Vec<String> {
+    let mut loaded = false;
+    let mut failures = Vec::new();
+    for (kind, port) in [("tcp", ports.tcp), ("udp", ports.udp)] {
+        let Some(port) = port else { continue };
+        let path = dir.join(format!("nlm_{kind}port"));
+        let text = port.to_string();
+        let mut written = write_existing(&path, text.as_bytes());
+        if matches!(written, Ok(false)) && !loaded {
+            loaded = true;
+            load_lockd();
+            written = write_existing(&path, text.as_bytes());
+        }
+        match written {
+            Ok(true) => {}
+            Ok(false) => failures.push(format!(
+                "cannot set the NLM {kind} port to {port}: {} does not exist (is lockd loaded?)",
+                path.display()
+            )),
+            Err(e) => failures.push(format!(
+                "cannot set the NLM {kind} port to {port}: {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    failures
+}
+
+/// Loads the lockd module the way nfs-utils does (`modprobe lockd`); a
+/// failure is left for the caller's retry to notice.
+pub fn modprobe_lockd() {
+    let status = std::process::Command::new("modprobe")
+        .arg("lockd")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Err(e) = status {
+        log::debug!("cannot run modprobe lockd: {e}");
+    }
+}
 
 /// Writes `state` to [`NSM_LOCAL_STATE`]; `Ok(false)` when the file is absent.
 pub fn write_nsm_local_state(state: i32) -> io::Result<bool> {
@@ -127,5 +193,85 @@ mod tests {
     fn real_paths_are_the_kernel_ones() {
         assert_eq!(NSM_LOCAL_STATE, "/proc/sys/fs/nfs/nsm_local_state");
         assert_eq!(NLM_END_GRACE, "/proc/fs/lockd/nlm_end_grace");
+        assert_eq!(NLM_PORTS_DIR, "/proc/sys/fs/nfs");
+    }
+
+    fn knobs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["nlm_tcpport", "nlm_udpport"] {
+            std::fs::write(dir.path().join(f), "0").unwrap();
+        }
+        dir
+    }
+
+    fn read(dir: &Path, f: &str) -> String {
+        std::fs::read_to_string(dir.join(f)).unwrap()
+    }
+
+    #[test]
+    fn nlm_ports_are_written_in_decimal() {
+        let dir = knobs();
+        let ports = NlmPorts {
+            tcp: Some(4045),
+            udp: Some(4046),
+        };
+        let mut loads = 0;
+        assert!(set_nlm_ports(dir.path(), ports, &mut || loads += 1).is_empty());
+        assert_eq!(read(dir.path(), "nlm_tcpport"), "4045");
+        assert_eq!(read(dir.path(), "nlm_udpport"), "4046");
+        assert_eq!(loads, 0);
+    }
+
+    #[test]
+    fn unset_nlm_ports_are_left_alone() {
+        let dir = knobs();
+        let ports = NlmPorts {
+            tcp: None,
+            udp: Some(32768),
+        };
+        assert!(set_nlm_ports(dir.path(), ports, &mut || panic!("no load")).is_empty());
+        assert_eq!(read(dir.path(), "nlm_tcpport"), "0");
+        assert_eq!(read(dir.path(), "nlm_udpport"), "32768");
+        let none = NlmPorts::default();
+        assert!(set_nlm_ports(dir.path(), none, &mut || panic!("no load")).is_empty());
+    }
+
+    #[test]
+    fn absent_knobs_load_lockd_once_then_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = NlmPorts {
+            tcp: Some(1),
+            udp: Some(2),
+        };
+        let mut loads = 0;
+        let failures = set_nlm_ports(dir.path(), ports, &mut || loads += 1);
+        assert_eq!(loads, 1);
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures[0].contains(&format!("{}", dir.path().join("nlm_tcpport").display())));
+        assert!(failures[1].contains("NLM udp port to 2"), "{failures:?}");
+        assert!(!dir.path().join("nlm_tcpport").exists(), "never created");
+        // A load that brings the knobs: both are written after it.
+        let mut load = || {
+            for f in ["nlm_tcpport", "nlm_udpport"] {
+                std::fs::write(dir.path().join(f), "").unwrap();
+            }
+        };
+        assert!(set_nlm_ports(dir.path(), ports, &mut load).is_empty());
+        assert_eq!(read(dir.path(), "nlm_udpport"), "2");
+    }
+
+    #[test]
+    fn unwritable_knob_is_a_failure_naming_it() {
+        let dir = knobs();
+        std::fs::remove_file(dir.path().join("nlm_tcpport")).unwrap();
+        std::fs::create_dir(dir.path().join("nlm_tcpport")).unwrap();
+        let ports = NlmPorts {
+            tcp: Some(5),
+            udp: Some(6),
+        };
+        let failures = set_nlm_ports(dir.path(), ports, &mut || {});
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("nlm_tcpport"), "{failures:?}");
+        assert_eq!(read(dir.path(), "nlm_udpport"), "6");
     }
 }

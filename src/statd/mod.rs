@@ -1,6 +1,6 @@
 //! rpc.statd, the NSM host status monitor (program 100024 version 1).
 //!
-//! - [`cli`]: the command line (seed man page flags first).
+//! - [`cli`]: the command line in two dialects (nfs-utils, the seed).
 //! - [`core`]: the NSM service as an I/O-free state machine.
 //! - [`callback`]: lock-manager callbacks, I/O-free; [`callback_io`] puts
 //!   them on the reactor.
@@ -38,41 +38,62 @@ use cli::Command;
 use daemon::StatdModule;
 use std::ffi::OsString;
 
-/// Entry point for `rpc.statd`: returns the process exit status.
+/// Entry point for `rpc.statd`: returns the process exit status. A
+/// command-line error prints its message and one hint line, and exits 1.
 pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
-    let sources = match cli::Sources::load(prog, &cli::conf_source(prog, &args)) {
+    let usage_error = |msg: &str| {
+        eprintln!("{msg}");
+        eprintln!("{}", crate::cli::hint(prog));
+        1
+    };
+    let env = std::env::var(cli::DIALECT_ENV).ok();
+    let (dialect, args) = match cli::select_dialect(prog, &args, env.as_deref()) {
+        Ok(chosen) => chosen,
+        Err(msg) => return usage_error(&msg),
+    };
+    let sources = match cli::Sources::load(prog, &cli::conf_source(prog, dialect, args)) {
         Ok(s) => s,
         Err(msg) => {
             eprintln!("{msg}");
             return 1;
         }
     };
-    match cli::parse(prog, &args, &sources) {
-        Ok(Command::Help) => {
-            print!("{}", cli::usage(prog));
+    let command = match cli::parse(prog, dialect, args, &sources) {
+        Ok(c) => c,
+        Err(msg) => return usage_error(&msg),
+    };
+    let state_dir = match &command {
+        Command::Run(cfg) => Some(&cfg.state_dir),
+        Command::Admin(a) => Some(&a.state_dir),
+        Command::Help | Command::Version => None,
+    };
+    if let Some(Err(msg)) = state_dir.map(|d| cli::check_state_dir(prog, d)) {
+        eprintln!("{msg}");
+        return 1;
+    }
+    match command {
+        Command::Help => {
+            print!("{}", cli::usage(prog, dialect));
             0
         }
-        Ok(Command::Version) => {
+        Command::Version => {
             println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        Ok(Command::Run(cfg)) if cfg.notify_only => notify_main::run_notify_only(prog, cfg),
-        Ok(Command::Run(cfg)) => run(prog, cfg),
-        Ok(Command::Admin(a)) => admin::run(&a),
-        Err(msg) => {
-            eprintln!("{msg}");
-            eprint!("{}", cli::usage(prog));
-            1
-        }
+        Command::Run(cfg) if cfg.notify_only => notify_main::run_notify_only(prog, cfg),
+        Command::Run(cfg) => run(prog, cfg),
+        Command::Admin(a) => admin::run(&a),
     }
 }
 
-/// Detaches (unless `foreground`) and starts logging: to stderr in the
-/// foreground, else to syslog. `Err` after saying why when detaching fails;
-/// `Ok(Some(pipe))` in the detached child, to tell the parent it serves.
+/// Detaches (unless `foreground`) and starts logging: to stderr when
+/// `log_stderr` (only honoured in the foreground), else to syslog. `Err`
+/// after saying why when detaching fails; `Ok(Some(pipe))` in the detached
+/// child, to tell the parent it serves.
 fn detach_and_log(
     prog: &'static str,
     foreground: bool,
+    log_stderr: bool,
     verbosity: u32,
 ) -> Result<Option<daemonize::ReadyPipe>, ()> {
     let ready = if foreground {
@@ -86,7 +107,7 @@ fn detach_and_log(
             }
         }
     };
-    let sink = if foreground {
+    let sink = if foreground && log_stderr {
         Sink::Stderr
     } else {
         Sink::Syslog
@@ -96,10 +117,19 @@ fn detach_and_log(
 }
 
 fn run(prog: &'static str, cfg: cli::Config) -> i32 {
-    let Ok(ready) = detach_and_log(prog, cfg.foreground, cfg.verbosity) else {
+    let Ok(ready) = detach_and_log(prog, cfg.foreground, cfg.log_stderr, cfg.verbosity) else {
         return 1;
     };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
+    // As nfs-utils: lockd's ports are set at start, as root (privileges
+    // are dropped later, in the module); a failure is a warning.
+    for failure in kernel::set_nlm_ports(
+        std::path::Path::new(kernel::NLM_PORTS_DIR),
+        cfg.nlm_ports,
+        &mut kernel::modprobe_lockd,
+    ) {
+        log::warn!("{failure}");
+    }
 
     let (_lock, took_over) = match notify_main::lock_for_daemon(&cfg.state_dir) {
         Ok(held) => held,
@@ -176,7 +206,7 @@ fn write_pid_files(owned_by: &std::path::Path) -> pidfile::PidFiles {
 pub const SEED_PID_FILE: &str = "/var/run/statd.pid";
 
 /// The pid in `path` if it names a running process other than this one.
-fn live_pid_in(path: &std::path::Path) -> Option<u32> {
+pub(super) fn live_pid_in(path: &std::path::Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
     (pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists())

@@ -24,7 +24,7 @@ pub const SM_NOTIFY_MARKER: &str = "/run/sm-notify.pid";
 /// `rpc.statd -n`: notify every host owed a notice, then exit (0: all
 /// notified; 1: some given up or an error).
 pub fn run_notify_only(prog: &'static str, cfg: Config) -> i32 {
-    let sink = if cfg.foreground {
+    let sink = if cfg.foreground && cfg.log_stderr {
         Sink::Stderr
     } else {
         Sink::Syslog
@@ -61,7 +61,8 @@ pub fn run_notify_only(prog: &'static str, cfg: Config) -> i32 {
     run_module(standalone, None)
 }
 
-/// Entry point for `sm-notify`: returns the process exit status.
+/// Entry point for `sm-notify`: returns the process exit status. A
+/// command-line error prints its message and one hint line, and exits 1.
 pub fn sm_notify_main(prog: &'static str, args: Vec<OsString>) -> i32 {
     let sources = match cli::Sources::load(prog, &smnotify_cli::conf_source(prog, &args)) {
         Ok(s) => s,
@@ -79,10 +80,16 @@ pub fn sm_notify_main(prog: &'static str, args: Vec<OsString>) -> i32 {
             println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        Ok(SmCommand::Run(cfg)) => run_sm_notify(prog, cfg),
+        Ok(SmCommand::Run(cfg)) => match cli::check_state_dir(prog, &cfg.state_dir) {
+            Ok(()) => run_sm_notify(prog, cfg),
+            Err(msg) => {
+                eprintln!("{msg}");
+                1
+            }
+        },
         Err(msg) => {
             eprintln!("{msg}");
-            eprint!("{}", smnotify_cli::usage(prog));
+            eprintln!("{}", crate::cli::hint(prog));
             1
         }
     }
@@ -94,7 +101,7 @@ fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
         eprintln!("{prog}: Already notifying clients; Exiting!");
         return 0;
     }
-    let Ok(ready) = super::detach_and_log(prog, cfg.debug, cfg.verbosity) else {
+    let Ok(ready) = super::detach_and_log(prog, cfg.debug, cfg.debug, cfg.verbosity) else {
         return 1;
     };
     for w in &cfg.conf_warnings {

@@ -73,15 +73,7 @@ impl NotifyModule {
             cx.watch_signal(sig)?;
         }
         let socks = NotifySockets::open(cx, self.cfg.source)?;
-        daemon::drop_privileges(&startup::records_owner_at(
-            self.cfg.store,
-            &self.cfg.state_dir,
-        ))?;
-        let opened = startup::open(
-            startup::store_at(self.cfg.store, &self.cfg.state_dir),
-            self.cfg.step,
-            &self.cfg.state_dir,
-        )?;
+        let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, self.cfg.step)?;
         if self.cfg.tell_kernel {
             daemon::tell_kernel(opened.state);
         }
@@ -96,7 +88,7 @@ impl NotifyModule {
             cx,
             socks,
             cfg,
-            &self.cfg.state_dir,
+            &startup::private_dir(self.cfg.store, &self.cfg.state_dir),
             &opened.hosts,
             opened.rebooted,
         )?;
@@ -160,7 +152,10 @@ impl NotifyModule {
         let Some(r) = self.run.as_mut() else {
             return;
         };
-        match super::admin::take_forget_requests(&self.cfg.state_dir) {
+        match super::admin::take_forget_requests(&startup::private_dir(
+            self.cfg.store,
+            &self.cfg.state_dir,
+        )) {
             Ok(hosts) => {
                 for host in hosts {
                     r.notify.forget(cx, &host);

@@ -102,6 +102,53 @@ pub fn drop_privileges(owned_by: &Path) -> io::Result<Dropped> {
     Ok(Dropped::Switched(owner))
 }
 
+/// Gives `path` to the owner of `owned_by` when we are root, `path` is
+/// owned by root and `owned_by` is not: the daemon rewrites `state` in
+/// place after it drops to the records' owner, as Debian's package leaves
+/// `state` owned by `statd`. The group is kept. A missing `path` is not an
+/// error.
+pub fn hand_over(path: &Path, owned_by: &Path) -> io::Result<()> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let owner = owner_of(owned_by)?;
+    let current = match owner_of(path) {
+        Ok(o) => o,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if owner.uid == 0 || current.uid != 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::lchown(path, Some(owner.uid), None)
+}
+
+/// [`drop_privileges`], saying what it did in the log; an error names
+/// what failed.
+pub fn drop_and_log(owned_by: &Path) -> io::Result<()> {
+    match drop_privileges(owned_by) {
+        Ok(Dropped::Switched(o)) => {
+            log::info!("running as uid {}, gid {}", o.uid, o.gid);
+            Ok(())
+        }
+        Ok(Dropped::StayedRoot) => {
+            log::warn!(
+                "running as root; chown {} to choose another user",
+                owned_by.display()
+            );
+            Ok(())
+        }
+        Ok(Dropped::NotRoot { .. }) => Ok(()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!(
+                "cannot drop privileges to the owner of {}: {e}",
+                owned_by.display()
+            ),
+        )),
+    }
+}
+
 /// Drops every capability the kernel knows from the calling thread's
 /// bounding set (the first unknown number ends the walk, as nfs-utils'
 /// `PR_CAPBSET_READ` loop).

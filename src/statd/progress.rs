@@ -1,4 +1,6 @@
-//! The reboot notifier's progress sidecar, `<state_dir>/.statmon-notify`:
+//! The reboot notifier's progress sidecar, `.statmon-notify` in the store's
+//! private directory (`sm/`, or the Apple layout's state directory; see
+//! `startup::private_dir`):
 //! where notification of each host stands, so that a restarted notifier
 //! resumes instead of starting over, and `rpc.statd -l` can show it.
 //!
@@ -27,7 +29,7 @@
 
 use std::fmt::Write as _;
 
-/// The sidecar's file name in the state directory (both store formats).
+/// The sidecar's file name in the store's private directory.
 pub const FILE_NAME: &str = ".statmon-notify";
 
 /// Where notification of one host stands.

@@ -1,14 +1,18 @@
 //! sm-notify's configuration, as nfs-utils' `sm-notify` takes it: the
-//! command line `-d -f -m minutes -n -p port -P dir -v addr` (plus `-h`,
+//! command line `-d -f -m minutes -n -p port -P dir -v addr` (`-P` also as
+//! `--state-directory-path`, as sm-notify(8) writes it; plus `-h`/`--help`,
 //! `-V` and `--config FILE` as for rpc.statd), the `[sm-notify]` section of
 //! nfs.conf (`retry-time`, `outgoing-port`, `outgoing-addr`, `lift-grace`,
-//! `update-state`, `force`, `debug`) and `[statd] state-directory-path`.
-//! A flag beats the file; the file beats the default.
+//! `update-state`, `force`, `debug`; other keys are warned about, naming
+//! their file and line) and `[statd] state-directory-path`. A flag beats
+//! the file; the file beats the default. sm-notify has one dialect: its
+//! letters mean the same in nfs-utils and here.
 //!
 //! The configuration files are read by [`Sources::load`] from the source
 //! [`conf_source`] names (`--config FILE` or the system's); [`parse`] is
 //! pure. Bad values on the command line are
-//! errors; bad values in the file are warnings
+//! errors (the caller prints the message and one [`cli::hint`] line, and
+//! exits 1); bad values in the file are warnings
 //! ([`SmNotifyConfig::conf_warnings`]) and the key is ignored.
 
 use super::cli::{self as statd_cli, ConfSource, Sources, DEFAULT_STATE_DIR};
@@ -59,7 +63,7 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         short: "P",
-        long: "",
+        long: "state-directory-path",
         arg: Arg::Required("DIR"),
         help: "state directory (default /var/lib/nfs)",
     },
@@ -83,13 +87,24 @@ pub const OPTIONS: &[Opt] = &[
     },
     Opt {
         short: "h",
-        long: "",
+        long: "help",
         arg: Arg::None,
         help: "print this help and exit",
     },
 ];
 
-const SYNOPSIS: &str = "[-dfn] [-m minutes] [-p port] [-P dir] [-v addr] [--config file]";
+const SYNOPSIS: &str = "[-dfhnV] [-m minutes] [-p port] [-P dir] [-v addr] [--config file]";
+
+/// The keys of `[sm-notify]` nfs-utils knows, and ours (`update-state`).
+pub const SM_NOTIFY_KEYS: &[&str] = &[
+    "debug",
+    "force",
+    "retry-time",
+    "outgoing-port",
+    "outgoing-addr",
+    "lift-grace",
+    "update-state",
+];
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,6 +300,9 @@ fn read_conf(src: &Sources, cfg: &mut SmNotifyConfig) {
         cfg.state_dir = PathBuf::from(dir);
     }
     cfg.conf_warnings.extend(warnings);
+    let unknown = src.conf.unknown_keys(CONF_SECTION, SM_NOTIFY_KEYS);
+    cfg.conf_warnings
+        .extend(unknown.iter().map(|w| w.to_string()));
 }
 
 #[cfg(test)]
@@ -362,6 +380,12 @@ mod tests {
         assert_eq!(config(&["-m0"]).give_up, None);
         assert!(!config(&["-dfn"]).update_state);
         assert_eq!(run(&["-h"]), Ok(SmCommand::Help));
+        assert_eq!(run(&["--help"]), Ok(SmCommand::Help));
+        assert_eq!(
+            config(&["--state-directory-path", "/srv/x"]).state_dir,
+            PathBuf::from("/srv/x")
+        );
+        assert_eq!(config(&["-P/srv/y"]).state_dir, PathBuf::from("/srv/y"));
         assert_eq!(run(&["-V"]), Ok(SmCommand::Version));
         assert_eq!(run(&["-m", "x", "-h"]), Ok(SmCommand::Help));
     }
@@ -457,5 +481,36 @@ mod tests {
             assert!(u.contains(o.help), "{}", o.help);
         }
         assert!(u.contains("-m MINUTES"));
+    }
+
+    #[test]
+    fn each_nfs_utils_letter_alone() {
+        assert!(config(&["-d"]).debug);
+        assert_eq!(config(&["-d"]).verbosity, 3);
+        assert!(config(&["-f"]).force);
+        assert_eq!(config(&["-m", "1"]).give_up, Some(Duration::from_secs(60)));
+        assert!(!config(&["-n"]).update_state);
+        assert_eq!(config(&["-p", "999"]).port, Some(999));
+        assert_eq!(config(&["-P", "/d"]).state_dir, PathBuf::from("/d"));
+        assert_eq!(
+            config(&["-v", "h.example"]).outgoing_addr.as_deref(),
+            Some("h.example")
+        );
+        assert_eq!(run(&["-V"]), Ok(SmCommand::Version));
+    }
+
+    #[test]
+    fn unknown_keys_are_warned_about_known_ones_not() {
+        let c = config_with(
+            &[],
+            "[sm-notify]\nretry-time = 1\nbogus = 1\n[statd]\nport = 5\n[lockd]\nx = 1\n",
+        );
+        assert_eq!(
+            c.conf_warnings,
+            vec!["line 3: unknown key 'bogus' in [sm-notify], ignored".to_string()]
+        );
+        let all_known = "[sm-notify]\ndebug = 0\nforce = 0\nretry-time = 1\noutgoing-port = 1\n\
+                         outgoing-addr = a\nlift-grace = y\nupdate-state = y\n";
+        assert!(config_with(&[], all_known).conf_warnings.is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! and do the reboot step when the host booted since the last run.
 
 use super::cli::{Config, StoreFormat};
+use super::privs;
 use super::store::{AppleStore, BootInfo, HostEntry, NfsUtilsStore, Store};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -135,6 +136,42 @@ pub fn open(
     })
 }
 
+/// Opens the store of `format` in `state_dir` as [`open`] does, then gives
+/// up root for the records' owner ([`records_owner_at`]).
+///
+/// The order is sm-notify's: everything that needs the state directory
+/// itself (creating `sm/`, moving damaged files aside, the reboot step,
+/// creating `state`) happens while still root, so the daemon works on a
+/// root-owned state directory (Debian's `/var/lib/nfs`); `state` is then
+/// handed to the records' owner, who rewrites it in place later. Must be
+/// called while the process has one thread (see [`privs`]).
+pub fn open_then_drop(
+    format: StoreFormat,
+    state_dir: &Path,
+    step: RebootStep,
+) -> io::Result<Opened> {
+    let opened = open(store_at(format, state_dir), step, state_dir)?;
+    let owner = records_owner_at(format, state_dir);
+    if format == StoreFormat::NfsUtils {
+        let state = state_dir.join(super::store::NFS_UTILS_STATE_FILE);
+        privs::hand_over(&state, &owner)
+            .map_err(|e| io::Error::new(e.kind(), format!("chown {}: {e}", state.display())))?;
+    }
+    privs::drop_and_log(&owner)?;
+    Ok(opened)
+}
+
+/// Where statmon keeps its own files next to a store (the boot id, the
+/// notifier's progress, the `-N` spool): a directory the daemon can still
+/// write after dropping privileges. nfs-utils: `sm/` (nfs-utils skips dot
+/// names there); Apple: the state directory.
+pub fn private_dir(format: StoreFormat, state_dir: &Path) -> PathBuf {
+    match format {
+        StoreFormat::NfsUtils => state_dir.join("sm"),
+        StoreFormat::Apple => state_dir.to_path_buf(),
+    }
+}
+
 /// The store the configuration names.
 pub fn store_for(cfg: &Config) -> Box<dyn Store + Send> {
     store_at(cfg.store, &cfg.state_dir)
@@ -150,9 +187,9 @@ pub fn store_at(format: StoreFormat, state_dir: &Path) -> Box<dyn Store + Send> 
     }
 }
 
-/// The path whose owner the daemon runs as (nfs-utils: `sm/`; the Apple
-/// layout: the status file), or the state directory while that does not
-/// exist yet.
+/// The path whose owner the daemon runs as (nfs-utils: `sm/`, or the state
+/// directory while that does not exist yet; the Apple layout: the state
+/// directory, where its files are replaced by rename).
 pub fn records_owner(cfg: &Config) -> PathBuf {
     records_owner_at(cfg.store, &cfg.state_dir)
 }
@@ -161,7 +198,7 @@ pub fn records_owner(cfg: &Config) -> PathBuf {
 pub fn records_owner_at(format: StoreFormat, state_dir: &Path) -> PathBuf {
     let records = match format {
         StoreFormat::NfsUtils => state_dir.join("sm"),
-        StoreFormat::Apple => state_dir.join(super::cli::APPLE_STATUS_FILE),
+        StoreFormat::Apple => state_dir.to_path_buf(),
     };
     if records.exists() {
         records

@@ -16,6 +16,13 @@
 //! waiting for the daemon. The in-memory [`Monitors`] list changes only
 //! after the store succeeded, with the same rules the store applied.
 //!
+//! Name resolution: SM_MON of a host name answers `stat_fail` when the name
+//! does not resolve (as nfs-utils' `statd_canonical_name`); the lookup runs
+//! off the request path ([`Output::Resolve`]). While it runs, the SM_MON
+//! waits in `pending`, and so does every later change of the same host (or
+//! any SM_UNMON_ALL), so that changes of one host reach the store in the
+//! order they arrived.
+//!
 //! - [`procs`]: what each procedure does.
 //! - [`monitors`]: the indexed monitor list and SM_NOTIFY matching.
 
@@ -136,10 +143,38 @@ enum Waiter {
 enum Lookup {
     /// An SM_STAT for a host name waits for the answer.
     Stat(ReplyTo),
+    /// An SM_MON of a host name (its entry in `pending`) waits for it.
+    Mon,
     /// A monitored host name, for matching SM_NOTIFY by address.
     Host(Vec<u8>),
     /// An SM_NOTIFY whose name matched nothing: match by its addresses.
     Notify { state: i32 },
+}
+
+/// A list change not yet queued for the store: an SM_MON whose name is
+/// being looked up, or a change of the same host that arrived after one.
+#[derive(Debug)]
+struct Pending {
+    change: Change,
+    waiter: Waiter,
+    /// The lookup this entry waits for; `None` once it may go ahead.
+    lookup: Option<ResolveId>,
+}
+
+/// Whether the order of `a` and `b` matters: they concern the same host,
+/// or one is an SM_UNMON_ALL.
+fn conflicts(a: &Change, b: &Change) -> bool {
+    fn host(c: &Change) -> Option<&[u8]> {
+        match c {
+            Change::Monitor(reg) => Some(&reg.mon_name),
+            Change::Unmonitor(k) => Some(&k.mon_name),
+            _ => None,
+        }
+    }
+    match (host(a), host(b)) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        _ => true,
+    }
 }
 
 /// A store job given out and not yet done.
@@ -174,6 +209,8 @@ pub struct NsmCore {
     monitors: Monitors,
     /// Changes waiting for the next store job, each with its waiter.
     queued: Vec<(Change, Option<Waiter>)>,
+    /// Changes waiting for a name lookup, in arrival order.
+    pending: VecDeque<Pending>,
     /// SM_SIMU_CRASH callers waiting for the next reboot job.
     crash_waiters: Vec<ReplyTo>,
     /// A reboot step asked for by the daemon (with the boot id to record).
@@ -195,6 +232,7 @@ impl NsmCore {
             state,
             monitors: Monitors::from_hosts(hosts),
             queued: Vec::new(),
+            pending: VecDeque::new(),
             crash_waiters: Vec::new(),
             reboot_asked: None,
             in_flight: VecDeque::new(),
@@ -224,10 +262,11 @@ impl NsmCore {
         self.counters
     }
 
-    /// Whether requests wait for the store.
+    /// Whether requests wait for the store (or for an SM_MON's lookup).
     pub fn store_busy(&self) -> bool {
         !self.in_flight.is_empty()
             || !self.queued.is_empty()
+            || !self.pending.is_empty()
             || !self.crash_waiters.is_empty()
             || self.reboot_asked.is_some()
     }
@@ -393,6 +432,7 @@ impl NsmCore {
                 self.out
                     .push_back(Output::Reply(to, procs::stat_res(found, self.state)));
             }
+            Lookup::Mon => self.mon_resolved(id, addrs.is_some_and(|a| !a.is_empty())),
             Lookup::Host(key) => {
                 if let Some(addrs) = addrs.filter(|a| !a.is_empty()) {
                     self.monitors.set_addrs(&key, &addrs);
@@ -409,11 +449,94 @@ impl NsmCore {
         }
     }
 
-    fn resolve(&mut self, name: Vec<u8>, why: Lookup) {
+    fn resolve(&mut self, name: Vec<u8>, why: Lookup) -> ResolveId {
         let id = ResolveId(self.next_lookup);
         self.next_lookup += 1;
         self.lookups.insert(id, why);
         self.out.push_back(Output::Resolve(id, name));
+        id
+    }
+
+    /// An SM_MON's lookup ended: it fails (nothing recorded) or may go
+    /// ahead; then releases what waited for it.
+    fn mon_resolved(&mut self, id: ResolveId, found: bool) {
+        let Some(at) = self.pending.iter().position(|p| p.lookup == Some(id)) else {
+            return;
+        };
+        if found {
+            self.pending[at].lookup = None;
+        } else if let Some(p) = self.pending.remove(at) {
+            if let (Change::Monitor(reg), Waiter::Mon(to)) = (&p.change, p.waiter) {
+                log::warn!(
+                    "no canonical host name found for {}: SM_MON for {} fails",
+                    crate::log::escape(&reg.mon_name),
+                    crate::log::escape(&reg.my_name)
+                );
+                self.out
+                    .push_back(Output::Reply(to, procs::mon_reply(false, self.state)));
+            }
+        }
+        self.release();
+    }
+
+    /// Queues every pending change that waits for no lookup and follows no
+    /// waiting change it conflicts with, in arrival order.
+    fn release(&mut self) {
+        let mut at = 0;
+        while at < self.pending.len() {
+            let p = &self.pending[at];
+            let blocked = p.lookup.is_some()
+                || self
+                    .pending
+                    .iter()
+                    .take(at)
+                    .any(|earlier| conflicts(&earlier.change, &p.change));
+            if blocked {
+                at += 1;
+                continue;
+            }
+            if let Some(p) = self.pending.remove(at) {
+                if let Some(reply) = self.admit(p.change, p.waiter) {
+                    let to = match p.waiter {
+                        Waiter::Mon(to) | Waiter::Unmon(to) => to,
+                    };
+                    self.out.push_back(Output::Reply(to, reply));
+                }
+            }
+        }
+    }
+
+    /// A list change that may go ahead: waits behind a conflicting pending
+    /// change, else see [`NsmCore::admit`].
+    fn submit(&mut self, change: Change, waiter: Waiter) -> Dispatch {
+        if self.pending.iter().any(|p| conflicts(&p.change, &change)) {
+            self.pending.push_back(Pending {
+                change,
+                waiter,
+                lookup: None,
+            });
+            return Dispatch::Deferred;
+        }
+        self.admit(change, waiter).unwrap_or(Dispatch::Deferred)
+    }
+
+    /// Queues `change` for the store, or returns the answer at once when it
+    /// changes nothing and nothing queued could change that (a repeated
+    /// SM_MON, an SM_UNMON of nothing).
+    fn admit(&mut self, change: Change, waiter: Waiter) -> Option<Dispatch> {
+        let changes_nothing = !self.store_busy()
+            && match &change {
+                Change::Monitor(reg) => self.monitors.contains_exactly(reg),
+                other => !self.monitors.would_remove(other),
+            };
+        if changes_nothing {
+            return Some(match waiter {
+                Waiter::Mon(_) => procs::mon_reply(true, self.state),
+                Waiter::Unmon(_) => procs::stat_reply(self.state),
+            });
+        }
+        self.queued.push((change, Some(waiter)));
+        None
     }
 
     /// Queues a callback for every registration of `keys` not yet told

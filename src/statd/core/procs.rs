@@ -135,11 +135,18 @@ impl NsmCore {
             reg.my_vers,
             reg.my_proc
         );
-        if !self.store_busy() && self.monitors.contains_exactly(&reg) {
-            return mon_reply(true, self.state);
+        let waiter = Waiter::Mon(call.reply_to);
+        if literal_addr(&reg.mon_name).is_some() {
+            return self.submit(Change::Monitor(reg), waiter);
         }
-        self.queued
-            .push((Change::Monitor(reg), Some(Waiter::Mon(call.reply_to))));
+        // As nfs-utils: a name that does not resolve is not monitored (its
+        // host could never be told of our reboot).
+        let id = self.resolve(reg.mon_name.to_ascii_lowercase(), Lookup::Mon);
+        self.pending.push_back(super::Pending {
+            change: Change::Monitor(reg),
+            waiter,
+            lookup: Some(id),
+        });
         Dispatch::Deferred
     }
 
@@ -172,12 +179,7 @@ impl NsmCore {
     /// Queues an SM_UNMON/SM_UNMON_ALL; answers at once when it removes
     /// nothing and nothing queued could change that.
     fn queue_removal(&mut self, call: &Call<'_>, change: Change) -> Dispatch {
-        if !self.store_busy() && !self.monitors.would_remove(&change) {
-            return stat_reply(self.state);
-        }
-        self.queued
-            .push((change, Some(Waiter::Unmon(call.reply_to))));
-        Dispatch::Deferred
+        self.submit(change, Waiter::Unmon(call.reply_to))
     }
 
     fn sm_simu_crash(&mut self, call: &Call<'_>) -> Dispatch {
@@ -244,12 +246,33 @@ mod tests {
     use crate::rpc::{Caller, Credential, Program, ReplyTo, Transport};
     use crate::statd::store::{Effect, HostEntry};
     use crate::xdr::FixedOpaque;
-    use std::net::SocketAddr;
+    use std::collections::HashMap;
+    use std::net::{IpAddr, SocketAddr};
     use std::time::Instant;
 
+    /// The core with a resolver that answers at once for the names it
+    /// knows (a private /etc/hosts); lookups of other names stay open for
+    /// the test to answer.
     struct Harness {
         core: NsmCore,
         next: u64,
+        hosts: HashMap<Vec<u8>, Option<Vec<IpAddr>>>,
+        seen: Vec<Output>,
+    }
+
+    /// The names the harness resolves: `a`..`d` and `peerhost` resolve,
+    /// `nowhere` does not.
+    fn known_hosts() -> HashMap<Vec<u8>, Option<Vec<IpAddr>>> {
+        let mut hosts = HashMap::new();
+        for (n, name) in [&b"a"[..], b"b", b"c", b"d", b"peerhost"]
+            .iter()
+            .enumerate()
+        {
+            let addr = IpAddr::from([192, 0, 2, n as u8 + 1]);
+            hosts.insert(name.to_vec(), Some(vec![addr]));
+        }
+        hosts.insert(b"nowhere".to_vec(), None);
+        hosts
     }
 
     fn s(text: &[u8]) -> SmString {
@@ -307,9 +330,26 @@ mod tests {
         }
 
         fn with_hosts(state: i32, hosts: &[HostEntry]) -> Harness {
-            Harness {
+            let mut h = Harness {
                 core: NsmCore::new(state, hosts),
                 next: 0,
+                hosts: known_hosts(),
+                seen: Vec::new(),
+            };
+            h.pump();
+            h
+        }
+
+        /// Answers the lookups of known names, keeping other outputs.
+        fn pump(&mut self) {
+            while let Some(out) = self.core.poll_output() {
+                match out {
+                    Output::Resolve(id, name) if self.hosts.contains_key(&name) => {
+                        let addrs = self.hosts[&name].clone();
+                        self.core.resolved(id, addrs);
+                    }
+                    other => self.seen.push(other),
+                }
             }
         }
 
@@ -331,11 +371,13 @@ mod tests {
                 now: Instant::now(),
                 reply_to: to,
             });
+            self.pump();
             (to, d)
         }
 
         fn outputs(&mut self) -> Vec<Output> {
-            std::iter::from_fn(|| self.core.poll_output()).collect()
+            self.pump();
+            std::mem::take(&mut self.seen)
         }
 
         fn replies(&mut self) -> Vec<(ReplyTo, Dispatch)> {
@@ -367,6 +409,7 @@ mod tests {
                     }
                 };
                 self.core.store_done(done);
+                self.pump();
             }
             jobs
         }
@@ -699,7 +742,7 @@ mod tests {
             let (_, d) = h.call("198.18.0.2:1", SmProc::STAT, &stat(bad));
             assert_eq!(sm_res(&d), (Res::STAT_FAIL, 3));
         }
-        let (to, d) = h.call("198.18.0.2:1", SmProc::STAT, &stat(b"peerhost"));
+        let (to, d) = h.call("198.18.0.2:1", SmProc::STAT, &stat(b"unknown-peer"));
         assert_eq!(d, Dispatch::Deferred);
         let ids: Vec<ResolveId> = h
             .outputs()
@@ -711,6 +754,126 @@ mod tests {
             .collect();
         h.core.resolved(ids[0], None);
         assert_eq!(h.replies(), vec![(to, stat_res(false, 3))]);
+    }
+
+    fn lookups(out: &[Output]) -> Vec<(ResolveId, Vec<u8>)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Resolve(id, name) => Some((*id, name.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sm_mon_of_a_name_that_does_not_resolve_fails_and_records_nothing() {
+        let mut h = Harness::new(3);
+        let (to, d) = h.call(LOCAL, SmProc::MON, &mon(b"NoWhere", b"me", 4, 16, 1));
+        assert_eq!(d, Dispatch::Deferred);
+        assert_eq!(h.replies(), vec![(to, mon_reply(false, 3))]);
+        assert_eq!(sm_res(&mon_reply(false, 3)), (Res::STAT_FAIL, -1));
+        assert_eq!(h.commit_all(), 0, "no store job");
+        assert_eq!(h.core.monitors().registration_count(), 0);
+        assert!(!h.core.store_busy());
+    }
+
+    #[test]
+    fn address_literals_are_monitored_without_a_lookup() {
+        let mut h = Harness::new(3);
+        for name in [&b"192.0.2.77"[..], b"::1", b"::ffff:10.0.0.1"] {
+            h.call(LOCAL, SmProc::MON, &mon(name, b"me", 4, 16, 1));
+        }
+        assert_eq!(h.commit_all(), 1);
+        assert!(
+            lookups(&h.outputs()).is_empty(),
+            "no lookup before or after"
+        );
+        assert_eq!(h.core.monitors().registration_count(), 3);
+    }
+
+    #[test]
+    fn other_requests_go_on_while_a_name_is_looked_up() {
+        let mut h = Harness::new(3);
+        let (slow, d) = h.call(LOCAL, SmProc::MON, &mon(b"slowhost", b"me", 4, 16, 1));
+        assert_eq!(d, Dispatch::Deferred);
+        let pending = lookups(&h.outputs());
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].1, b"slowhost");
+        // SM_NULL, SM_STAT, SM_NOTIFY and SM_MON of other hosts are served.
+        let (_, d) = h.call(LOCAL, SmProc::NULL, &[]);
+        assert_eq!(d, Dispatch::Reply(Vec::new()));
+        let stat = SmName {
+            mon_name: s(b"127.0.0.1"),
+        };
+        let (_, d) = h.call(LOCAL, SmProc::STAT, &stat.to_xdr());
+        assert_eq!(sm_res(&d), (Res::STAT_SUCC, 3));
+        let (_, d) = h.call("198.18.0.7:999", SmProc::NOTIFY, &notify(b"a", 4));
+        assert_eq!(d, Dispatch::Reply(Vec::new()));
+        let (other, _) = h.call(LOCAL, SmProc::MON, &mon(b"a", b"me", 4, 16, 1));
+        assert_eq!(h.commit_all(), 1);
+        assert_eq!(h.replies(), vec![(other, mon_reply(true, 3))]);
+        // The slow name resolves later and is monitored then.
+        h.core
+            .resolved(pending[0].0, Some(vec!["192.0.2.50".parse().unwrap()]));
+        assert_eq!(h.commit_all(), 1);
+        assert_eq!(h.replies(), vec![(slow, mon_reply(true, 3))]);
+        assert_eq!(h.core.monitors().registration_count(), 2);
+    }
+
+    #[test]
+    fn changes_of_a_host_wait_for_its_lookup_and_keep_their_order() {
+        let mut h = Harness::new(3);
+        let (m, _) = h.call(LOCAL, SmProc::MON, &mon(b"slowhost", b"me", 4, 16, 1));
+        let id = lookups(&h.outputs())[0].0;
+        let (u, d) = h.call(LOCAL, SmProc::UNMON, &unmon(b"SLOWHOST", b"me"));
+        assert_eq!(d, Dispatch::Deferred, "waits for the SM_MON before it");
+        let all = MonId::from_xdr(&unmon(b"x", b"me")).unwrap().my_id;
+        let (ua, d) = h.call(LOCAL, SmProc::UNMON_ALL, &all.to_xdr());
+        assert_eq!(d, Dispatch::Deferred);
+        assert_eq!(
+            h.core.poll_store_job(),
+            None,
+            "nothing goes ahead of the lookup"
+        );
+        h.core
+            .resolved(id, Some(vec!["192.0.2.50".parse().unwrap()]));
+        let Some(StoreJob::Commit(changes)) = h.core.poll_store_job() else {
+            panic!()
+        };
+        assert!(matches!(
+            changes[..],
+            [
+                Change::Monitor(_),
+                Change::Unmonitor(_),
+                Change::UnmonitorAll(_)
+            ]
+        ));
+        h.core.store_done(StoreDone::Committed(Ok(vec![
+            Effect::Added,
+            Effect::Removed(1),
+            Effect::Removed(0),
+        ])));
+        let replies: Vec<ReplyTo> = h.replies().into_iter().map(|(to, _)| to).collect();
+        assert_eq!(replies, vec![m, u, ua]);
+        assert_eq!(h.core.monitors().registration_count(), 0);
+        assert!(!h.core.store_busy());
+    }
+
+    #[test]
+    fn a_repeated_sm_mon_of_a_name_is_looked_up_again() {
+        let mut h = Harness::new(3);
+        h.call(LOCAL, SmProc::MON, &mon(b"b", b"me", 4, 16, 1));
+        h.commit_all();
+        h.outputs();
+        // As nfs-utils: the name is checked before the duplicate test.
+        h.hosts.insert(b"b".to_vec(), None);
+        let (to, _) = h.call(LOCAL, SmProc::MON, &mon(b"b", b"me", 4, 16, 1));
+        assert_eq!(h.replies(), vec![(to, mon_reply(false, 3))]);
+        h.hosts
+            .insert(b"b".to_vec(), Some(vec!["192.0.2.2".parse().unwrap()]));
+        let (to, _) = h.call(LOCAL, SmProc::MON, &mon(b"b", b"me", 4, 16, 1));
+        assert_eq!(h.replies(), vec![(to, mon_reply(true, 3))]);
+        assert_eq!(h.commit_all(), 0, "a repeat needs no store round");
     }
 
     #[test]

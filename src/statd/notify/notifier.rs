@@ -215,6 +215,8 @@ pub struct Notifier {
     events: VecDeque<NotifyEvent>,
     stats: NotifyStats,
     dirty: bool,
+    /// Failed name lookups are logged at most once a minute.
+    lookup_failures: crate::log::RateLimit,
 }
 
 impl Notifier {
@@ -238,6 +240,7 @@ impl Notifier {
             events: VecDeque::new(),
             stats: NotifyStats::default(),
             dirty: false,
+            lookup_failures: crate::log::RateLimit::default(),
         }
     }
 
@@ -426,6 +429,21 @@ impl Notifier {
         };
         if job.phase != Phase::Resolving(lookup) {
             return;
+        }
+        if addrs.is_empty() {
+            // sm-notify's words; rate-limited, as a list of dead names
+            // would otherwise fill the log every round.
+            if let Some(more) = self.lookup_failures.allow(now) {
+                let also = if more > 0 {
+                    format!(" ({more} more failed lookups not logged)")
+                } else {
+                    String::new()
+                };
+                log::warn!(
+                    "DNS resolution of {} failed; retrying later{also}",
+                    crate::log::escape(&job.host)
+                );
+            }
         }
         job.addrs = addrs;
         self.try_address(now, id, 0);

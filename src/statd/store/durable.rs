@@ -104,6 +104,7 @@ pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) ->
             .custom_flags(libc::O_CLOEXEC)
             .open(&temp)?;
         file.set_permissions(fs::Permissions::from_mode(mode))?;
+        give_to_dir_owner(&file, dir)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temp, dir.join(name))
@@ -112,6 +113,63 @@ pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) ->
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Rewrites the existing file `path` in place with `bytes` (at most 512
+/// bytes: one disk sector) and `fdatasync`s it; `Ok(false)` when there is
+/// no such file (nothing is created).
+///
+/// This is how `state` changes once the daemon runs as the records' owner
+/// in a state directory it cannot write (Debian's `/var/lib/nfs` is
+/// root-owned; `state` is owned by `statd`). It is as safe as
+/// [`write_synced`] for a file this small: the name never changes, so no
+/// directory entry is at stake, and a write of one sector at offset 0 lands
+/// whole or not at all (the guarantee PostgreSQL relies on for its
+/// 512-byte `pg_control`). A longer old file is cut to `bytes.len()` after
+/// the data is durable, so a crash in between leaves the new bytes first.
+///
+/// # Panics
+/// If `bytes` is longer than 512 bytes (a caller's bug).
+pub(super) fn overwrite_in_place(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    assert!(bytes.len() <= 512, "in-place writes are one sector at most");
+    let file = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    file.write_all_at(bytes, 0)?;
+    file.sync_data()?;
+    if file.metadata()?.len() > bytes.len() as u64 {
+        file.set_len(bytes.len() as u64)?;
+        file.sync_data()?;
+    }
+    Ok(true)
+}
+
+/// When we run as root (before the privilege drop, or a daemon that stays
+/// root), gives a file we create to the owner of its directory: records
+/// written in `sm/` before the drop must stay the dropped user's, as
+/// nfs-utils' are.
+fn give_to_dir_owner(file: &File, dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let owner = fs::metadata(dir)?;
+    if owner.uid() == 0 {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(owner.uid()), Some(owner.gid()))
 }
 
 /// From this many files on, a commit syncs the file system once
@@ -375,5 +433,24 @@ mod tests {
             io::ErrorKind::InvalidData
         );
         assert_eq!(read_optional(&path, 11).unwrap().unwrap().len(), 11);
+    }
+
+    #[test]
+    fn in_place_overwrite_keeps_the_inode_and_creates_nothing() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        assert!(!overwrite_in_place(&path, b"\x03\0\0\0").unwrap());
+        assert!(!path.exists(), "nothing is created");
+        fs::write(&path, b"").unwrap();
+        let ino = fs::metadata(&path).unwrap().ino();
+        assert!(overwrite_in_place(&path, b"\x03\0\0\0").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"\x03\0\0\0");
+        fs::write(&path, b"0123456789").unwrap();
+        assert!(overwrite_in_place(&path, b"\x05\0\0\0").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"\x05\0\0\0");
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+        std::os::unix::fs::symlink(&path, dir.path().join("link")).unwrap();
+        assert!(overwrite_in_place(&dir.path().join("link"), b"x").is_err());
     }
 }

@@ -41,7 +41,7 @@ pub mod state;
 
 pub use apple_store::AppleStore;
 pub use nfsutils::RecordError;
-pub use nfsutils_store::NfsUtilsStore;
+pub use nfsutils_store::{NfsUtilsStore, NFS_UTILS_STATE_FILE};
 pub use record::{CallerKey, HostEntry, Registration, UnmonitorKey};
 pub use state::StateNote;
 

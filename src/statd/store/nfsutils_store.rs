@@ -6,9 +6,19 @@
 //! DIR/sm.bak/<host>      same lines, hosts still to be sent SM_NOTIFY
 //! DIR/sm/.statmon-spare-N removed record files kept for reuse (ours; see
 //!                        `spares.rs`)
-//! DIR/.statmon-boot-id   the boot id of the last start (ours; the leading
-//!                        '.' keeps nfs-utils from ever looking at it)
+//! DIR/sm/.statmon-boot-id the boot id of the last start (ours; the leading
+//!                        '.' keeps nfs-utils from ever looking at it; read
+//!                        from DIR/.statmon-boot-id when only that exists)
 //! ```
+//!
+//! # Who may write what
+//! The distribution's layout is a root-owned `DIR` with `sm/` and `sm.bak/`
+//! owned by the `statd` user, and `state` owned by `statd` (or absent). The
+//! daemon loads the store and takes the reboot step as root, before it
+//! drops privileges, as sm-notify does; after the drop every write stays in
+//! `sm/` and `sm.bak/`, except `state`, which is then rewritten in place
+//! ([`durable::overwrite_in_place`]). The reboot step moves record files
+//! one by one, as sm-notify does, never the directories.
 //!
 //! `<host>` is the file name rule of [`nfsutils::file_name_for`] for new
 //! hosts; files found on disk keep their names, and a new registration for
@@ -22,11 +32,14 @@ use super::state::{self, Stored};
 use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
-use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-const STATE: &str = "state";
+/// The state number's file name in the state directory.
+pub const NFS_UTILS_STATE_FILE: &str = "state";
+const STATE: &str = NFS_UTILS_STATE_FILE;
+/// The boot id's file name, in `sm/` (and, before statmon 0.1 kept it
+/// there, in the state directory).
 const BOOT_ID: &str = ".statmon-boot-id";
 /// Largest record file read (a file holds a few lines of at most 1095 bytes).
 const MAX_RECORD_FILE: u64 = 16 << 20;
@@ -245,48 +258,11 @@ impl NfsUtilsStore {
             .unwrap_or(fresh)
     }
 
-    /// The reboot step when nothing waits for notification yet (the usual
-    /// case): `sm/` becomes `sm.bak/` by renaming the directory, whatever
-    /// the number of hosts, and a new empty `sm/` is made. `false` (nothing
-    /// done) when `sm.bak/` holds anything at all.
-    fn retire_by_directory(&mut self) -> Result<bool, StoreError> {
-        if self.files.values().any(|f| !f.bak.is_empty()) {
-            return Ok(false);
-        }
-        let bak_empty = fs::read_dir(&self.bak)
-            .map_err(StoreError::io(&self.bak, "list"))?
-            .next()
-            .is_none();
-        if !bak_empty {
-            return Ok(false);
-        }
-        let mode = fs::metadata(&self.sm)
-            .map_err(StoreError::io(&self.sm, "stat"))?
-            .permissions();
-        fs::remove_dir(&self.bak).map_err(StoreError::io(&self.bak, "remove"))?;
-        fs::rename(&self.sm, &self.bak).map_err(StoreError::io(&self.sm, "retire"))?;
-        fs::create_dir(&self.sm).map_err(StoreError::io(&self.sm, "create"))?;
-        fs::set_permissions(&self.sm, mode).map_err(StoreError::io(&self.sm, "chmod"))?;
-        durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
-        // The spares went along; bring them back (they are not records, and
-        // one a crash leaves in sm.bak/ is removed at the next load).
-        for name in self.spares.take_all() {
-            let back = durable::rename_into(&self.bak, &name, &self.sm)
-                .and_then(|()| self.spares.adopt(&name));
-            if let Err(e) = back {
-                log::debug!("{}: spare not kept ({e})", show(name.as_bytes()));
-                let _ = durable::remove(&self.bak, &name);
-            }
-        }
-        for (name, files) in self.files.iter_mut() {
-            files.bak = std::mem::take(&mut files.sm);
-            log::debug!("retired record for {}", show(name));
-        }
-        Ok(true)
-    }
-
-    /// The reboot step file by file (some hosts still wait for an earlier
-    /// notification): each `sm/` file moves to, or merges into, `sm.bak/`.
+    /// The reboot step, file by file as sm-notify does: each `sm/` record
+    /// moves to `sm.bak/`, or merges into the file there when that host
+    /// still waits for an earlier notification. Spares and sidecars (dot
+    /// names) stay in `sm/`. Needs write access to `sm/` and `sm.bak/`
+    /// only.
     fn retire_each_file(&mut self) -> Result<(), StoreError> {
         let names: Vec<Vec<u8>> = self
             .files
@@ -475,27 +451,47 @@ impl NfsUtilsStore {
         self.flush_base(state, boot)
     }
 
-    /// Writes `state` and/or the boot id, then syncs the base directory.
+    /// Writes `state` and/or the boot id durably. `state` is rewritten in
+    /// place when it exists (the daemon may not write the state directory
+    /// itself), else created through a temporary file and the directory
+    /// synced; the boot id goes into `sm/`.
     fn flush_base(&self, state: bool, boot: bool) -> Result<(), StoreError> {
         if state {
-            durable::write_synced(
-                &self.base,
-                OsStr::new(STATE),
-                &nfsutils::encode_state(self.state),
-                MODE_PUBLIC,
-            )
-            .map_err(StoreError::io(self.base.join(STATE), "write"))?;
+            let path = self.base.join(STATE);
+            let bytes = nfsutils::encode_state(self.state);
+            let rewritten = durable::overwrite_in_place(&path, &bytes)
+                .map_err(StoreError::io(&path, "write"))?;
+            if !rewritten {
+                durable::write_synced(&self.base, OsStr::new(STATE), &bytes, MODE_PUBLIC)
+                    .map_err(StoreError::io(&path, "write"))?;
+                durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
+            }
         }
         if let (true, Some(id)) = (boot, &self.boot_id) {
             let mut text = id.clone();
             text.push(b'\n');
-            durable::write_synced(&self.base, OsStr::new(BOOT_ID), &text, MODE_PUBLIC)
-                .map_err(StoreError::io(self.base.join(BOOT_ID), "write"))?;
-        }
-        if state || boot {
-            durable::sync_dir(&self.base).map_err(StoreError::io(&self.base, "sync"))?;
+            durable::write_synced(&self.sm, OsStr::new(BOOT_ID), &text, MODE_PUBLIC)
+                .map_err(StoreError::io(self.sm.join(BOOT_ID), "write"))?;
+            durable::sync_dir(&self.sm).map_err(StoreError::io(&self.sm, "sync"))?;
         }
         Ok(())
+    }
+
+    /// The boot id on record: `sm/.statmon-boot-id`, else the state
+    /// directory's (where earlier versions kept it), trailing blanks cut.
+    fn read_boot_id(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        for dir in [&self.sm, &self.base] {
+            let path = dir.join(BOOT_ID);
+            let found =
+                durable::read_optional(&path, 4096).map_err(StoreError::io(&path, "read"))?;
+            if let Some(mut id) = found {
+                while id.last().is_some_and(u8::is_ascii_whitespace) {
+                    id.pop();
+                }
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     fn load_state(
@@ -548,27 +544,17 @@ impl Store for NfsUtilsStore {
                 );
             }
         }
-        for name in [STATE, BOOT_ID] {
-            if durable::remove_temp_of(&self.base, OsStr::new(name))
-                .map_err(StoreError::io(&self.base, "clean"))?
-            {
-                log::info!(
-                    "{}: removed .{name}.new left by an interrupted write",
-                    self.base.display()
-                );
-            }
+        if durable::remove_temp_of(&self.base, OsStr::new(STATE))
+            .map_err(StoreError::io(&self.base, "clean"))?
+        {
+            log::info!(
+                "{}: removed .{STATE}.new left by an interrupted write",
+                self.base.display()
+            );
         }
         let mut damage = Vec::new();
         let state_note = self.load_state(boot, &mut damage)?;
-        let boot_path = self.base.join(BOOT_ID);
-        self.boot_id = durable::read_optional(&boot_path, 4096)
-            .map_err(StoreError::io(&boot_path, "read"))?
-            .map(|mut id| {
-                while id.last().is_some_and(u8::is_ascii_whitespace) {
-                    id.pop();
-                }
-                id
-            });
+        self.boot_id = self.read_boot_id()?;
         self.load_dir(Dir::Sm, &mut damage)?;
         self.load_dir(Dir::Bak, &mut damage)?;
         Ok(Loaded {
@@ -614,9 +600,7 @@ impl Store for NfsUtilsStore {
     }
 
     fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError> {
-        if !self.retire_by_directory()? {
-            self.retire_each_file()?;
-        }
+        self.retire_each_file()?;
         let next = state::next_on_boot(self.state);
         if next < self.state {
             log::error!(

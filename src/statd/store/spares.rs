@@ -102,12 +102,6 @@ impl Spares {
         }
     }
 
-    /// Forgets every spare (the directory they were in is gone, e.g.
-    /// renamed to `sm.bak/` by the reboot step); returns their names.
-    pub(super) fn take_all(&mut self) -> Vec<OsString> {
-        std::mem::take(&mut self.free)
-    }
-
     /// A spare opened for rewriting with permissions `mode`, or `None` if
     /// the pool is empty (or no spare in it can be used; those are
     /// unlinked).
