@@ -428,7 +428,7 @@ fn notifier_survives_sigkill() {
     for epoch in 0..EPOCHS {
         for i in 0..HOSTS {
             let line = nsmraw::record_line(&host(i), "hosta", *b"notify-crash-000");
-            stock.put_record("sm", &host(i), line);
+            stock.put_record("sm", &host(i), &line);
         }
         let at_start = counts(&peers);
         let mut before = pending(&dir);
@@ -442,7 +442,7 @@ fn notifier_survives_sigkill() {
             let mut cmd = sb.command(common::STATMON);
             if daemon {
                 // A reboot as the daemon sees it: another boot id on record.
-                stock.put(layout::BOOT_ID, format!("boot-{round}\n"));
+                stock.put(layout::BOOT_ID, &format!("boot-{round}\n"));
                 cmd.args([
                     "rpc.statd",
                     "-F",

@@ -127,7 +127,7 @@ fn damaged_nfs_utils_files_keep_good_records_and_the_originals() {
     let bak_garbage = format!("{}not a record\n", line("bakhost.lab", "dmg"));
     stock.put_record("sm.bak", "bakhost.lab", &bak_garbage);
     // A 2-byte state file.
-    stock.put("state", [7u8, 0]);
+    stock.put("state", &[7u8, 0]);
     // Boot id on record: no reboot step, so sm/ stays sm/.
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     stock.put(layout::BOOT_ID, boot.trim());
@@ -174,7 +174,7 @@ fn damaged_nfs_utils_files_keep_good_records_and_the_originals() {
     assert!(sb.stop(pid, libc::SIGTERM).is_some_and(|s| s.success()));
 
     // An even state is raised to the next odd one, and said so.
-    stock.put("state", 1000i32.to_ne_bytes());
+    stock.put("state", &1000i32.to_ne_bytes());
     let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "even.log").expect("started");
     let log = sb.log("even.log");
     assert!(log.contains("even"), "{log}");

@@ -83,10 +83,10 @@ fn nfsutils_dir() -> Option<tempfile::TempDir> {
     let stock = layout::stock(tmp.path(), StateFile::Value(7));
     let mut a = format_line(&reg("hosta", "client1"));
     a.extend(format_line(&reg("hosta", "client2")));
-    stock.put_record("sm", "hosta", a);
-    stock.put_record("sm.bak", "hostb", format_line(&reg("HostB", "me.example")));
-    stock.put_record("sm", "hostc", format_line(&reg("hostc", "client1")));
-    stock.put_record("sm.bak", "hostc", format_line(&reg("hostc", "me")));
+    stock.put_record("sm", "hosta", &a);
+    stock.put_record("sm.bak", "hostb", &format_line(&reg("HostB", "me.example")));
+    stock.put_record("sm", "hostc", &format_line(&reg("hostc", "client1")));
+    stock.put_record("sm.bak", "hostc", &format_line(&reg("hostc", "me")));
     let sidecar = progress::encode(&[HostProgress {
         host: b"hostb".to_vec(),
         since_unix: now() - 100,
@@ -94,7 +94,7 @@ fn nfsutils_dir() -> Option<tempfile::TempDir> {
         next_unix: Some(now() + 250),
         last_state: Some(5),
     }]);
-    stock.put(layout::NOTIFY_PROGRESS, sidecar);
+    stock.put(layout::NOTIFY_PROGRESS, &sidecar);
     Some(tmp)
 }
 

@@ -576,7 +576,7 @@ fn refuse_second_statd() -> io::Result<()> {
     let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
         return Ok(());
     };
-    let pid = super::live_pid_in(Path::new(super::pidfile::NFS_UTILS_PATH))
+    let pid = super::live_pid_in(std::path::Path::new(super::pidfile::NFS_UTILS_PATH))
         .map(|pid| format!(" (pid {pid}, from {})", super::pidfile::NFS_UTILS_PATH))
         .unwrap_or_default();
     Err(io::Error::new(

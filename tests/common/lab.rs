@@ -373,7 +373,7 @@ impl Host {
         assert!(status.success(), "{}: statmon exited {status}", self.name);
         self.stock().put(
             layout::BOOT_ID,
-            format!("lab-reboot-of-{}-{:?}\n", self.name, Instant::now()),
+            &format!("lab-reboot-of-{}-{:?}\n", self.name, Instant::now()),
         );
         self.start_statd(Flavour::Statmon)
     }

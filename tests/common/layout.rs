@@ -96,18 +96,19 @@ impl Stock {
 
     /// Writes a record file `sub/NAME` (`sub` is `sm` or `sm.bak`) owned
     /// by `statd`, mode 0600, as rpc.statd would have written it.
-    pub fn put_record(&self, sub: &str, name: &str, bytes: impl AsRef<[u8]>) {
+    pub fn put_record(&self, sub: &str, name: &str, bytes: &(impl AsRef<[u8]> + ?Sized)) {
         let path = self.dir.join(sub).join(name);
-        fs::write(&path, bytes).expect("write record");
+        fs::write(&path, bytes.as_ref()).expect("write record");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod record");
         chown(&path, Some(self.user.uid), Some(self.user.gid)).expect("chown record");
     }
 
     /// Writes `DIR/rel` (a sidecar such as [`BOOT_ID`], or `state`) owned
     /// by `statd`, mode 0644, as the dropped daemon would have written it.
-    pub fn put(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+    pub fn put(&self, rel: &str, bytes: &(impl AsRef<[u8]> + ?Sized)) {
         let path = self.dir.join(rel);
-        fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        fs::write(&path, bytes.as_ref())
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         set(&path, 0o644, self.user.uid, self.user.gid);
     }
 }
