@@ -321,6 +321,7 @@ fn missing_and_unwritable_state_directories() {
         &sb,
         &[
             "-F",
+            "-d",
             "--config",
             "/dev/null",
             "--no-embedded-portmap",

@@ -225,6 +225,7 @@ fn unregistered_daemon_still_answers_on_its_port() {
     layout::stock(&state, StateFile::Empty);
     let args = [
         "-F",
+        "-d",
         "-p",
         "20024",
         "--no-embedded-portmap",

@@ -282,7 +282,7 @@ fn notify_only_mode_notifies_everyone_and_exits() {
         &mut f,
         &[
             "rpc.statd",
-            "-n",
+            "--notify-only",
             "-F",
             "-d",
             "--config",
@@ -356,7 +356,7 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
     };
     let watch_out = f.dir.join("watch.out");
     let mut watch = std::process::Command::new(common::STATMON)
-        .args(["rpc.statd", "--config", "/dev/null", "-P", &dir, "-L"])
+        .args(["rpc.statd", "--config", "/dev/null", "-P", &dir, "--watch"])
         .stdout(std::fs::File::create(&watch_out).unwrap())
         .spawn()
         .unwrap();
@@ -364,10 +364,10 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
     // The first round (three GETPORTs, 1 + 2 + 2 s) fails; the next is due
     // 5 s after the start.
     let listed = f.sb.wait_until(10, || {
-        let out = String::from_utf8_lossy(&admin(&["-l"]).stdout).into_owned();
+        let out = String::from_utf8_lossy(&admin(&["--list"]).stdout).into_owned();
         out.contains("127.0.0.21: needs notification") && out.contains("1 round(s) tried")
     });
-    let out = admin(&["-l"]);
+    let out = admin(&["--list"]);
     println!("{}", String::from_utf8_lossy(&out.stdout));
     assert!(
         listed,
@@ -377,7 +377,7 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("peerb.lab: needs"));
 
-    let cleared = admin(&["-N", "127.0.0.21"]);
+    let cleared = admin(&["--forget", "127.0.0.21"]);
     assert_eq!(cleared.status.code(), Some(0), "{cleared:?}");
     assert!(
         f.sb.wait_until(5, || f.files("sm.bak").is_empty()),
@@ -388,10 +388,10 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
     let asked = silent.got().len();
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(silent.got().len(), asked, "retries went on after -N");
-    let out = String::from_utf8_lossy(&admin(&["-l"]).stdout).into_owned();
+    let out = String::from_utf8_lossy(&admin(&["--list"]).stdout).into_owned();
     assert!(!out.contains("127.0.0.21"), "{out}");
     // Clearing it again: nothing to clear.
-    assert_eq!(admin(&["-N", "127.0.0.21"]).status.code(), Some(1));
+    assert_eq!(admin(&["--forget", "127.0.0.21"]).status.code(), Some(1));
 
     let _ = watch.kill();
     let _ = watch.wait();

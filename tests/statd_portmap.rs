@@ -96,7 +96,10 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
         return;
     };
     let state = sb.dir.path().join("state");
-    let cmd = statd_command(&sb, &["-F", "-p", "20024", "-P", state.to_str().unwrap()]);
+    let cmd = statd_command(
+        &sb,
+        &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
+    );
     let pid = sb.spawn(cmd, "statd.log");
     assert!(
         sb.wait_until(15, || nsm_registered_everywhere(&rpcinfo(&sb, &[]))),
@@ -129,7 +132,7 @@ fn a_second_daemon_on_the_same_state_directory_exits_1() {
         "first.log",
     );
     assert!(sb.wait_until(10, || sb.log("first.log").contains("listening on port")));
-    let second = statd_command(&sb, &["-F", "-p", "20026", "-P", s])
+    let second = statd_command(&sb, &["-F", "-d", "-p", "20026", "-P", s])
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));

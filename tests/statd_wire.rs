@@ -24,7 +24,10 @@ fn captured_session_has_no_malformed_packets() {
     let state = sb.dir.path().join("state");
     layout::stock(&state, StateFile::Empty);
     let statd = sb.spawn(
-        statd_command(&sb, &["-F", "-p", "20024", "-P", state.to_str().unwrap()]),
+        statd_command(
+            &sb,
+            &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
+        ),
         "statd.log",
     );
     assert!(

@@ -91,7 +91,7 @@ pub(crate) fn spawn(sb: &mut Sandbox, s: &Start<'_>) -> (u32, Instant) {
     let cmd = match s.daemon {
         Daemon::Statmon => {
             let mut c = sb.command(STATMON);
-            c.args(["rpc.statd", "-F", "--config", "/dev/null"])
+            c.args(["rpc.statd", "--dialect=seed", "-F", "--config", "/dev/null"])
                 .arg("--no-embedded-portmap")
                 .arg("-P")
                 .arg(s.dir)

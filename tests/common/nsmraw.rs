@@ -242,6 +242,7 @@ pub fn start_statd(
     let port_s = port.to_string();
     let mut args = vec![
         "-F",
+        "-d",
         "--config",
         "/dev/null",
         "--no-embedded-portmap",
