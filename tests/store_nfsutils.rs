@@ -74,12 +74,14 @@ fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
 }
 
 /// The file names in `dir` that are (`spares`) or are not spare files
-/// (removed records kept for reuse, which nobody reads as records), sorted.
+/// (removed records kept for reuse, which nobody reads as records), sorted;
+/// statmon's boot id (in `sm/`) left out.
 fn files_in(dir: &Path, spares: bool) -> Vec<String> {
+    let boot_id = layout::BOOT_ID.trim_start_matches("sm/");
     let mut v: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(SPARE) == spares)
+        .filter(|n| n != boot_id && n.starts_with(SPARE) == spares)
         .collect();
     v.sort();
     v
