@@ -266,7 +266,10 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
     };
     let dir = sb.dir.path().join(format!("state-{label}"));
     match format {
-        StoreFormat::NfsUtils => drop(layout::stock(&dir, StateFile::Empty)),
+        // `state` absent (the stock variant of systems whose package does
+        // not create it): statmon reports the empty file nfs-common leaves
+        // as damaged, and this test counts damage the crashes cause.
+        StoreFormat::NfsUtils => drop(layout::stock(&dir, StateFile::Absent)),
         StoreFormat::Apple => drop(layout::apple_stock(&dir)),
     }
     let extra: &[&str] = match format {
