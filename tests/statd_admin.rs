@@ -196,6 +196,8 @@ fn clear_without_a_daemon_then_list_again() {
 
 #[test]
 fn apple_store_list_and_clear() {
+    // A directory of the running user's, on purpose: the store library
+    // writes the Apple store here itself and no daemon runs.
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let boot = BootInfo {
@@ -340,6 +342,8 @@ fn watch_reports_a_change_made_while_it_runs() {
 
 #[test]
 fn bad_usage_exits_1_with_one_hint_line() {
+    // An empty directory of the running user's: the refused commands must
+    // create nothing in it.
     let tmp = tempfile::tempdir().unwrap();
     for bad in [
         &["-l", "-N", "x"][..],
