@@ -10,13 +10,16 @@
 //! given each daemon's port. Callbacks are told apart by time: each case runs
 //! against the reference first, its callbacks are collected, then statmon.
 //!
-//! Prints a reason and passes when not root or a tool is missing.
+//! Both daemons run on the distribution's layout; prerequisites are
+//! decided by `common::prereq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::fake_lockd::{Callback, FakeLockd, Options, Style};
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::smclient::{Reply, SmClient};
 use common::wire::{self, Capture, RpcPorts};
 use common::{start_rpcbind, statd_command};
@@ -528,18 +531,17 @@ struct Divergence {
 #[test]
 fn debian_and_statmon_answer_alike() {
     let test = "differential";
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
+    let needs = [
+        Need::Sandbox,
+        Need::StatdUser,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::DebianDaemons,
+    ];
+    if !prereq::require(&needs) {
         return;
     }
-    for tool in ["rpcbind", "rpcinfo", DEBIAN_STATD] {
-        if which(tool).is_none() && !Path::new(tool).is_file() {
-            println!("{test}: skipped, {tool} missing");
-            return;
-        }
-    }
     let Some(smc) = SmClient::build() else {
-        println!("{test}: skipped, no smclient");
         return;
     };
     let mut sb = Sandbox::with_hosts(&[
@@ -547,19 +549,15 @@ fn debian_and_statmon_answer_alike() {
         ("127.0.0.21", "otherhost.lab otherhost"),
     ]);
     // The whole run is captured on lo and checked at the end.
-    let capture = match wire::unavailable() {
-        Some(why) => {
-            println!("{test}: wire check skipped, {why}");
-            None
-        }
-        None => Some(Capture::start(&mut sb, "differential", &["lo"])),
-    };
+    // Without the capture tools the rest still runs; the skip of the wire
+    // check is recorded.
+    let capture =
+        prereq::require(&wire::NEEDS).then(|| Capture::start(&mut sb, "differential", &["lo"]));
     let rpcbind = start_rpcbind(&mut sb);
 
+    // Both daemons run on the distribution's layout.
     let debian_dir = sb.dir.path().join("debian");
-    for d in ["sm", "sm.bak"] {
-        std::fs::create_dir_all(debian_dir.join(d)).unwrap();
-    }
+    layout::stock(&debian_dir, StateFile::Empty);
     let mut cmd = sb.command(DEBIAN_STATD);
     cmd.args(["-F", "-d", "-L", "-P"])
         .arg(&debian_dir)
@@ -574,7 +572,7 @@ fn debian_and_statmon_answer_alike() {
     // Debian's statd leaves rpcbind, or statmon refuses to start beside it.
     sb.run("rpcinfo", &["-d", "100024", "1"]);
     let statmon_dir = sb.dir.path().join("statmon");
-    std::fs::create_dir_all(&statmon_dir).unwrap();
+    layout::stock(&statmon_dir, StateFile::Empty);
     let dir2 = statmon_dir.to_str().unwrap();
     let args = [
         "-F",

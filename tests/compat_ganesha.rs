@@ -48,13 +48,10 @@ use common::nlmclient::{
     NlmClient, Op, Outcome, Owner, Run, NLM4_DENIED, NLM4_DENIED_NOLOCKS, NLM4_GRANTED,
 };
 use common::smclient::{priv_hex, Reply, SmClient};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Debian's Ganesha daemon.
 const GANESHA: &str = "/usr/bin/ganesha.nfsd";
-/// FSAL MEM's plugin (package nfs-ganesha-mem), under a lib directory.
-const FSAL_MEM: &str = "ganesha/libfsalmem.so";
 /// The configuration template; `@DIR@` becomes Ganesha's scratch directory.
 const CONF_TEMPLATE: &str = include_str!("../compat/ganesha/ganesha.conf");
 /// The export's path (MOUNT3) and the file locked in its root.
@@ -65,30 +62,15 @@ const RELEASE_WAIT: Duration = Duration::from_secs(20);
 /// A caller_name no lab host resolves.
 const GHOST: &str = "ghost-client";
 
-/// Why this test cannot run here, if it cannot.
-fn unavailable() -> Option<String> {
-    if let Some(why) = Lab::unavailable() {
-        return Some(why);
+/// What the scenario needs (see `common::prereq`).
+fn needs(statd: Flavour) -> Vec<common::prereq::Need> {
+    use common::prereq::Need;
+    let mut v = Lab::NEEDS.to_vec();
+    v.push(Need::Ganesha);
+    if statd == Flavour::Debian {
+        v.push(Need::File(DEBIAN_STATD));
     }
-    if !Path::new(GANESHA).is_file() {
-        return Some(format!("{GANESHA} missing (package nfs-ganesha)"));
-    }
-    if fsal_mem().is_none() {
-        return Some(format!("{FSAL_MEM} missing (package nfs-ganesha-mem)"));
-    }
-    None
-}
-
-/// Where FSAL MEM is installed: `/usr/lib/<triplet>/ganesha`, `/usr/lib64/
-/// ganesha` or `/usr/lib/ganesha`.
-fn fsal_mem() -> Option<PathBuf> {
-    let mut dirs = vec![PathBuf::from("/usr/lib"), PathBuf::from("/usr/lib64")];
-    if let Ok(rd) = std::fs::read_dir("/usr/lib") {
-        dirs.extend(rd.filter_map(Result::ok).map(|e| e.path()));
-    }
-    dirs.into_iter()
-        .map(|d| d.join(FSAL_MEM))
-        .find(|p| p.is_file())
+    v
 }
 
 /// The host name Ganesha gives as `my_name` (its uname nodename; the lab
@@ -194,16 +176,10 @@ fn config(sc: &Scenario) -> String {
 
 fn run(sc: &Scenario) {
     let test = sc.test;
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
-        return;
-    }
-    if sc.statd == Flavour::Debian && !Path::new(DEBIAN_STATD).is_file() {
-        println!("{test}: skipped, {DEBIAN_STATD} missing");
+    if !common::prereq::require(&needs(sc.statd)) {
         return;
     }
     let (Some(smc), Some(nlmc)) = (SmClient::build(), NlmClient::build()) else {
-        println!("{test}: skipped, smclient or nlmclient cannot be built");
         return;
     };
     let started = Instant::now();

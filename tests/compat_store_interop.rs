@@ -12,15 +12,18 @@
 //!
 //! Each test runs in its own sandbox (tests/common/sandbox.rs) with a
 //! Linux-style fake lock manager or fake remote hosts, drives the daemons
-//! with the rpcgen/libtirpc client and prints every log when it fails. It
-//! prints a reason and passes when not root or a tool is missing.
+//! with the rpcgen/libtirpc client and prints every log when it fails. The
+//! state directory is the distribution's layout (`common::layout::stock`);
+//! prerequisites are decided by `common::prereq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::fake_lockd::{Callback, FakeLockd, Options, Style};
 use common::fake_peer::FakePeer;
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
 use common::{start_rpcbind, statd_command, STATMON};
 use std::collections::BTreeSet;
@@ -102,27 +105,18 @@ struct Bench {
 }
 
 impl Bench {
-    /// The bench, or `None` (printed) when the test cannot run here.
-    fn new(test: &str, tools: &[&str]) -> Option<Bench> {
-        if let Some(why) = unavailable() {
-            println!("{test}: skipped, {why}");
+    /// The bench on the stock layout (`common::layout::stock`), or `None`
+    /// when the test cannot run here (see `common::prereq`).
+    fn new(needs: &[Need]) -> Option<Bench> {
+        let mut all = vec![Need::Sandbox, Need::StatdUser];
+        all.extend_from_slice(needs);
+        if !prereq::require(&all) {
             return None;
         }
-        for tool in tools {
-            if which(tool).is_none() && !Path::new(tool).is_file() {
-                println!("{test}: skipped, {tool} missing");
-                return None;
-            }
-        }
-        let Some(smc) = SmClient::build() else {
-            println!("{test}: skipped, no smclient");
-            return None;
-        };
+        let smc = SmClient::build()?;
         let sb = Sandbox::with_hosts(HOSTS);
         let dir = sb.dir.path().join("state");
-        for d in ["sm", "sm.bak"] {
-            std::fs::create_dir_all(dir.join(d)).unwrap();
-        }
+        layout::stock(&dir, StateFile::Empty);
         Some(Bench {
             sb,
             smc,
@@ -394,7 +388,12 @@ fn notify_each_host(b: &Bench, lockd: &FakeLockd, regs: &[Reg]) {
 
 /// Tests 1 and 2: `writer` makes the records, `reader` serves them.
 fn served_by_the_other(test: &str, writer: Statd, reader: Statd) {
-    let Some(mut b) = Bench::new(test, &["rpcbind", "rpcinfo", DEBIAN_STATD]) else {
+    let needs = [
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::DebianDaemons,
+    ];
+    let Some(mut b) = Bench::new(&needs) else {
         return;
     };
     let rpcbind = start_rpcbind(&mut b.sb);
@@ -504,8 +503,12 @@ const PEER_ADDRS: &[&str] = &["127.0.0.20", "127.0.0.21", "127.0.0.22"];
 /// Tests 3 and 4: `writer`'s statd makes the records, then the other
 /// implementation's sm-notify notifies every peer.
 fn notified_by_the_other(test: &str, writer: Statd) {
-    let tools = ["rpcbind", "rpcinfo", DEBIAN_STATD, DEBIAN_SM_NOTIFY];
-    let Some(mut b) = Bench::new(test, &tools) else {
+    let needs = [
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::DebianDaemons,
+    ];
+    let Some(mut b) = Bench::new(&needs) else {
         return;
     };
     // rpcbind only while the records are made: the peers need port 111.

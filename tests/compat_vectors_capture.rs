@@ -3,8 +3,9 @@
 //! `compat/vectors/statd/NNN-name.txt`; `tests/golden_vectors.rs` replays
 //! them against statmon in-process.
 //!
-//! Runs only with `STATMON_RECAPTURE=1` (otherwise prints "skipped" and
-//! passes): it rewrites committed files. In a sandbox (private network,
+//! Ignored by a plain `cargo test`, and run only with
+//! `STATMON_RECAPTURE=1 cargo test --test compat_vectors_capture -- --ignored`
+//! (without the variable it fails): it rewrites committed files. In a sandbox (private network,
 //! /run and /etc/hosts) it starts rpcbind and
 //! `rpc.statd -F -d -L -P DIR -p 20024`, sends the catalogue below in order
 //! (UDP from 127.0.0.1, 127.0.0.2 and ::1, some TCP), and writes one file
@@ -19,7 +20,8 @@
 
 mod common;
 
-use common::sandbox::{unavailable, which, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::start_rpcbind;
 use socket2::{Domain, Socket, Type};
 use std::io::{Read, Write};
@@ -1060,24 +1062,27 @@ fn write_vector(
 }
 
 #[test]
+#[ignore = "rewrites compat/vectors/statd: STATMON_RECAPTURE=1 cargo test --test compat_vectors_capture -- --ignored"]
 fn capture_reference_vectors() {
     let test = "capture";
-    if std::env::var_os("STATMON_RECAPTURE").as_deref() != Some("1".as_ref()) {
-        println!("{test}: skipped, set STATMON_RECAPTURE=1 to re-capture compat/vectors/statd");
+    assert!(
+        std::env::var_os("STATMON_RECAPTURE").as_deref() == Some("1".as_ref()),
+        "set STATMON_RECAPTURE=1 to re-capture compat/vectors/statd (it rewrites committed files)"
+    );
+    let needs = [
+        Need::Sandbox,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::DebianDaemons,
+    ];
+    if !prereq::require(&needs) {
         return;
-    }
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
-        return;
-    }
-    for tool in ["rpcbind", "rpcinfo", DEBIAN_STATD] {
-        if which(tool).is_none() && !Path::new(tool).is_file() {
-            println!("{test}: skipped, {tool} missing");
-            return;
-        }
     }
     let mut sb = Sandbox::with_hosts(HOSTS);
     let rpcbind = start_rpcbind(&mut sb);
+    // The reference's own fresh directory (empty `sm/` and `sm.bak/`, no
+    // `state`: local state 3), as compat/vectors/statd/README.md says; no
+    // statmon daemon runs here.
     let state_dir = sb.dir.path().join("statd");
     for d in ["sm", "sm.bak"] {
         std::fs::create_dir_all(state_dir.join(d)).unwrap();

@@ -5,8 +5,8 @@
 //! the registered mon_name and priv and B's new state.
 //!
 //! Each side is Debian's rpc.statd (with Debian's sm-notify as B's reboot
-//! notifier) or statmon's. As root with the tools installed these run for
-//! real; otherwise each test prints why it skipped and passes.
+//! notifier) or statmon's, on the distribution's layout (`Lab` makes it).
+//! Prerequisites are decided by `common::prereq`.
 //!
 //! Registration identity: an SM_MON that differs from an earlier one only in
 //! `my_vers` or `priv` replaces it (reference-observed §4, §12) in statmon
@@ -18,7 +18,8 @@
 mod common;
 
 use common::fake_lockd::{Callback, FakeLockd, Style};
-use common::lab::{Flavour, Lab, DEBIAN_SM_NOTIFY, DEBIAN_STATD, LAB_IF, STATD_PORT};
+use common::lab::{Flavour, Lab, LAB_IF, STATD_PORT};
+use common::prereq::{self, Need};
 use common::smclient::{priv_hex, Reply, SmClient};
 use common::wire::{self, Capture, RpcPorts};
 use statmon::proto::nlm::{NLMPROC_NSM_NOTIFY, NLM_PROG};
@@ -83,35 +84,21 @@ struct World {
 /// The lab with both statds running and monitoring each other, or `None`
 /// (printed) when the test cannot run here.
 fn prepare(sc: &Scenario) -> Option<World> {
-    if let Some(why) = Lab::unavailable() {
-        println!("{}: skipped, {why}", sc.test);
+    let mut needs = Lab::NEEDS.to_vec();
+    if sc.a == Flavour::Debian || sc.b == Flavour::Debian {
+        needs.push(Need::DebianDaemons);
+    }
+    if !prereq::require(&needs) {
         return None;
     }
-    let needs_debian = sc.a == Flavour::Debian || sc.b == Flavour::Debian;
-    for tool in [DEBIAN_STATD, DEBIAN_SM_NOTIFY] {
-        if needs_debian && !Path::new(tool).is_file() {
-            println!("{}: skipped, {tool} missing", sc.test);
-            return None;
-        }
-    }
-    let Some(smc) = SmClient::build() else {
-        println!("{}: skipped, no smclient", sc.test);
-        return None;
-    };
+    let smc = SmClient::build()?;
     let mut lab = Lab::new(&["hosta", "hostb"]);
     // A's side of the whole exchange: B's lookups and SM_NOTIFY on lab0,
     // A's statd calling its lock manager on lo.
-    let capture = match wire::unavailable() {
-        Some(why) => {
-            println!("{}: wire check skipped, {why}", sc.test);
-            None
-        }
-        None => Some(Capture::start(
-            &mut lab.host_mut("hosta").sb,
-            "hosta",
-            &[LAB_IF, "lo"],
-        )),
-    };
+    // Without the capture tools the rest still runs; the skip of the wire
+    // check is recorded.
+    let capture = prereq::require(&wire::NEEDS)
+        .then(|| Capture::start(&mut lab.host_mut("hosta").sb, "hosta", &[LAB_IF, "lo"]));
 
     // 1. A: lock manager, statd, SM_MON of hostb per registration.
     let lockd = lab.host("hosta").start_fake_lockd(Style::Linux);
@@ -430,8 +417,7 @@ fn statmon_b_notifies_debian_a() {
 /// dropping the lab ends every namespace.
 #[test]
 fn three_host_lab_links_every_pair() {
-    if let Some(why) = Lab::unavailable() {
-        println!("three_host_lab: skipped, {why}");
+    if !prereq::require(&Lab::NEEDS) {
         return;
     }
     let lab = Lab::new(&["hosta", "hostb", "hostc"]);

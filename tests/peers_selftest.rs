@@ -4,8 +4,7 @@
 //! resolver, and the fake lock manager answers handcrafted calls the way
 //! Linux and BSD lock managers do.
 //!
-//! As root with the tools installed these run for real; otherwise each test
-//! prints why it skipped and passes. `--nocapture` shows every reply and
+//! Prerequisites are decided by `common::prereq`. `--nocapture` shows every reply and
 //! every logged callback.
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
@@ -14,7 +13,9 @@
 mod common;
 
 use common::fake_lockd::{Answer, Callback, FakeLockd, Options, Style};
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient, RPC_PROGUNAVAIL, RPC_TIMEDOUT};
 use common::{rpcinfo, start_rpcbind};
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -33,19 +34,11 @@ const COOKIE: [u8; 16] = [
     0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
 ];
 
-/// A sandbox, or `None` after printing why the test cannot run here.
-fn sandbox_or_skip(test: &str, tools: &[&str], hosts: &[(&str, &str)]) -> Option<Sandbox> {
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
-        return None;
-    }
-    for t in tools {
-        if which(t).is_none() && !Path::new(t).is_file() {
-            println!("{test}: skipped, {t} missing");
-            return None;
-        }
-    }
-    Some(Sandbox::with_hosts(hosts))
+/// A sandbox, if it and `needs` are here (see `common::prereq`).
+fn sandbox_or_skip(needs: &[Need], hosts: &[(&str, &str)]) -> Option<Sandbox> {
+    let mut all = vec![Need::Sandbox];
+    all.extend_from_slice(needs);
+    prereq::require(&all).then(|| Sandbox::with_hosts(hosts))
 }
 
 /// `(vers, proto, port)` of every 100021 line of `rpcinfo -p`.
@@ -191,7 +184,7 @@ fn reply_lines_parse() {
 
 #[test]
 fn sandbox_resolver_is_private() {
-    let Some(sb) = sandbox_or_skip("resolver", &["getent"], &[("127.0.0.20", "peerhost")]) else {
+    let Some(sb) = sandbox_or_skip(&[Need::Tool("getent")], &[("127.0.0.20", "peerhost")]) else {
         return;
     };
     let text = |args: &[&str]| {
@@ -236,27 +229,21 @@ fn sandbox_resolver_is_private() {
 /// smclient and the Linux-style fake lockd against Debian's rpc.statd.
 #[test]
 fn debian_statd_with_smclient_and_fake_lockd() {
-    let test = "debian statd";
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
-        return;
-    }
-    let Some(smc) = SmClient::build() else {
-        println!("{test}: skipped, no smclient");
+    let needs = [
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::DebianDaemons,
+        Need::StatdUser,
+    ];
+    let Some(mut sb) = sandbox_or_skip(&needs, &[("127.0.0.20", "peerhost")]) else {
         return;
     };
-    let Some(mut sb) = sandbox_or_skip(
-        test,
-        &["rpcbind", "rpcinfo", DEBIAN_STATD],
-        &[("127.0.0.20", "peerhost")],
-    ) else {
+    let Some(smc) = SmClient::build() else {
         return;
     };
     let rpcbind = start_rpcbind(&mut sb);
     let state_dir = sb.dir.path().join("statd");
-    for d in ["sm", "sm.bak"] {
-        std::fs::create_dir_all(state_dir.join(d)).unwrap();
-    }
+    layout::stock(&state_dir, StateFile::Empty);
     let mut cmd = sb.command(DEBIAN_STATD);
     cmd.args(["-F", "-d", "-L", "-P"])
         .arg(&state_dir)
@@ -450,7 +437,7 @@ fn debian_statd_with_smclient_and_fake_lockd() {
 /// The Linux-style lockd's answers, over UDP and TCP, without rpcbind.
 #[test]
 fn linux_style_lockd_answers_like_the_kernel() {
-    let Some(sb) = sandbox_or_skip("linux lockd", &[], &[]) else {
+    let Some(sb) = sandbox_or_skip(&[], &[]) else {
         return;
     };
     sb.enter_net();
@@ -561,7 +548,7 @@ fn linux_style_lockd_answers_like_the_kernel() {
 /// anyone.
 #[test]
 fn bsd_style_lockd_takes_nlm_sm_notify() {
-    let Some(mut sb) = sandbox_or_skip("bsd lockd", &["rpcbind", "rpcinfo"], &[]) else {
+    let Some(mut sb) = sandbox_or_skip(&[Need::Tool("rpcbind"), Need::Tool("rpcinfo")], &[]) else {
         return;
     };
     let rpcbind = start_rpcbind(&mut sb);
@@ -617,16 +604,10 @@ fn bsd_style_lockd_takes_nlm_sm_notify() {
 /// smclient's error lines: a call left unanswered, then a wrong program.
 #[test]
 fn smclient_reports_rpc_errors() {
-    let test = "smclient errors";
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
-        return;
-    }
-    let Some(smc) = SmClient::build() else {
-        println!("{test}: skipped, no smclient");
+    let Some(sb) = sandbox_or_skip(&[], &[]) else {
         return;
     };
-    let Some(sb) = sandbox_or_skip(test, &[], &[]) else {
+    let Some(smc) = SmClient::build() else {
         return;
     };
     sb.enter_net();

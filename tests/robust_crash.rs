@@ -23,15 +23,18 @@
 //!   notified, a host not cleared stays pending, the state never goes back;
 //!   a last run to completion notifies everyone and empties the store.
 //!
-//! Each test prints a reason and passes when it cannot run here. The seed of
-//! the random moments is printed; set `ROBUST_SEED` to repeat a run.
+//! The stores start from the distribution's layout (`common::layout`);
+//! prerequisites are decided by `common::prereq`. The seed of the random
+//! moments is printed; set `ROBUST_SEED` to repeat a run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::fake_peer::FakePeer;
+use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, Rng, MON, NLM, UNMON};
-use common::sandbox::{unavailable, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use statmon::statd::cli::StoreFormat;
 use statmon::statd::store::peek::peek;
 use std::collections::{BTreeMap, HashMap};
@@ -262,6 +265,13 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
         StoreFormat::Apple => "apple",
     };
     let dir = sb.dir.path().join(format!("state-{label}"));
+    match format {
+        // `state` absent (the stock variant of systems whose package does
+        // not create it): statmon reports the empty file nfs-common leaves
+        // as damaged, and this test counts damage the crashes cause.
+        StoreFormat::NfsUtils => drop(layout::stock(&dir, StateFile::Absent)),
+        StoreFormat::Apple => drop(layout::apple_stock(&dir)),
+    }
     let extra: &[&str] = match format {
         StoreFormat::NfsUtils => &[],
         StoreFormat::Apple => &["--store-format", "apple"],
@@ -359,8 +369,7 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
 
 #[test]
 fn monitor_store_survives_sigkill_under_load() {
-    if let Some(why) = unavailable() {
-        println!("crash consistency: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let (mut rng, seed) = Rng::new();
@@ -396,8 +405,7 @@ fn pending(dir: &Path) -> Vec<String> {
 
 #[test]
 fn notifier_survives_sigkill() {
-    if let Some(why) = unavailable() {
-        println!("notifier crash: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let (mut rng, seed) = Rng::new();
@@ -408,9 +416,7 @@ fn notifier_survives_sigkill() {
         .map(|i| FakePeer::start(&host(i), true))
         .collect();
     let dir = sb.dir.path().join("state");
-    for sub in ["sm", "sm.bak"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-    }
+    let stock = layout::stock(&dir, StateFile::Empty);
     let dir_s = dir.to_str().unwrap().to_string();
     let counts =
         |peers: &[FakePeer]| -> Vec<usize> { peers.iter().map(|p| p.notices().len()).collect() };
@@ -425,7 +431,7 @@ fn notifier_survives_sigkill() {
     for epoch in 0..EPOCHS {
         for i in 0..HOSTS {
             let line = nsmraw::record_line(&host(i), "hosta", *b"notify-crash-000");
-            std::fs::write(dir.join("sm").join(host(i)), line).unwrap();
+            stock.put_record("sm", &host(i), &line);
         }
         let at_start = counts(&peers);
         let mut before = pending(&dir);
@@ -439,7 +445,7 @@ fn notifier_survives_sigkill() {
             let mut cmd = sb.command(common::STATMON);
             if daemon {
                 // A reboot as the daemon sees it: another boot id on record.
-                std::fs::write(dir.join(".statmon-boot-id"), format!("boot-{round}\n")).unwrap();
+                stock.put(layout::BOOT_ID, &format!("boot-{round}\n"));
                 cmd.args([
                     "rpc.statd",
                     "-F",

@@ -1,5 +1,5 @@
-//! Hostile peers: statmon's rpc.statd (running as the state directory's
-//! owner, 65534, after binding) gets control procedures from a
+//! Hostile peers: statmon's rpc.statd on the distribution's layout
+//! (running as `statd`, the owner of `sm/`, after binding) gets control procedures from a
 //! non-loopback address (10.99.0.1 on a dummy interface inside the
 //! sandbox's own network namespace; a veth pair where the kernel has no
 //! dummy driver), SM_SIMU_CRASH from an unprivileged
@@ -9,13 +9,15 @@
 //! hang the daemon; the log shows escaped forms only; records are 0600 and
 //! the state 0644.
 //!
-//! Prints a reason and passes when it cannot run here.
+//! Prerequisites are decided by `common::prereq`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, MON, NLM, NOTIFY, SIMU_CRASH, STAT, UNMON, UNMON_ALL};
-use common::sandbox::{unavailable, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -50,8 +52,7 @@ fn ip(sb: &Sandbox, args: &[&str]) -> bool {
 
 #[test]
 fn hostile_peers_change_nothing_and_logs_are_escaped() {
-    if let Some(why) = unavailable() {
-        println!("hostile peers: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let mut sb = Sandbox::new();
@@ -62,27 +63,26 @@ fn hostile_peers_change_nothing_and_logs_are_escaped() {
             &sb,
             &["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
         ) && ip(&sb, &["link", "set", "d1", "up"]);
-    if !(link
+    let present = link
         && ip(&sb, &["addr", "add", "10.99.0.1/24", "dev", "d0"])
-        && ip(&sb, &["link", "set", "d0", "up"]))
-    {
-        println!("hostile peers: skipped, no dummy or veth interface");
+        && ip(&sb, &["link", "set", "d0", "up"]);
+    let kernel = Need::Kernel {
+        feature: "dummy or veth links",
+        present,
+    };
+    if !prereq::require(&[kernel]) {
         return;
     }
     sb.enter_net();
     let dir = sb.dir.path().join("state");
-    for sub in ["sm", "sm.bak"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-    }
-    for p in [dir.clone(), dir.join("sm"), dir.join("sm.bak")] {
-        std::os::unix::fs::chown(&p, Some(65_534), Some(65_534)).unwrap();
-    }
+    let statd = layout::stock(&dir, StateFile::Empty).user.uid;
     let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &["-d"], "statd.log").expect("started");
     let uid = nsmraw::proc_status(pid, "Uid").unwrap();
+    let want = statd.to_string();
     assert_eq!(
         uid.split_whitespace().collect::<Vec<_>>(),
-        ["65534"; 4],
-        "not running as the state directory's owner"
+        [want.as_str(); 4],
+        "not running as the records' owner"
     );
     let local = nsmraw::local(PORT);
     let remote = SocketAddr::from(([10, 99, 0, 1], PORT));
@@ -103,7 +103,7 @@ fn hostile_peers_change_nothing_and_logs_are_escaped() {
     );
     assert_eq!(
         (rec.permissions().mode() & 0o777, rec.uid()),
-        (0o600, 65_534)
+        (0o600, statd)
     );
     assert_eq!(st.permissions().mode() & 0o777, 0o644);
     let before = snapshot(&dir);

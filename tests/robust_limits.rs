@@ -13,13 +13,16 @@
 //! connection limit is per listener, and only loopback peers on reserved
 //! ports may go past it (`LOCAL_RESERVE`); SM_NOTIFY is taken from anyone.
 //!
-//! Prints a reason and passes when it cannot run here.
+//! Runs on the distribution's layout (`common::layout::stock`);
+//! prerequisites are decided by `common::prereq`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, MON, NLM, NOTIFY};
-use common::sandbox::{unavailable, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -142,8 +145,7 @@ fn report(what: &str, probe: &Probe, rss: (u64, u64)) {
 
 #[test]
 fn limits_hold_and_the_lock_manager_is_served() {
-    if let Some(why) = unavailable() {
-        println!("resource limits: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     // The probes' names resolve (30 names a line), as a lock manager's do.
@@ -165,6 +167,7 @@ fn limits_hold_and_the_lock_manager_is_served() {
     let mut sb = Sandbox::with_hosts(&hosts);
     sb.enter_net();
     let dir = sb.dir.path().join("state");
+    layout::stock(&dir, StateFile::Empty);
     let pid = nsmraw::start_statd(
         &mut sb,
         &dir,

@@ -1,10 +1,17 @@
 //! The administration commands (`rpc.statd -l`, `-L`, `-N host`) run as
 //! the built binary on temporary state directories holding real record
-//! files: nfs-utils lines and an Apple `statd.status` written by the store.
+//! files: nfs-utils lines on the distribution's layout
+//! (`common::layout::stock`) and an Apple `statd.status` written by the
+//! store.
 
 #![allow(clippy::unwrap_used)]
 
-use statmon::statd::admin::{take_forget_requests, FORGET_FILE};
+mod common;
+
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+
+use statmon::statd::admin::take_forget_requests;
 use statmon::statd::progress::{self, HostProgress};
 use statmon::statd::store::nfsutils::format_line;
 use statmon::statd::store::{AppleStore, BootInfo, Change, Registration, Store};
@@ -64,25 +71,23 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// An nfs-utils directory: state 7, hosta monitored (two callers), hostb
-/// waiting for notification (as me.example, 3 rounds tried, next try in
-/// about 4 minutes), hostc both.
-fn nfsutils_dir() -> tempfile::TempDir {
+/// An nfs-utils directory on the distribution's layout (records and
+/// sidecar owned by `statd`): state 7, hosta monitored (two callers),
+/// hostb waiting for notification (as me.example, 3 rounds tried, next
+/// try in about 4 minutes), hostc both. `None` when the layout cannot be
+/// made here (see `common::prereq`).
+fn nfsutils_dir() -> Option<tempfile::TempDir> {
+    if !prereq::require(&[Need::Root, Need::StatdUser]) {
+        return None;
+    }
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    fs::create_dir_all(d.join("sm")).unwrap();
-    fs::create_dir_all(d.join("sm.bak")).unwrap();
-    fs::write(d.join("state"), 7i32.to_ne_bytes()).unwrap();
+    let stock = layout::stock(tmp.path(), StateFile::Value(7));
     let mut a = format_line(&reg("hosta", "client1"));
     a.extend(format_line(&reg("hosta", "client2")));
-    fs::write(d.join("sm/hosta"), a).unwrap();
-    fs::write(
-        d.join("sm.bak/hostb"),
-        format_line(&reg("HostB", "me.example")),
-    )
-    .unwrap();
-    fs::write(d.join("sm/hostc"), format_line(&reg("hostc", "client1"))).unwrap();
-    fs::write(d.join("sm.bak/hostc"), format_line(&reg("hostc", "me"))).unwrap();
+    stock.put_record("sm", "hosta", &a);
+    stock.put_record("sm.bak", "hostb", &format_line(&reg("HostB", "me.example")));
+    stock.put_record("sm", "hostc", &format_line(&reg("hostc", "client1")));
+    stock.put_record("sm.bak", "hostc", &format_line(&reg("hostc", "me")));
     let sidecar = progress::encode(&[HostProgress {
         host: b"hostb".to_vec(),
         since_unix: now() - 100,
@@ -90,13 +95,15 @@ fn nfsutils_dir() -> tempfile::TempDir {
         next_unix: Some(now() + 250),
         last_state: Some(5),
     }]);
-    fs::write(d.join(progress::FILE_NAME), sidecar).unwrap();
-    tmp
+    stock.put(layout::NOTIFY_PROGRESS, &sidecar);
+    Some(tmp)
 }
 
 #[test]
 fn list_nfsutils() {
-    let tmp = nfsutils_dir();
+    let Some(tmp) = nfsutils_dir() else {
+        return;
+    };
     let out = admin(tmp.path(), &["-l"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = text(&out.stdout);
@@ -128,7 +135,9 @@ fn list_nfsutils() {
 
 #[test]
 fn list_reports_damage_on_stderr_and_unreadable_stores_fail() {
-    let tmp = nfsutils_dir();
+    let Some(tmp) = nfsutils_dir() else {
+        return;
+    };
     fs::write(tmp.path().join("sm/hostd"), b"not a record\n").unwrap();
     let out = admin(tmp.path(), &["-l"]);
     assert!(out.status.success());
@@ -148,7 +157,9 @@ fn list_reports_damage_on_stderr_and_unreadable_stores_fail() {
 
 #[test]
 fn clear_without_a_daemon_then_list_again() {
-    let tmp = nfsutils_dir();
+    let Some(tmp) = nfsutils_dir() else {
+        return;
+    };
     let d = tmp.path();
     let out = admin(d, &["-N", "HOSTB"]);
     assert!(out.status.success(), "{out:?}");
@@ -157,7 +168,10 @@ fn clear_without_a_daemon_then_list_again() {
         "cleared the needs-notification status of hostb\n"
     );
     assert!(!d.join("sm.bak/hostb").exists());
-    assert!(!d.join(FORGET_FILE).exists(), "no daemon, no spool");
+    assert!(
+        !d.join(layout::FORGET_SPOOL).exists(),
+        "no daemon, no spool"
+    );
     // hostc: its monitor stays, only the notification goes.
     assert!(admin(d, &["-N", "hostc"]).status.success());
     assert!(d.join("sm/hostc").exists() && !d.join("sm.bak/hostc").exists());
@@ -182,6 +196,8 @@ fn clear_without_a_daemon_then_list_again() {
 
 #[test]
 fn apple_store_list_and_clear() {
+    // A directory of the running user's, on purpose: the store library
+    // writes the Apple store here itself and no daemon runs.
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let boot = BootInfo {
@@ -223,7 +239,9 @@ fn apple_store_list_and_clear() {
 
 #[test]
 fn clear_while_a_daemon_holds_the_directory_goes_to_the_daemon() {
-    let tmp = nfsutils_dir();
+    let Some(tmp) = nfsutils_dir() else {
+        return;
+    };
     let d = tmp.path();
     // The "daemon": this test holds the lock; the pid in the lock file is a
     // process of ours that SIGUSR2 ends (its default action). The lock is a
@@ -247,19 +265,24 @@ fn clear_while_a_daemon_holds_the_directory_goes_to_the_daemon() {
     assert_eq!(status.signal(), Some(libc::SIGUSR2), "{status:?}");
     // The store is untouched; the request waits in the spool.
     assert!(d.join("sm.bak/hostb").exists());
-    assert_eq!(fs::read(d.join(FORGET_FILE)).unwrap(), b"hostb\n");
-    assert_eq!(take_forget_requests(d).unwrap(), vec![b"hostb".to_vec()]);
-    assert!(!d.join(FORGET_FILE).exists());
+    assert_eq!(fs::read(d.join(layout::FORGET_SPOOL)).unwrap(), b"hostb\n");
+    assert_eq!(
+        take_forget_requests(&d.join("sm")).unwrap(),
+        vec![b"hostb".to_vec()]
+    );
+    assert!(!d.join(layout::FORGET_SPOOL).exists());
     // A host that is not pending is refused before anything is spooled.
     let out = admin(d, &["-N", "hosta"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!d.join(FORGET_FILE).exists());
+    assert!(!d.join(layout::FORGET_SPOOL).exists());
     drop((pid_writer, lock));
 }
 
 #[test]
 fn watch_reports_a_change_made_while_it_runs() {
-    let tmp = nfsutils_dir();
+    let Some(tmp) = nfsutils_dir() else {
+        return;
+    };
     let d = tmp.path();
     let mut child = statmon()
         .args(["-L", "--config", "/dev/null", "-P"])
@@ -319,6 +342,8 @@ fn watch_reports_a_change_made_while_it_runs() {
 
 #[test]
 fn bad_usage_exits_1_with_one_hint_line() {
+    // An empty directory of the running user's: the refused commands must
+    // create nothing in it.
     let tmp = tempfile::tempdir().unwrap();
     for bad in [
         &["-l", "-N", "x"][..],

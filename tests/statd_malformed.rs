@@ -4,8 +4,10 @@
 
 mod common;
 
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
 use common::raw::{self, decode_reply, encode_call, ReplyKind};
-use common::sandbox::{unavailable, Sandbox};
+use common::sandbox::Sandbox;
 use common::statd_command;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -73,12 +75,12 @@ fn sys_body(gids: u32) -> Vec<u8> {
 
 #[test]
 fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
-    if let Some(why) = unavailable() {
-        println!("malformed input: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let mut sb = Sandbox::new();
     let state = sb.dir.path().join("state");
+    layout::stock(&state, StateFile::Empty);
     let args = [
         "-F",
         "-d",
@@ -215,12 +217,12 @@ fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
 
 #[test]
 fn unregistered_daemon_still_answers_on_its_port() {
-    if let Some(why) = unavailable() {
-        println!("unregistered: skipped, {why}");
+    if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let mut sb = Sandbox::new();
     let state = sb.dir.path().join("state");
+    layout::stock(&state, StateFile::Empty);
     let args = [
         "-F",
         "-d",

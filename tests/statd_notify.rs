@@ -4,13 +4,16 @@
 //! after SM_SIMU_CRASH. The multi-host tests with real peers are in
 //! `multihost_notify.rs`.
 //!
-//! Every test prints a reason and passes when it cannot run here.
+//! statd runs on the distribution's layout (`common::layout::stock`).
+//! Prerequisites are decided by `common::prereq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::fake_peer::FakePeer;
-use common::sandbox::{unavailable, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
 use common::statd_command;
 use std::path::{Path, PathBuf};
@@ -27,9 +30,9 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(test: &str) -> Option<Fixture> {
-        if let Some(why) = unavailable() {
-            println!("{test}: skipped, {why}");
+    /// A sandbox with the stock layout at `DIR` (statd not started).
+    fn new() -> Option<Fixture> {
+        if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
             return None;
         }
         let smc = SmClient::build()?;
@@ -38,7 +41,7 @@ impl Fixture {
             ("127.0.0.21", "silentc.lab silentc"),
         ]);
         let dir = sb.dir.path().join("state");
-        std::fs::create_dir_all(&dir).unwrap();
+        layout::stock(&dir, StateFile::Empty);
         Some(Fixture {
             sb,
             smc,
@@ -139,7 +142,7 @@ fn read_state(dir: &Path) -> i32 {
 
 #[test]
 fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
-    let Some(mut f) = Fixture::new("reboot notification") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -201,7 +204,7 @@ fn after_a_reboot_every_host_is_notified_and_cleared_as_it_answers() {
 
 #[test]
 fn simu_crash_notifies_with_the_new_state_from_the_outgoing_port_as_the_given_name() {
-    let Some(mut f) = Fixture::new("simu crash notification") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -249,7 +252,7 @@ fn monitor_two(f: &mut Fixture) -> i32 {
 
 /// Makes the next start a reboot: another boot id is on record.
 fn fake_reboot(f: &Fixture) {
-    std::fs::write(f.dir.join(".statmon-boot-id"), "an-earlier-boot\n").unwrap();
+    layout::Stock::of(&f.dir).put(layout::BOOT_ID, "an-earlier-boot\n");
 }
 
 /// (mon_name, state) of each notice.
@@ -267,7 +270,7 @@ fn run_to_end(f: &mut Fixture, args: &[&str], log: &str, secs: u64) -> Option<i3
 
 #[test]
 fn notify_only_mode_notifies_everyone_and_exits() {
-    let Some(mut f) = Fixture::new("rpc.statd -n") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -301,7 +304,7 @@ fn notify_only_mode_notifies_everyone_and_exits() {
 
 #[test]
 fn sm_notify_personality_retires_records_notifies_and_exits() {
-    let Some(mut f) = Fixture::new("sm-notify") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -335,7 +338,7 @@ fn sm_notify_personality_retires_records_notifies_and_exits() {
 
 #[test]
 fn list_shows_retries_and_clearing_a_host_stops_them() {
-    let Some(mut f) = Fixture::new("-l, -L and -N") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -403,7 +406,7 @@ fn list_shows_retries_and_clearing_a_host_stops_them() {
 
 #[test]
 fn sm_notify_hands_the_reboot_step_to_a_daemon_left_without_it() {
-    let Some(mut f) = Fixture::new("sm-notify hands over") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();
@@ -435,7 +438,7 @@ fn sm_notify_hands_the_reboot_step_to_a_daemon_left_without_it() {
 
 #[test]
 fn a_starting_daemon_takes_over_from_a_running_notifier() {
-    let Some(mut f) = Fixture::new("rpc.statd takes over") else {
+    let Some(mut f) = Fixture::new() else {
         return;
     };
     f.sb.enter_net();

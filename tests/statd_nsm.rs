@@ -4,14 +4,16 @@
 //! style (checks the reserved loopback source like the kernel) and the BSD
 //! style (version 0, procedure 1).
 //!
-//! Every test prints a reason and passes when it cannot run here (not root,
-//! tools missing).
+//! statd runs on the distribution's layout (`common::layout::stock`) and
+//! drops to `statd`. Prerequisites are decided by `common::prereq`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::fake_lockd::{FakeLockd, Options, Style};
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
 use common::{rpcinfo, start_rpcbind, statd_command};
 use std::path::PathBuf;
@@ -30,25 +32,39 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn start(test: &str, extra: &[&str]) -> Option<Fixture> {
-        if let Some(why) = unavailable() {
-            println!("{test}: skipped, {why}");
+    /// On the stock layout (root-owned state directory, statd-owned
+    /// `sm/` and `sm.bak/`, empty `state`).
+    fn start(extra: &[&str]) -> Option<Fixture> {
+        Fixture::start_in(extra, |dir| {
+            layout::stock(dir, StateFile::Empty);
+        })
+    }
+
+    /// On a root-owned `/var/db`-like directory (the Apple store).
+    fn start_apple(extra: &[&str]) -> Option<Fixture> {
+        Fixture::start_in(extra, |dir| {
+            layout::apple_stock(dir);
+        })
+    }
+
+    fn start_in(extra: &[&str], make_dir: impl FnOnce(&std::path::Path)) -> Option<Fixture> {
+        let needs = [
+            Need::Sandbox,
+            Need::Tool("rpcbind"),
+            Need::Tool("rpcinfo"),
+            Need::StatdUser,
+        ];
+        if !prereq::require(&needs) {
             return None;
         }
         let smc = SmClient::build()?;
-        for tool in ["rpcbind", "rpcinfo"] {
-            if which(tool).is_none() {
-                println!("{test}: skipped, {tool} missing");
-                return None;
-            }
-        }
         let mut sb = Sandbox::with_hosts(&[
             ("127.0.0.20", "peerhost"),
             ("127.0.0.21", "otherhost.lab otherhost"),
         ]);
         let rpcbind = start_rpcbind(&mut sb);
         let dir = sb.dir.path().join("state");
-        std::fs::create_dir_all(&dir).unwrap();
+        make_dir(&dir);
         let mut f = Fixture {
             sb,
             smc,
@@ -152,7 +168,7 @@ const FAIL: Reply = Reply::StatRes {
 
 #[test]
 fn every_procedure_with_an_rpcgen_client_and_a_linux_lock_manager() {
-    let Some(mut f) = Fixture::start("nsm procedures", &[]) else {
+    let Some(mut f) = Fixture::start(&[]) else {
         return;
     };
     f.sb.enter_net();
@@ -308,7 +324,7 @@ fn every_procedure_with_an_rpcgen_client_and_a_linux_lock_manager() {
 
 #[test]
 fn bsd_lock_manager_gets_version_0_procedure_1() {
-    let Some(f) = Fixture::start("bsd callback", &[]) else {
+    let Some(f) = Fixture::start(&[]) else {
         return;
     };
     f.sb.enter_net();
@@ -335,7 +351,7 @@ fn bsd_lock_manager_gets_version_0_procedure_1() {
 
 #[test]
 fn restart_keeps_monitors_and_state_and_callbacks_are_retried() {
-    let Some(mut f) = Fixture::start("restart", &[]) else {
+    let Some(mut f) = Fixture::start(&[]) else {
         return;
     };
     f.sb.enter_net();
@@ -363,23 +379,18 @@ fn restart_keeps_monitors_and_state_and_callbacks_are_retried() {
 
 #[test]
 fn privileges_drop_to_the_owner_of_the_records() {
-    let Some(mut f) = Fixture::start("privileges", &[]) else {
+    let Some(f) = Fixture::start(&[]) else {
         return;
     };
-    f.stop_statd();
-    let nobody = 65_534;
-    for sub in ["", "sm", "sm.bak", "state"] {
-        let p = f.dir.join(sub);
-        std::os::unix::fs::chown(&p, Some(nobody), Some(nobody)).unwrap();
-    }
-    f.start_statd(&[]);
     f.sb.enter_net();
     let lockd = FakeLockd::start(Style::Linux, Options::default());
+    let statd = layout::statd_user().unwrap().uid;
     let status = std::fs::read_to_string(format!("/proc/{}/status", f.statd.unwrap())).unwrap();
     let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let want = statd.to_string();
     assert_eq!(
         uid.split_whitespace().collect::<Vec<_>>(),
-        ["Uid:", "65534", "65534", "65534", "65534"]
+        ["Uid:", &want, &want, &want, &want]
     );
     let state = f.state();
     assert_eq!(f.mon(&[], "127.0.0.20", "labclient", "4", "16"), ok(state));
@@ -387,7 +398,7 @@ fn privileges_drop_to_the_owner_of_the_records() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     assert_eq!(
         (meta.uid(), meta.permissions().mode() & 0o777),
-        (nobody, 0o600)
+        (statd, 0o600)
     );
     // The callback still comes from a reserved port (bound before the drop).
     f.call(&[], "udp", &["notify", "127.0.0.20", "11"]);
@@ -418,7 +429,7 @@ fn apple_store_ha_callout_and_nfs_conf() {
     )
     .unwrap();
     let conf_arg = conf.to_str().unwrap().to_string();
-    let Some(f) = Fixture::start("apple store", &["--config", &conf_arg]) else {
+    let Some(f) = Fixture::start_apple(&["--config", &conf_arg]) else {
         return;
     };
     let state = f.state();
@@ -457,14 +468,14 @@ fn apple_store_ha_callout_and_nfs_conf() {
 
 #[test]
 fn no_notify_from_the_environment_keeps_the_state_after_a_reboot() {
-    let Some(mut f) = Fixture::start("no-notify", &[]) else {
+    let Some(mut f) = Fixture::start(&[]) else {
         return;
     };
     let state = f.state();
     assert_eq!(f.mon(&[], "127.0.0.20", "labclient", "4", "16"), ok(state));
     f.stop_statd();
     // Pretend the host rebooted: another boot id is on record.
-    std::fs::write(f.dir.join(".statmon-boot-id"), "not-this-boot\n").unwrap();
+    layout::Stock::of(&f.dir).put(layout::BOOT_ID, "not-this-boot\n");
     let dir = f.dir.to_str().unwrap().to_string();
     let mut cmd = statd_command(&f.sb, &["-F", "-d", "-P", &dir, "-p", PORT]);
     cmd.env("RPC_STATD_NO_NOTIFY", "1");
@@ -491,7 +502,7 @@ fn no_notify_from_the_environment_keeps_the_state_after_a_reboot() {
 
 #[test]
 fn callbacks_fall_back_to_tcp_when_the_lock_manager_has_no_udp() {
-    let Some(f) = Fixture::start("tcp callback", &[]) else {
+    let Some(f) = Fixture::start(&[]) else {
         return;
     };
     f.sb.enter_net();

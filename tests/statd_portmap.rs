@@ -1,23 +1,25 @@
 //! rpc.statd against a real rpcbind, and with the embedded portmapper, in a
-//! private network + mount namespace. Checked with `rpcinfo`.
+//! private network + mount namespace, on the distribution's layout
+//! (`common::layout::stock`). Checked with `rpcinfo`.
 
 mod common;
 
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::{nsm_registered_everywhere, rpcinfo, start_rpcbind, statd_command};
 
-fn sandbox_or_skip(test: &str, tools: &[&str]) -> Option<Sandbox> {
-    if let Some(why) = unavailable() {
-        println!("{test}: skipped, {why}");
+/// A sandbox with the stock layout at `<scratch>/state`, if `tools` and
+/// what a sandbox and the layout need are here.
+fn sandbox_or_skip(tools: &[&'static str]) -> Option<Sandbox> {
+    let mut needs = vec![Need::Sandbox, Need::StatdUser];
+    needs.extend(tools.iter().map(|t| Need::Tool(t)));
+    if !prereq::require(&needs) {
         return None;
     }
-    for t in tools {
-        if which(t).is_none() {
-            println!("{test}: skipped, {t} missing");
-            return None;
-        }
-    }
-    Some(Sandbox::new())
+    let sb = Sandbox::new();
+    layout::stock(&sb.dir.path().join("state"), StateFile::Empty);
+    Some(sb)
 }
 
 /// Every way `rpcinfo` reaches NSM: UDP and TCP over 127.0.0.1 and ::1.
@@ -54,7 +56,7 @@ fn check_listing(sb: &Sandbox, port: &str) {
 
 #[test]
 fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
-    let Some(mut sb) = sandbox_or_skip("real rpcbind", &["rpcbind", "rpcinfo"]) else {
+    let Some(mut sb) = sandbox_or_skip(&["rpcbind", "rpcinfo"]) else {
         return;
     };
     start_rpcbind(&mut sb);
@@ -90,7 +92,7 @@ fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
 
 #[test]
 fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
-    let Some(mut sb) = sandbox_or_skip("embedded portmapper", &["rpcinfo"]) else {
+    let Some(mut sb) = sandbox_or_skip(&["rpcinfo"]) else {
         return;
     };
     let state = sb.dir.path().join("state");
@@ -120,7 +122,7 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
 
 #[test]
 fn a_second_daemon_on_the_same_state_directory_exits_1() {
-    let Some(mut sb) = sandbox_or_skip("second instance", &[]) else {
+    let Some(mut sb) = sandbox_or_skip(&[]) else {
         return;
     };
     let state = sb.dir.path().join("state");
@@ -141,7 +143,7 @@ fn a_second_daemon_on_the_same_state_directory_exits_1() {
 
 #[test]
 fn daemon_mode_parent_exits_0_once_serving() {
-    let Some(sb) = sandbox_or_skip("daemon mode", &["rpcinfo"]) else {
+    let Some(sb) = sandbox_or_skip(&["rpcinfo"]) else {
         return;
     };
     let state = sb.dir.path().join("state");

@@ -1,28 +1,28 @@
 //! A captured session (registration with the embedded portmapper, rpcinfo
 //! over every transport, shutdown) decodes in tshark with no malformed
-//! packets. Runs when dumpcap and tshark are installed (the test command
-//! installs them); the helpers are in `tests/common/wire.rs`.
+//! packets, on the distribution's layout. Needs dumpcap and tshark (the
+//! test command installs them; see `common::prereq`); the helpers are in `tests/common/wire.rs`.
 
 mod common;
 
-use common::sandbox::{unavailable, which, Sandbox};
+use common::layout::{self, StateFile};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::wire::{self, Capture, RpcPorts};
 use common::{nsm_registered_everywhere, rpcinfo, statd_command};
 
 #[test]
 fn captured_session_has_no_malformed_packets() {
-    if let Some(why) = unavailable().or_else(wire::unavailable) {
-        println!("wire check: skipped, {why}");
-        return;
-    }
-    if which("rpcinfo").is_none() {
-        println!("wire check: skipped, rpcinfo missing");
+    let mut needs = vec![Need::Sandbox, Need::StatdUser, Need::Tool("rpcinfo")];
+    needs.extend(wire::NEEDS);
+    if !prereq::require(&needs) {
         return;
     }
     let mut sb = Sandbox::new();
     let cap = Capture::start(&mut sb, "session", &["lo"]);
 
     let state = sb.dir.path().join("state");
+    layout::stock(&state, StateFile::Empty);
     let statd = sb.spawn(
         statd_command(
             &sb,

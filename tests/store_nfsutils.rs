@@ -4,6 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::layout;
+use common::prereq::{self, Need};
+
 use statmon::statd::store::nfsutils::format_line;
 use statmon::statd::store::{
     BootInfo, CallerKey, Change, Effect, NfsUtilsStore, RecordError, Registration, StateNote,
@@ -59,7 +64,8 @@ fn read_state(dir: &Path) -> i32 {
 fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
     let dir = tempfile::tempdir().unwrap();
     write_state(dir.path(), 3);
-    fs::write(dir.path().join(".statmon-boot-id"), "b1\n").unwrap();
+    fs::create_dir(dir.path().join("sm")).unwrap();
+    fs::write(dir.path().join(layout::BOOT_ID), "b1\n").unwrap();
     let mut store = NfsUtilsStore::open(dir.path());
     let loaded = store.load(&boot("b1")).unwrap();
     assert!(!loaded.new_boot);
@@ -68,12 +74,14 @@ fn fresh() -> (tempfile::TempDir, NfsUtilsStore) {
 }
 
 /// The file names in `dir` that are (`spares`) or are not spare files
-/// (removed records kept for reuse, which nobody reads as records), sorted.
+/// (removed records kept for reuse, which nobody reads as records), sorted;
+/// statmon's boot id (in `sm/`) left out.
 fn files_in(dir: &Path, spares: bool) -> Vec<String> {
+    let boot_id = layout::BOOT_ID.trim_start_matches("sm/");
     let mut v: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(SPARE) == spares)
+        .filter(|n| n != boot_id && n.starts_with(SPARE) == spares)
         .collect();
     v.sort();
     v
@@ -327,7 +335,7 @@ fn reboot_moves_monitors_to_the_notify_list_and_bumps_state() {
     assert!(!loaded.new_boot);
     assert_eq!(loaded.state, 7);
     assert_eq!(
-        fs::read_to_string(dir.path().join(".statmon-boot-id")).unwrap(),
+        fs::read_to_string(dir.path().join(layout::BOOT_ID)).unwrap(),
         "b3\n"
     );
 }
@@ -653,13 +661,11 @@ fn the_reboot_step_leaves_spares_in_sm_and_none_in_sm_bak() {
 /// record, and it reports our state.
 #[test]
 fn debian_rpc_statd_reads_our_store() {
+    // The store library's own test: it writes the store as the running
+    // user (root) in a directory that user owns, and Debian's rpc.statd
+    // reads it there; no statmon daemon runs.
     let statd = Path::new("/usr/sbin/rpc.statd");
-    if !statd.exists()
-        || !rustix::process::geteuid().is_root()
-        || which("unshare").is_none()
-        || which("rpcbind").is_none()
-    {
-        println!("skipped: needs root, unshare, rpcbind and /usr/sbin/rpc.statd");
+    if !prereq::require(&[Need::Sandbox, Need::Tool("rpcbind"), Need::DebianDaemons]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -692,10 +698,10 @@ fn debian_rpc_statd_reads_our_store() {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stdout);
-    if !log.contains("Version") && !log.contains("statd") {
-        println!("skipped: rpc.statd did not start in the namespace: {log}");
-        return;
-    }
+    assert!(
+        log.contains("Version") || log.contains("statd"),
+        "rpc.statd did not start in the namespace: {log}"
+    );
     assert_eq!(
         log.matches("Adding record for 127.0.0.20 to the monitor list")
             .count(),
@@ -719,11 +725,4 @@ fn debian_rpc_statd_reads_our_store() {
             reg("127.0.0.20", "otherclient", 3, 0x22)
         ])
     );
-}
-
-fn which(tool: &str) -> Option<std::path::PathBuf> {
-    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.exists())
 }

@@ -6,14 +6,20 @@
 //! - The other tests need `rpcgen`, `cc` and the libtirpc headers. They run
 //!   `rpcgen` on `/usr/include/rpcsvc/sm_inter.x` and on our `xdr/*.x` in a
 //!   temporary directory, build `compat/c/xdr_encode.c` against the output,
-//!   and compare encodings and decoder verdicts with the Rust codec. Without
-//!   the tools they print a line saying so and pass.
+//!   and compare encodings and decoder verdicts with the Rust codec. The
+//!   tools are prerequisites decided by `common::prereq` (skipped and
+//!   counted without them; under CI, a failure).
 //!
 //! `STATMON_UPDATE_VECTORS=1 cargo test --test xdr_rpcgen` rewrites the golden
 //! vectors from the libtirpc encoder.
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::cbuild::TIRPC_INCLUDE;
+use common::prereq::{self, Need};
 
 use statmon::proto::nlm::{NLM4_VERS, NLMPROC_NSM_NOTIFY, NLM_PROG, NLM_SM, NLM_SM_NOTIFY};
 use statmon::proto::sm_inter::{
@@ -286,40 +292,16 @@ fn golden_vectors_match_rust() {
 // ---------------------------------------------------------------------------
 // The C side.
 
-fn in_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-const TIRPC_INCLUDE: &str = "/usr/include/tirpc";
 const SYSTEM_SM_INTER: &str = "/usr/include/rpcsvc/sm_inter.x";
 
-/// Why the C tests cannot run here, if they cannot.
-fn missing_tools() -> Option<String> {
-    let missing: Vec<&str> = [
-        ("rpcgen", in_path("rpcgen")),
-        ("cc", in_path("cc")),
-        (
-            "libtirpc headers",
-            Path::new(TIRPC_INCLUDE).join("rpc/rpc.h").is_file(),
-        ),
-        ("cpp", in_path("cpp")),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    (!missing.is_empty()).then(|| missing.join(", "))
-}
-
-macro_rules! require_tools {
-    ($test:expr) => {
-        if let Some(missing) = missing_tools() {
-            println!("{}: skipped, missing {missing}", $test);
-            return;
-        }
-    };
-}
+/// What the C side needs (see `common::prereq`); the tests against the
+/// system's `sm_inter.x` need that file too.
+const C_SIDE: [Need; 4] = [
+    Need::Tool("rpcgen"),
+    Need::Tool("cc"),
+    Need::Tool("cpp"),
+    Need::TirpcHeaders,
+];
 
 fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -351,8 +333,7 @@ struct Driver {
 impl Driver {
     /// Against the system `sm_inter.x` (plus `stat_chge`, which it lacks).
     fn system() -> Option<Driver> {
-        if !Path::new(SYSTEM_SM_INTER).is_file() {
-            println!("{SYSTEM_SM_INTER} missing: system libtirpc comparison skipped");
+        if !prereq::require(&[Need::File(SYSTEM_SM_INTER)]) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -602,7 +583,9 @@ fn malformed_inputs() -> Vec<(&'static str, Vec<u8>, bool)> {
 
 #[test]
 fn rpcgen_accepts_our_specs() {
-    require_tools!("rpcgen_accepts_our_specs");
+    if !prereq::require(&C_SIDE) {
+        return;
+    }
     for spec in ["sm_inter.x", "nlm_callback.x"] {
         // As the brief for these files says: `rpcgen -h xdr/<file>` succeeds.
         let header = run(Command::new("rpcgen")
@@ -637,7 +620,9 @@ fn rpcgen_accepts_our_specs() {
 
 #[test]
 fn system_libtirpc_encodes_like_rust() {
-    require_tools!("system_libtirpc_encodes_like_rust");
+    if !prereq::require(&C_SIDE) {
+        return;
+    }
     let Some(driver) = Driver::system() else {
         return;
     };
@@ -658,13 +643,17 @@ fn system_libtirpc_encodes_like_rust() {
 
 #[test]
 fn our_spec_under_rpcgen_encodes_like_rust() {
-    require_tools!("our_spec_under_rpcgen_encodes_like_rust");
+    if !prereq::require(&C_SIDE) {
+        return;
+    }
     assert_same_as_rust(&Driver::ours().samples(), "xdr/sm_inter.x");
 }
 
 #[test]
 fn libtirpc_decodes_rust_encodings() {
-    require_tools!("libtirpc_decodes_rust_encodings");
+    if !prereq::require(&C_SIDE) {
+        return;
+    }
     let Some(driver) = Driver::system() else {
         return;
     };
@@ -683,7 +672,9 @@ fn libtirpc_decodes_rust_encodings() {
 
 #[test]
 fn malformed_input_is_judged_as_libtirpc_does() {
-    require_tools!("malformed_input_is_judged_as_libtirpc_does");
+    if !prereq::require(&C_SIDE) {
+        return;
+    }
     let Some(driver) = Driver::system() else {
         return;
     };

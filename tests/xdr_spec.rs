@@ -10,6 +10,10 @@
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::prereq::{self, Need};
+
 use statmon::proto::nlm::{
     callback_allowed, NLM4_VERS, NLMPROC_NSM_NOTIFY, NLMPROC_NSM_NOTIFY_OLD, NLM_PROG, NLM_SM,
     NLM_SM_NOTIFY, NLM_VERS, NLM_VERSX,
@@ -303,15 +307,10 @@ fn ours(name: &str) -> Spec {
     parse_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("xdr").join(name))
 }
 
-/// The system copy, or `None` (with a note) if it is not installed.
-fn system(name: &str) -> Option<Spec> {
-    let path = Path::new("/usr/include/rpcsvc").join(name);
-    if path.is_file() {
-        Some(parse_file(&path))
-    } else {
-        println!("{path:?} missing: comparison with the system copy skipped");
-        None
-    }
+/// The system copy `/usr/include/rpcsvc/NAME`, or `None` if it is not
+/// installed (the skip is recorded, see `common::prereq`).
+fn system(path: &'static str) -> Option<Spec> {
+    prereq::require(&[Need::File(path)]).then(|| parse_file(Path::new(path)))
 }
 
 fn i(v: impl Into<i64>) -> i64 {
@@ -409,7 +408,7 @@ fn our_sm_inter_struct_layout_matches_rust() {
 
 #[test]
 fn our_sm_inter_agrees_with_system_copy() {
-    let Some(sys) = system("sm_inter.x") else {
+    let Some(sys) = system("/usr/include/rpcsvc/sm_inter.x") else {
         return;
     };
     let spec = ours("sm_inter.x");
@@ -499,7 +498,7 @@ fn our_nlm_callback_matches_rust() {
 
 #[test]
 fn our_nlm_callback_agrees_with_system_nlm_prot() {
-    let Some(sys) = system("nlm_prot.x") else {
+    let Some(sys) = system("/usr/include/rpcsvc/nlm_prot.x") else {
         return;
     };
     let spec = ours("nlm_callback.x");

@@ -1,6 +1,6 @@
 //! State directories written directly in the nfs-utils layout (both daemons
 //! read them at start): `sm/<host>` with one record line each, `sm.bak/`,
-//! `state`, and for statmon `.statmon-boot-id`, which decides whether a
+//! `state`, and for statmon `sm/.statmon-boot-id`, which decides whether a
 //! start is a reboot (a different id: the records are hosts to notify) or
 //! a restart (this boot's id: the records are the monitor list).
 
@@ -41,7 +41,7 @@ pub(crate) fn create(dir: &Path, hosts: &[Ipv4Addr], boot: Boot) -> io::Result<(
         Boot::This => std::fs::read_to_string(BOOT_ID_PATH)?,
         Boot::Earlier => "00000000-0000-0000-0000-000000000000\n".into(),
     };
-    std::fs::write(dir.join(".statmon-boot-id"), id)?;
+    std::fs::write(sm.join(".statmon-boot-id"), id)?;
     for (i, h) in hosts.iter().enumerate() {
         std::fs::write(sm.join(h.to_string()), record_line(*h, i))?;
     }

@@ -1,6 +1,6 @@
 //! Fresh nfs-utils state directories: `sm/<ADDR>` (one record each, as
 //! rpc.statd writes it), an empty `sm.bak/`, and `state` = 1. No
-//! `.statmon-boot-id`, so statmon takes the reboot step on start; sm-notify
+//! `sm/.statmon-boot-id`, so statmon takes the reboot step on start; sm-notify
 //! is run with `-f`.
 
 use std::io;

@@ -1,6 +1,7 @@
 //! Building the C test clients at test time: rpcgen stubs from `.x` files,
 //! compiled against libtirpc (see `smclient.rs`, `nlmclient.rs`).
 
+use super::prereq::Need;
 use std::path::Path;
 use std::process::Command;
 
@@ -12,29 +13,16 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn in_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
-/// What is missing to build a client from the system's `system_x`, if
-/// anything.
-pub fn missing_tools(system_x: &str) -> Option<String> {
-    let missing: Vec<&str> = [
-        ("rpcgen", in_path("rpcgen")),
-        ("cc", in_path("cc")),
-        ("cpp", in_path("cpp")),
-        (
-            "libtirpc headers",
-            Path::new(TIRPC_INCLUDE).join("rpc/rpc.h").is_file(),
-        ),
-        (system_x, Path::new(system_x).is_file()),
+/// What building a client from the system's `system_x` needs (see
+/// [`super::prereq::require`]).
+pub fn needs(system_x: &'static str) -> [Need; 5] {
+    [
+        Need::Tool("rpcgen"),
+        Need::Tool("cc"),
+        Need::Tool("cpp"),
+        Need::TirpcHeaders,
+        Need::File(system_x),
     ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    (!missing.is_empty()).then(|| format!("missing {}", missing.join(", ")))
 }
 
 /// Runs a build step; its stderr on failure.

@@ -18,7 +18,9 @@
 //! links and kills every process and holder, which ends the namespaces.
 
 use super::fake_lockd::{FakeLockd, Options, Style};
-use super::sandbox::{self, Sandbox};
+use super::layout::{self, StateFile, Stock};
+use super::prereq::{self, Need};
+use super::sandbox::Sandbox;
 use super::{rpcinfo, start_rpcbind, statd_command};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -33,8 +35,6 @@ pub const DEBIAN_SM_NOTIFY: &str = "/usr/sbin/sm-notify";
 pub const STATD_PORT: &str = "20024";
 /// The lab interface in every host.
 pub const LAB_IF: &str = "lab0";
-/// The boot id file statmon keeps in its state directory.
-pub const STATMON_BOOT_ID: &str = ".statmon-boot-id";
 
 /// Which statd a host runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,16 +84,14 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Why a lab cannot be built here (the test then says so and passes).
-    pub fn unavailable() -> Option<String> {
-        if let Some(why) = sandbox::unavailable() {
-            return Some(why);
-        }
-        ["rpcbind", "rpcinfo"]
-            .into_iter()
-            .find(|t| sandbox::which(t).is_none())
-            .map(|t| format!("{t} missing"))
-    }
+    /// What building a lab needs (see [`prereq::require`]); a test that
+    /// runs [`Flavour::Debian`] needs [`Need::DebianDaemons`] too.
+    pub const NEEDS: [Need; 4] = [
+        Need::Sandbox,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::StatdUser,
+    ];
 
     /// Builds the lab: one host per name (2 to 200 of them), linked, each
     /// running rpcbind, and checks that every host reaches every other's
@@ -145,10 +143,7 @@ impl Lab {
                 ],
             );
             ip(&sb, &["link", "set", LAB_IF, "up"]);
-            let state = sb.dir.path().join("state");
-            for d in ["sm", "sm.bak"] {
-                std::fs::create_dir_all(state.join(d)).expect("state dir");
-            }
+            layout::stock(&sb.dir.path().join("state"), StateFile::Empty);
             let rpcbind = start_rpcbind(&mut sb);
             hosts.push(Host {
                 name: (*name).to_string(),
@@ -265,10 +260,15 @@ impl Drop for Lab {
 }
 
 impl Host {
-    /// The state directory every statd of this host uses (`sm/` and
-    /// `sm.bak/` exist from the start).
+    /// The state directory every statd of this host uses: the stock
+    /// layout (see [`layout::stock`]), `state` empty at first.
     pub fn state_dir(&self) -> PathBuf {
         self.sb.dir.path().join("state")
+    }
+
+    /// The stock layout at [`Host::state_dir`].
+    pub fn stock(&self) -> Stock {
+        Stock::of(&self.state_dir())
     }
 
     /// The NSM state on disk (`DIR/state`, 4 bytes native endian), if the
@@ -371,11 +371,10 @@ impl Host {
         );
         let status = self.stop_statd();
         assert!(status.success(), "{}: statmon exited {status}", self.name);
-        std::fs::write(
-            self.state_dir().join(STATMON_BOOT_ID),
-            format!("lab-reboot-of-{}-{:?}\n", self.name, Instant::now()),
-        )
-        .expect("boot id");
+        self.stock().put(
+            layout::BOOT_ID,
+            &format!("lab-reboot-of-{}-{:?}\n", self.name, Instant::now()),
+        );
         self.start_statd(Flavour::Statmon)
     }
 

@@ -24,6 +24,14 @@ use std::fs;
 use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// statmon's boot id in an nfs-utils state directory (relative to `-P`):
+/// inside `sm/`, which the dropped user owns.
+pub const BOOT_ID: &str = "sm/.statmon-boot-id";
+/// statmon's reboot-notification progress (relative to `-P`).
+pub const NOTIFY_PROGRESS: &str = "sm/.statmon-notify";
+/// The `--forget HOST` (`-N`) spool (relative to `-P`).
+pub const FORGET_SPOOL: &str = "sm/.statmon-forget";
+
 /// The system user and group the records belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatdUser {
@@ -68,6 +76,14 @@ pub struct Stock {
 }
 
 impl Stock {
+    /// The stock layout [`stock`] built earlier at `dir`.
+    pub fn of(dir: &Path) -> Stock {
+        Stock {
+            dir: dir.to_path_buf(),
+            user: statd_user().expect("statd user"),
+        }
+    }
+
     /// `DIR/sm`.
     pub fn sm(&self) -> PathBuf {
         self.dir.join("sm")
@@ -80,11 +96,20 @@ impl Stock {
 
     /// Writes a record file `sub/NAME` (`sub` is `sm` or `sm.bak`) owned
     /// by `statd`, mode 0600, as rpc.statd would have written it.
-    pub fn put_record(&self, sub: &str, name: &str, text: &str) {
+    pub fn put_record(&self, sub: &str, name: &str, bytes: &(impl AsRef<[u8]> + ?Sized)) {
         let path = self.dir.join(sub).join(name);
-        fs::write(&path, text).expect("write record");
+        fs::write(&path, bytes.as_ref()).expect("write record");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod record");
         chown(&path, Some(self.user.uid), Some(self.user.gid)).expect("chown record");
+    }
+
+    /// Writes `DIR/rel` (a sidecar such as [`BOOT_ID`], or `state`) owned
+    /// by `statd`, mode 0644, as the dropped daemon would have written it.
+    pub fn put(&self, rel: &str, bytes: &(impl AsRef<[u8]> + ?Sized)) {
+        let path = self.dir.join(rel);
+        fs::write(&path, bytes.as_ref())
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        set(&path, 0o644, self.user.uid, self.user.gid);
     }
 }
 

@@ -14,6 +14,7 @@ pub mod lab;
 pub mod layout;
 pub mod nlmclient;
 pub mod nsmraw;
+pub mod prereq;
 pub mod sandbox;
 pub mod smclient;
 pub mod wire;

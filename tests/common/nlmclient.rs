@@ -6,14 +6,17 @@
 //! [`NlmClient::build`] compiles it at most once per test process (and reuses
 //! a build of the same sources from an earlier run: the binary lives in
 //! `target/tmp/nlmclient-<hash of the inputs>/`). Nothing generated is kept in
-//! the source tree. Without rpcgen, cc, the libtirpc headers or the system
-//! `mount.x` it prints why and returns `None`; tests then skip.
+//! the source tree. Its tools (rpcgen, cc, cpp, the libtirpc headers, the
+//! system `mount.x`) are prerequisites decided by `prereq::require`: without
+//! them `build` returns `None` and the test is skipped and counted (or fails
+//! under CI); a build that fails with the tools present fails the test.
 //!
 //! One run mounts an export, creates (or reuses) a file in its root and makes
 //! one NLM4 call on it (see the head of `nlmclient.c`); [`Outcome`] is what
 //! it printed.
 
-use super::cbuild::{missing_tools, root, run_tool, TIRPC_INCLUDE};
+use super::cbuild::{needs, root, run_tool, TIRPC_INCLUDE};
+use super::prereq;
 use super::sandbox::Sandbox;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -95,16 +98,17 @@ pub struct NlmClient {
 }
 
 impl NlmClient {
-    /// The client, built on first use in this process; `None` (with a
-    /// printed reason) when the tools to build it are missing.
+    /// The client, built on first use in this process; `None` when the
+    /// tools to build it are missing (the skip is recorded, see
+    /// `prereq::require`). Panics if the build fails.
     pub fn build() -> Option<&'static NlmClient> {
+        if !prereq::require(&needs(SYSTEM_MOUNT_X)) {
+            return None;
+        }
         static BUILT: OnceLock<Result<NlmClient, String>> = OnceLock::new();
         match BUILT.get_or_init(build_client) {
             Ok(client) => Some(client),
-            Err(why) => {
-                println!("nlmclient unavailable: {why}");
-                None
-            }
+            Err(why) => panic!("nlmclient: {why}"),
         }
     }
 
@@ -173,9 +177,6 @@ fn parse_outcome(line: &str) -> Option<Outcome> {
 
 /// Builds (or finds the earlier build of) the client.
 fn build_client() -> Result<NlmClient, String> {
-    if let Some(why) = missing_tools(SYSTEM_MOUNT_X) {
-        return Err(why);
-    }
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let source = read(&root().join("compat/c/nlmclient.c"))?;
     let nfs3_nlm4_x = read(&root().join("compat/c/nfs3_nlm4.x"))?;

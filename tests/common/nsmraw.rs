@@ -228,7 +228,9 @@ fn tcp_exchange(mut s: TcpStream, xid: u32, proc: u32, args: &[u8]) -> Option<An
 /// Starts `statmon rpc.statd -F --config /dev/null --no-embedded-portmap
 /// -P DIR -p PORT EXTRA` inside `sb`, logging to `<sb dir>/LOG`, and waits
 /// (up to 10 s) until it answers SM_NULL on 127.0.0.1. Returns its pid, or
-/// `None` (after the wait) if it never answered.
+/// `None` (after the wait) if it never answered. `DIR` is normally the
+/// distribution's layout (`layout::stock`, or `layout::apple_stock` for
+/// the Apple store), so the daemon drops to `statd` as it would in use.
 pub fn start_statd(
     sb: &mut Sandbox,
     dir: &Path,

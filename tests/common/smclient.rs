@@ -6,14 +6,17 @@
 //! [`SmClient::build`] compiles it at most once per test process (and reuses
 //! a build of the same sources from an earlier run: the binary lives in
 //! `target/tmp/smclient-<hash of the inputs>/`). Nothing generated is kept in
-//! the source tree. Without rpcgen, cc, the libtirpc headers or the system
-//! `.x` file it prints why and returns `None`; tests then skip.
+//! the source tree. Its tools (rpcgen, cc, cpp, the libtirpc headers, the
+//! system `.x` file) are prerequisites decided by `prereq::require`: without
+//! them `build` returns `None` and the test is skipped and counted (or fails
+//! under CI); a build that fails with the tools present fails the test.
 //!
 //! The C program takes `[-r] [-b SRCADDR] [-t SECONDS] HOST PORT udp|tcp
 //! PROC ARGS...` (see the head of `smclient.c`) and prints one result line,
 //! which [`Reply`] parses.
 
-use super::cbuild::{missing_tools, root, run_tool, TIRPC_INCLUDE};
+use super::cbuild::{needs, root, run_tool, TIRPC_INCLUDE};
+use super::prereq;
 use super::sandbox::Sandbox;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -95,16 +98,17 @@ pub struct SmClient {
 }
 
 impl SmClient {
-    /// The client, built on first use in this process; `None` (with a
-    /// printed reason) when the tools to build it are missing.
+    /// The client, built on first use in this process; `None` when the
+    /// tools to build it are missing (the skip is recorded, see
+    /// `prereq::require`). Panics if the build fails.
     pub fn build() -> Option<&'static SmClient> {
+        if !prereq::require(&needs(SYSTEM_SM_INTER)) {
+            return None;
+        }
         static BUILT: OnceLock<Result<SmClient, String>> = OnceLock::new();
         match BUILT.get_or_init(build_client) {
             Ok(client) => Some(client),
-            Err(why) => {
-                println!("smclient unavailable: {why}");
-                None
-            }
+            Err(why) => panic!("smclient: {why}"),
         }
     }
 
@@ -158,9 +162,6 @@ fn parse_output(args: &[&str], out: &Output) -> Run {
 
 /// Builds (or finds the earlier build of) the client.
 fn build_client() -> Result<SmClient, String> {
-    if let Some(why) = missing_tools(SYSTEM_SM_INTER) {
-        return Err(why);
-    }
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let source = read(&root().join("compat/c/smclient.c"))?;
     let stat_chge_x = read(&root().join("compat/c/stat_chge.x"))?;

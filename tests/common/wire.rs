@@ -16,10 +16,10 @@
 //! - counts of RPC messages per program, version, procedure and message
 //!   type (replies carry the program of the call tshark matched them to).
 //!
-//! Callers skip the wire part (with a printed reason) when [`unavailable`]
-//! says so.
+//! Callers check [`NEEDS`] with `prereq::require` before capturing.
 
-use super::sandbox::{which, Sandbox};
+use super::prereq::Need;
+use super::sandbox::Sandbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,16 +29,8 @@ use std::time::Duration;
 /// value-string name `error` for `_ws.expert.severity`.
 pub const BAD_FILTER: &str = "_ws.malformed || _ws.expert.severity >= error";
 
-/// Why captures cannot be made here, if they cannot.
-pub fn unavailable() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    ["dumpcap", "tshark"]
-        .into_iter()
-        .find(|t| which(t).is_none())
-        .map(|t| format!("{t} missing"))
-}
+/// What captures need (see [`super::prereq::require`]).
+pub const NEEDS: [Need; 3] = [Need::Root, Need::Tool("dumpcap"), Need::Tool("tshark")];
 
 /// A running dumpcap inside a sandbox.
 #[derive(Debug)]
