@@ -325,11 +325,12 @@ fn notifier_paths_work_on_the_stock_layout() {
     f.stop();
     f.start(&[]);
     assert_eq!(f.state(), 13, "a restart is not a reboot");
-    let listed = f.sb.run(common::STATMON, &["rpc.statd", "-l", "-P", &dir]);
+    let listed =
+        f.sb.run(common::STATMON, &["rpc.statd", "--list", "-P", &dir]);
     let text = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(text.contains("silentc.lab: needs notification"), "{text}");
     let cleared = f.run_to_end(
-        &["rpc.statd", "-N", "silentc.lab", "-P", &dir],
+        &["rpc.statd", "--forget", "silentc.lab", "-P", &dir],
         "clear.log",
         10,
     );
@@ -362,7 +363,7 @@ fn debian_statd_loads_what_statmon_left() {
     rpcbind.arg("-f");
     let rpcbind_pid = f.sb.spawn(rpcbind, "rpcbind.log");
     assert!(f.sb.wait_until(10, || common::rpcinfo(&f.sb, &["-p"])
-        .contains("portmapper")));
+        .contains("111  portmapper")));
     let dir = f.dir();
     let mut debian = f.sb.command(which("rpc.statd").unwrap());
     debian.args(["-F", "-d", "-L", "-P", &dir, "-p", PORT]);

@@ -48,7 +48,7 @@ pub fn start_rpcbind(sb: &mut sandbox::Sandbox) -> u32 {
     cmd.arg("-f");
     let pid = sb.spawn(cmd, "rpcbind.log");
     assert!(
-        sb.wait_until(10, || rpcinfo(sb, &["-p"]).contains("portmapper")),
+        sb.wait_until(10, || rpcinfo(sb, &["-p"]).contains("111  portmapper")),
         "rpcbind did not start: {}",
         sb.log("rpcbind.log")
     );
