@@ -8,14 +8,14 @@
 //! - [`portmap`]: sans-IO rpcbind registration plans and the portmapper program.
 //! - [`reactor`]: sockets, timers, signals, children and file watches on mio.
 //! - [`service`]: glue between the reactor and RPC programs.
+//! - [`daemon`]: the toolkit every daemon shares (run skeleton, locks, pid
+//!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
-pub mod cli;
-pub mod daemonize;
+pub mod daemon;
 pub mod log;
 pub mod multicall;
-pub mod nfsconf;
 pub mod portmap;
 pub mod proto;
 pub mod reactor;

@@ -4,14 +4,14 @@
 //! the binary can be installed under the programs' names ([`install_links`]:
 //! a copy per name by default), or by the first argument
 //! (`statmon rpc.statd -F`). Whichever way a daemon is selected, it starts
-//! with [`daemonize::start_as`]; `statmon`'s own commands do not.
+//! with [`detach::start_as`]; `statmon`'s own commands do not.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::daemonize;
+use crate::daemon::detach;
 
 /// One daemon the binary can become.
 #[derive(Debug, Clone, Copy)]
@@ -32,13 +32,13 @@ pub const DAEMONS: &[Daemon] = &[
         name: "rpc.statd",
         aliases: &["statd"],
         summary: "NSM host status monitor (ONC RPC program 100024 v1)",
-        main: crate::statd::main,
+        main: crate::statd::entry::statd::main,
     },
     Daemon {
         name: "sm-notify",
         aliases: &[],
         summary: "send reboot notifications (SM_NOTIFY) to monitored peers",
-        main: crate::statd::notify_main::sm_notify_main,
+        main: crate::statd::entry::notify::sm_notify_main,
     },
 ];
 
@@ -49,9 +49,9 @@ fn find(name: &str) -> Option<&'static Daemon> {
 }
 
 /// Becomes daemon `d`: the process setup every daemon needs before it does
-/// anything ([`daemonize::start_as`]), then its entry point.
+/// anything ([`detach::start_as`]), then its entry point.
 fn become_daemon(d: &'static Daemon, args: Vec<OsString>) -> i32 {
-    daemonize::start_as(d.name);
+    detach::start_as(d.name);
     (d.main)(d.name, args)
 }
 

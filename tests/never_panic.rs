@@ -14,7 +14,9 @@ use statmon::statd::callback::{CallbackPolicy, Callbacks};
 use statmon::statd::core::{NsmCore, Output, StoreDone, StoreJob};
 use statmon::statd::notify::notifier::{Notifier, NotifyConfig, Target};
 use statmon::statd::notify::schedule::Schedule;
-use statmon::statd::store::{apple, nfsutils, Change, Effect};
+use statmon::statd::record::{Change, Effect};
+use statmon::statd::store::apple::format as apple;
+use statmon::statd::store::nfsutils::format as nfsutils;
 use statmon::xdr::{Bounded, FixedOpaque, Xdr};
 use std::time::{Duration, Instant};
 

@@ -11,10 +11,11 @@ mod common;
 use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 
-use statmon::statd::admin::take_forget_requests;
-use statmon::statd::progress::{self, HostProgress};
-use statmon::statd::store::nfsutils::format_line;
-use statmon::statd::store::{AppleStore, BootInfo, Change, Registration, Store};
+use statmon::statd::glue::forget_spool::take_forget_requests;
+use statmon::statd::notify::progress::{self, HostProgress};
+use statmon::statd::record::{Change, Registration};
+use statmon::statd::store::nfsutils::format::format_line;
+use statmon::statd::store::{AppleStore, BootInfo, Store};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -247,7 +248,7 @@ fn clear_while_a_daemon_holds_the_directory_goes_to_the_daemon() {
     // process of ours that SIGUSR2 ends (its default action). The lock is a
     // POSIX record lock, which closing any descriptor of the file would
     // release: the one used to write the pid stays open until the end.
-    let lock = statmon::daemonize::lock_dir(d).unwrap();
+    let lock = statmon::daemon::lock::lock_dir(d).unwrap();
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let mut pid_writer = fs::OpenOptions::new()
         .write(true)

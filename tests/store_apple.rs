@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use statmon::statd::store::apple::{encode, HostInfo};
-use statmon::statd::store::nfsutils::format_line;
-use statmon::statd::store::{
-    AppleStore, BootInfo, CallerKey, Change, Effect, Registration, StateNote, Store, UnmonitorKey,
-};
+use statmon::statd::record::{CallerKey, Change, Effect, Registration, UnmonitorKey};
+use statmon::statd::store::apple::format::{encode, HostInfo};
+use statmon::statd::store::nfsutils::format::format_line;
+use statmon::statd::store::{AppleStore, BootInfo, StateNote, Store};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

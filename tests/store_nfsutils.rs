@@ -9,11 +9,9 @@ mod common;
 use common::layout;
 use common::prereq::{self, Need};
 
-use statmon::statd::store::nfsutils::format_line;
-use statmon::statd::store::{
-    BootInfo, CallerKey, Change, Effect, NfsUtilsStore, RecordError, Registration, StateNote,
-    Store, StoreError, UnmonitorKey,
-};
+use statmon::statd::record::{CallerKey, Change, Effect, Registration, UnmonitorKey};
+use statmon::statd::store::nfsutils::format::format_line;
+use statmon::statd::store::{BootInfo, NfsUtilsStore, RecordError, StateNote, Store, StoreError};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

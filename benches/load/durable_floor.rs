@@ -19,8 +19,8 @@
 use crate::floor::Canned;
 use statmon::proto::sm_inter::{Mon, MonId, SmProc};
 use statmon::rpc::message::{decode_call, CallDecode};
-use statmon::statd::store::nfsutils::format_line;
-use statmon::statd::store::Registration;
+use statmon::statd::record::Registration;
+use statmon::statd::store::nfsutils::format::format_line;
 use statmon::xdr::Xdr;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};

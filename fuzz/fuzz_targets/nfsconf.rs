@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use statmon::nfsconf::{self, Included, NfsConf};
+use statmon::daemon::nfsconf::{self, Included, NfsConf};
 use std::cmp::Ordering;
 use std::path::Path;
 

@@ -11,7 +11,7 @@ use statmon::rpc::record::RecordReader;
 use statmon::rpc::server::{Outcome, RpcServer, ServerConfig};
 use statmon::rpc::{Caller, Program, Transport};
 use statmon::statd::core::{NsmCore, Output, StoreDone, StoreJob};
-use statmon::statd::store::{Change, Effect};
+use statmon::statd::record::{Change, Effect};
 use std::time::Instant;
 
 fn effects(changes: &[Change]) -> Vec<Effect> {

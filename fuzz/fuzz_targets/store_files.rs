@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use statmon::statd::store::{apple, nfsutils};
+use statmon::statd::store::apple::format as apple;
+use statmon::statd::store::nfsutils::format as nfsutils;
 
 fuzz_target!(|data: &[u8]| {
     let (regs, _bad) = nfsutils::parse_file(data);

@@ -32,7 +32,7 @@ mod procs;
 use crate::proto::nlm::CallbackTarget;
 use crate::proto::sm_inter::{SmProc, Status, SM_PROG, SM_VERS};
 use crate::rpc::{Call, Dispatch, Program, ReplyTo};
-use crate::statd::store::{Change, Effect, HostEntry};
+use crate::statd::record::{Change, Effect, HostEntry};
 use monitors::Monitors;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -374,7 +374,7 @@ impl NsmCore {
         &mut self,
         change: &Change,
         effect: Effect,
-        removed: Vec<crate::statd::store::Registration>,
+        removed: Vec<crate::statd::record::Registration>,
     ) {
         if let (Change::Monitor(reg), Effect::Added) = (change, effect) {
             self.out.push_back(Output::Callout(Callout::AddClient {
@@ -418,6 +418,14 @@ impl NsmCore {
                 }
             }
         }
+    }
+
+    /// Whether someone waits on lookup `id`: an SM_MON's (the lock manager
+    /// holds a lock request until it is answered). Run those first, so a
+    /// flood of lookups the network asks for (SM_STAT, SM_NOTIFY) never
+    /// delays or refuses them.
+    pub fn lookup_is_urgent(&self, id: ResolveId) -> bool {
+        matches!(self.lookups.get(&id), Some(Lookup::Mon))
     }
 
     /// The resolver's answer for `id`: the addresses found, or `None` if

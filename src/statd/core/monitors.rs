@@ -12,8 +12,7 @@
 //!   store has already made durable, using the same identity rules
 //!   ([`record::monitor_into`]), so this list and the store agree.
 
-use crate::statd::store::record::{self, Registration};
-use crate::statd::store::{Change, HostEntry};
+use crate::statd::record::{self, Change, HostEntry, Registration};
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -299,7 +298,7 @@ impl Monitors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statd::store::{CallerKey, UnmonitorKey};
+    use crate::statd::record::{CallerKey, UnmonitorKey};
 
     fn reg(mon: &str, my: &str, cookie: u8) -> Registration {
         Registration {

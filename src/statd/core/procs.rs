@@ -16,7 +16,8 @@ use crate::log::escape;
 use crate::proto::nlm::callback_allowed;
 use crate::proto::sm_inter::{Mon, MonId, MyId, Res, SmName, SmProc, SmStat, SmStatRes, StatChge};
 use crate::rpc::{Call, Dispatch};
-use crate::statd::store::{nfsutils, CallerKey, Change, Registration, UnmonitorKey};
+use crate::statd::record::{CallerKey, Change, Registration, UnmonitorKey};
+use crate::statd::store::nfsutils::format as nfsutils;
 use crate::xdr::Xdr;
 
 /// The `sm_stat_res` of SM_STAT.
@@ -244,7 +245,7 @@ mod tests {
     use super::*;
     use crate::proto::sm_inter::{SmString, Status};
     use crate::rpc::{Caller, Credential, Program, ReplyTo, Transport};
-    use crate::statd::store::{Effect, HostEntry};
+    use crate::statd::record::{Effect, HostEntry};
     use crate::xdr::FixedOpaque;
     use std::collections::HashMap;
     use std::net::{IpAddr, SocketAddr};

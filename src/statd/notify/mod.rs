@@ -1,9 +1,13 @@
 //! Reboot notification: telling the hosts this host monitored that it
 //! restarted (outbound SM_NOTIFY), as the seed's statd.notify service and
-//! nfs-utils' sm-notify do.
+//! nfs-utils' sm-notify do. All of it is sans-IO.
 //!
-//! - [`schedule`]: when to try a host again, and when to give up.
+//! - [`notifier`]: the notifier's state machine;
+//! - [`peer`]: finding one address's statd and what to send it;
+//! - [`schedule`]: when to try a host again, and when to give up;
+//! - [`progress`]: the progress record (where each host stands), as bytes.
 
 pub mod notifier;
 pub mod peer;
+pub mod progress;
 pub mod schedule;

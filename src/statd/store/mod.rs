@@ -25,28 +25,74 @@
 //! are written back, and [`Loaded::damage`] lists what happened. The notify
 //! list is never dropped silently.
 //!
-//! The state number rules are in [`state`]; the formats in [`nfsutils`] and
-//! [`apple`] (pure code); all file access in `durable.rs` and `spares.rs`
-//! (removed record files kept for reuse).
+//! The record model both formats store is [`crate::statd::record`]. The
+//! state number rules are in [`state`]; each format has a folder: its pure
+//! byte layout (`format.rs`) and its store; nfs-utils' record files are
+//! written in batches (`nfsutils/batch.rs`) that reuse removed record files
+//! (`nfsutils/spares.rs`). All file access goes through
+//! [`crate::daemon::durable`].
 
 pub mod apple;
-mod apple_store;
-mod durable;
 pub mod nfsutils;
-mod nfsutils_store;
 pub mod peek;
-pub mod record;
-mod spares;
 pub mod state;
 
-pub use apple_store::AppleStore;
-pub use nfsutils::RecordError;
-pub use nfsutils_store::{NfsUtilsStore, NFS_UTILS_STATE_FILE};
-pub use record::{CallerKey, HostEntry, Registration, UnmonitorKey};
+pub use apple::AppleStore;
+pub use nfsutils::format::RecordError;
+pub use nfsutils::{NfsUtilsStore, NFS_UTILS_STATE_FILE};
 pub use state::StateNote;
 
+use crate::statd::record::{Change, Effect, HostEntry, Registration};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The nfs-utils state directory when none is configured.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/nfs";
+
+/// The seed's (Apple's) state directory when none is configured.
+pub const APPLE_STATE_DIR: &str = "/var/db";
+
+/// The seed's status file name in its state directory.
+pub const APPLE_STATUS_FILE: &str = "statd.status";
+
+/// The on-disk layout of the monitor store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// nfs-utils' `sm/`, `sm.bak/` and `state` in the state directory.
+    NfsUtils,
+    /// The seed's [`APPLE_STATUS_FILE`] in the state directory.
+    Apple,
+}
+
+impl StoreFormat {
+    /// `nfs-utils` or `apple` (ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<StoreFormat> {
+        if name.eq_ignore_ascii_case("nfs-utils") {
+            Some(StoreFormat::NfsUtils)
+        } else if name.eq_ignore_ascii_case("apple") {
+            Some(StoreFormat::Apple)
+        } else {
+            None
+        }
+    }
+
+    /// The state directory when none is configured (under `STATMON_ROOT`
+    /// when that is set: [`crate::daemon::root`]).
+    pub fn default_state_dir(self) -> PathBuf {
+        crate::daemon::root::path(match self {
+            StoreFormat::NfsUtils => DEFAULT_STATE_DIR,
+            StoreFormat::Apple => APPLE_STATE_DIR,
+        })
+    }
+
+    /// A store of this format in `state_dir`, not yet loaded.
+    pub fn open(self, state_dir: &Path) -> Box<dyn Store + Send> {
+        match self {
+            StoreFormat::NfsUtils => Box::new(NfsUtilsStore::open(state_dir)),
+            StoreFormat::Apple => Box::new(AppleStore::open(state_dir.join(APPLE_STATUS_FILE))),
+        }
+    }
+}
 
 /// What the daemon knows about this boot when it loads the store.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -89,47 +135,6 @@ pub struct Damage {
     pub moved_to: Option<PathBuf>,
     /// How many records were recovered from it.
     pub kept: usize,
-}
-
-/// One change in a commit batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// SM_MON: add or replace a registration (identity rules in [`record`]).
-    Monitor(Registration),
-    /// SM_UNMON: remove the registrations the key names.
-    Unmonitor(UnmonitorKey),
-    /// SM_UNMON_ALL: remove every registration of one caller.
-    UnmonitorAll(CallerKey),
-    /// A host was notified (or an administrator gave up on it): forget the
-    /// `sm.bak/` lines of `my_name` (all lines if `None`) / clear Apple's
-    /// `hi_notify`. `host` is the store's name for it ([`HostEntry::name`]),
-    /// compared case-insensitively.
-    NotifyDone {
-        /// The host.
-        host: Vec<u8>,
-        /// Only the lines sent for this identity (nfs-utils); `None` = all.
-        my_name: Option<Vec<u8>>,
-    },
-    /// Set the state number; it may not go down.
-    SetState(i32),
-    /// Record the current boot id without reboot processing (for a daemon
-    /// told not to notify, e.g. `-L`).
-    SetBootId(Vec<u8>),
-}
-
-/// What a [`Change`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// A new registration.
-    Added,
-    /// An existing registration was replaced (new cookie or version).
-    Replaced,
-    /// Nothing to do (duplicate SM_MON, same state...).
-    Unchanged,
-    /// This many registrations or notify entries were removed.
-    Removed(usize),
-    /// The state or boot id was written.
-    Updated,
 }
 
 /// Why a store operation failed.
@@ -217,7 +222,7 @@ pub trait Store {
     /// length limit, which both stores apply). Check each SM_MON with this
     /// before queuing it, so one bad request cannot fail a whole batch.
     fn validate(&self, reg: &Registration) -> Result<(), RecordError> {
-        nfsutils::check(reg)
+        nfsutils::format::check(reg)
     }
 
     /// Applies a batch with one round of `fsync`s. On `Ok`, every change is

@@ -8,13 +8,12 @@
 //! names, unreadable status files. Temporary files (names starting with `.`)
 //! are never read.
 
-use super::apple::{self, HostInfo};
-use super::durable;
-use super::nfsutils::{self, is_valid_file_name};
-use super::record::{host_eq, HostEntry, Registration};
-use super::show;
+use super::apple::format::{self as apple, HostInfo};
+use super::nfsutils::format::{self as nfsutils, is_valid_file_name};
 use super::state::Stored;
-use crate::statd::cli::{StoreFormat, APPLE_STATUS_FILE};
+use super::{show, StoreFormat, APPLE_STATUS_FILE};
+use crate::daemon::durable;
+use crate::statd::record::{host_eq, HostEntry, Registration};
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt;

@@ -21,8 +21,8 @@
 //!
 //! Nothing here panics, whatever the bytes.
 
-use super::record::Registration;
-use super::state::Stored;
+use crate::statd::record::Registration;
+use crate::statd::store::state::Stored;
 
 /// `%08x` of 127.0.0.1's `s_addr` as nfs-utils stores it on this host.
 pub const LOOPBACK_FIELD: u32 = u32::from_ne_bytes([127, 0, 0, 1]);

@@ -1,19 +1,16 @@
-//! The daemon's helper threads, which keep blocking work off the event
-//! loop: one store thread (file writes and `fsync`s; it merges the commit
-//! jobs waiting for it into one commit) and a few resolver
-//! threads (`getaddrinfo`). Each sends its results through a channel and
-//! wakes the module with a [`Waker`]; the module drains the channel on
-//! `Event::Woken`.
+//! The store thread, which keeps file writes and `fsync`s off the event
+//! loop: it merges the commit jobs waiting for it into one commit, sends
+//! each result through a channel and wakes the module with a [`Waker`];
+//! the module drains the channel on `Event::Woken`.
 //!
-//! Threads must be started after privileges are dropped (setuid applies to
-//! the whole process only when it has one thread; see `privs`).
+//! Start it after privileges are dropped (setuid applies to the whole
+//! process only when it has one thread; see [`crate::daemon::privs`]).
 
-use super::core::{ResolveId, StoreDone, StoreJob, MAX_BATCH};
-use super::store::{Change, Store};
 use crate::reactor::{WakeId, Waker};
-use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex, PoisonError};
+use crate::statd::core::{StoreDone, StoreJob, MAX_BATCH};
+use crate::statd::record::Change;
+use crate::statd::store::Store;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
 /// The store, owned by its own thread.
@@ -159,119 +156,11 @@ fn reboot(store: &mut dyn Store, boot_id: Option<Vec<u8>>) -> StoreDone {
     }
 }
 
-/// Most lookups queued at once; more are answered "does not resolve" at
-/// once (a flood of SM_STAT for random names must not grow memory).
-pub const MAX_QUEUED_LOOKUPS: usize = 1024;
-
-/// Resolver threads.
-pub const RESOLVER_THREADS: usize = 4;
-
-/// A small pool of threads that run `getaddrinfo`; `Id` names a lookup
-/// (the NSM core's [`ResolveId`], the notifier's own ids).
-#[derive(Debug)]
-pub struct Resolver<Id = ResolveId> {
-    jobs: Option<Sender<(Id, Vec<u8>)>>,
-    done: Receiver<(Id, Option<Vec<IpAddr>>)>,
-    queued: usize,
-    waker: WakeId,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl<Id: Send + 'static> Resolver<Id> {
-    /// Starts [`RESOLVER_THREADS`] threads.
-    pub fn start(waker: Waker) -> std::io::Result<Resolver<Id>> {
-        let (jobs, job_rx) = mpsc::channel::<(Id, Vec<u8>)>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done) = mpsc::channel();
-        let id = waker.id();
-        let mut threads = Vec::new();
-        for n in 0..RESOLVER_THREADS {
-            let (rx, tx, waker) = (job_rx.clone(), done_tx.clone(), waker.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("statd-resolve-{n}"))
-                    .spawn(move || loop {
-                        let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        let Ok((id, name)) = job else {
-                            return;
-                        };
-                        if tx.send((id, lookup(&name))).is_err() {
-                            return;
-                        }
-                        waker.wake();
-                    })?,
-            );
-        }
-        Ok(Resolver {
-            jobs: Some(jobs),
-            done,
-            queued: 0,
-            waker: id,
-            threads,
-        })
-    }
-
-    /// The waker id whose `Event::Woken` means answers are waiting.
-    pub fn wake_id(&self) -> WakeId {
-        self.waker
-    }
-
-    /// Queues a lookup; `false` when the queue is full (answer "does not
-    /// resolve" yourself).
-    pub fn send(&mut self, id: Id, name: Vec<u8>) -> bool {
-        if self.queued >= MAX_QUEUED_LOOKUPS {
-            return false;
-        }
-        match &self.jobs {
-            Some(tx) if tx.send((id, name)).is_ok() => {
-                self.queued += 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// A finished lookup, if any.
-    pub fn try_recv(&mut self) -> Option<(Id, Option<Vec<IpAddr>>)> {
-        match self.done.try_recv() {
-            Ok(a) => {
-                self.queued = self.queued.saturating_sub(1);
-                Some(a)
-            }
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
-    }
-}
-
-impl<Id> Drop for Resolver<Id> {
-    fn drop(&mut self) {
-        // Threads stuck in getaddrinfo are not waited for; they end with
-        // the process.
-        self.jobs = None;
-        self.threads.clear();
-    }
-}
-
-/// The addresses of `name` (any family), or `None` if it does not resolve.
-pub fn lookup(name: &[u8]) -> Option<Vec<IpAddr>> {
-    let text = std::str::from_utf8(name).ok()?;
-    let found: Vec<IpAddr> = (text, 0)
-        .to_socket_addrs()
-        .ok()?
-        .map(|a| a.ip().to_canonical())
-        .fold(Vec::new(), |mut v, ip| {
-            if !v.contains(&ip) {
-                v.push(ip);
-            }
-            v
-        });
-    (!found.is_empty()).then_some(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statd::store::{BootInfo, Effect, NfsUtilsStore, Registration, UnmonitorKey};
+    use crate::statd::record::{Effect, Registration, UnmonitorKey};
+    use crate::statd::store::{BootInfo, NfsUtilsStore};
 
     fn mon(name: &str) -> Change {
         Change::Monitor(Registration {
@@ -349,16 +238,5 @@ mod tests {
             .iter()
             .all(|d| matches!(d, StoreDone::Committed(Err(_)))));
         assert!(!dir.path().join("sm/a").exists());
-    }
-
-    #[test]
-    fn lookup_finds_localhost_and_literals() {
-        let found = lookup(b"localhost").unwrap();
-        assert!(found.iter().all(|a| a.is_loopback()));
-        assert_eq!(
-            lookup(b"127.0.0.20"),
-            Some(vec!["127.0.0.20".parse().unwrap()])
-        );
-        assert_eq!(lookup(b"\xff\xfe"), None);
     }
 }

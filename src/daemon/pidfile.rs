@@ -322,7 +322,7 @@ mod tests {
             gid: NOBODY,
         };
         pids.chown(nobody).unwrap();
-        assert_eq!(crate::statd::privs::owner_of(&path).unwrap(), nobody);
+        assert_eq!(crate::daemon::privs::owner_of(&path).unwrap(), nobody);
         pids.remove().unwrap();
         assert!(!path.exists());
     }
@@ -356,7 +356,7 @@ mod tests {
         let out = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "statd::pidfile::tests::helper_in_child",
+                "daemon::pidfile::tests::helper_in_child",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

@@ -39,24 +39,18 @@
 //! know. One exception, as in nfs-utils: equal listening and outgoing ports
 //! are an error wherever they come from.
 
-use crate::cli::{self, Arg, Opt};
-use crate::nfsconf::{self, ConfWarning, NfsConf};
-use crate::statd::kernel::NlmPorts;
+pub mod sm_notify;
+
+use crate::daemon::args::{self as cli, Arg, Opt};
+use crate::daemon::nfsconf::{self, ConfWarning, NfsConf};
+use crate::statd::glue::kernel::NlmPorts;
 use crate::statd::notify::schedule::{self, Schedule};
+use crate::statd::store::StoreFormat;
 use getopts::Matches;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Default state directory of the nfs-utils layout on Linux.
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/nfs";
-
-/// Default state directory of the Apple layout (`/var/db/statd.status`).
-pub const APPLE_STATE_DIR: &str = "/var/db";
-
-/// The Apple layout's status file, in the state directory.
-pub const APPLE_STATUS_FILE: &str = "statd.status";
 
 /// The nfs.conf section rpc.statd reads.
 pub const CONF_SECTION: &str = "statd";
@@ -478,37 +472,6 @@ pub enum AdminOp {
     Clear(Vec<u8>),
 }
 
-/// The on-disk layout of the monitor store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreFormat {
-    /// nfs-utils' `sm/`, `sm.bak/` and `state` in the state directory.
-    NfsUtils,
-    /// The seed's `statd.status` in the state directory
-    /// ([`Config::status_file`]).
-    Apple,
-}
-
-impl StoreFormat {
-    /// `nfs-utils` or `apple` (ASCII case-insensitive).
-    pub fn from_name(name: &str) -> Option<StoreFormat> {
-        if name.eq_ignore_ascii_case("nfs-utils") {
-            Some(StoreFormat::NfsUtils)
-        } else if name.eq_ignore_ascii_case("apple") {
-            Some(StoreFormat::Apple)
-        } else {
-            None
-        }
-    }
-
-    /// The state directory when none is configured.
-    pub fn default_state_dir(self) -> &'static Path {
-        Path::new(match self {
-            StoreFormat::NfsUtils => DEFAULT_STATE_DIR,
-            StoreFormat::Apple => APPLE_STATE_DIR,
-        })
-    }
-}
-
 /// Daemon settings: command line over `[statd]` in nfs.conf over defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -578,7 +541,7 @@ impl Default for Config {
             verbosity: 0,
             port: None,
             outgoing_port: None,
-            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            state_dir: StoreFormat::NfsUtils.default_state_dir(),
             name: None,
             no_notify: false,
             ha_callout: None,
@@ -600,7 +563,7 @@ impl Config {
     /// The Apple layout's status file, `<state_dir>/statd.status`
     /// (`/var/db/statd.status` by default).
     pub fn status_file(&self) -> PathBuf {
-        self.state_dir.join(APPLE_STATUS_FILE)
+        self.state_dir.join(crate::statd::store::APPLE_STATUS_FILE)
     }
 }
 
@@ -779,9 +742,7 @@ pub fn parse(
     };
     let state_dir = match nonempty(&m, "P", "state directory path").map_err(err)? {
         Some(dir) => PathBuf::from(dir),
-        None => file
-            .state_dir
-            .unwrap_or_else(|| store.default_state_dir().to_path_buf()),
+        None => file.state_dir.unwrap_or_else(|| store.default_state_dir()),
     };
     let ha_callout = nonempty(&m, "H", "ha-callout program")
         .map_err(err)?

@@ -1,4 +1,6 @@
-//! The in-memory model shared by both on-disk formats: one [`Registration`]
+//! The record model: what the NSM core, the notifier and both on-disk
+//! formats share. A [`Change`] is what the core asks the store to make
+//! durable and an [`Effect`] what it did; one [`Registration`]
 //! per SM_MON that is in force, and one [`HostEntry`] per monitored or
 //! to-be-notified host.
 //!
@@ -14,7 +16,6 @@
 //! XDR `int`, and this is the same 32 bits reinterpreted (`as u32`), which is
 //! how nfs-utils prints them (`%08x` of `(unsigned int)`).
 
-use super::Effect;
 use crate::proto::sm_inter::{Mon, MonId, MyId};
 
 /// ASCII case-insensitive host name equality.
@@ -203,6 +204,47 @@ pub struct HostEntry {
     /// nfs-utils only: the `sm.bak/` lines still to notify. Each names the
     /// identity (`my_name`) to send; Apple's layout has no such lines.
     pub notify: Vec<Registration>,
+}
+
+/// One change in a commit batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// SM_MON: add or replace a registration (identity rules in this module's).
+    Monitor(Registration),
+    /// SM_UNMON: remove the registrations the key names.
+    Unmonitor(UnmonitorKey),
+    /// SM_UNMON_ALL: remove every registration of one caller.
+    UnmonitorAll(CallerKey),
+    /// A host was notified (or an administrator gave up on it): forget the
+    /// `sm.bak/` lines of `my_name` (all lines if `None`) / clear Apple's
+    /// `hi_notify`. `host` is the store's name for it ([`HostEntry::name`]),
+    /// compared case-insensitively.
+    NotifyDone {
+        /// The host.
+        host: Vec<u8>,
+        /// Only the lines sent for this identity (nfs-utils); `None` = all.
+        my_name: Option<Vec<u8>>,
+    },
+    /// Set the state number; it may not go down.
+    SetState(i32),
+    /// Record the current boot id without reboot processing (for a daemon
+    /// told not to notify, e.g. `-L`).
+    SetBootId(Vec<u8>),
+}
+
+/// What a [`Change`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A new registration.
+    Added,
+    /// An existing registration was replaced (new cookie or version).
+    Replaced,
+    /// Nothing to do (duplicate SM_MON, same state...).
+    Unchanged,
+    /// This many registrations or notify entries were removed.
+    Removed(usize),
+    /// The state or boot id was written.
+    Updated,
 }
 
 #[cfg(test)]

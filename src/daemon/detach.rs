@@ -1,5 +1,5 @@
-//! Detaching from the terminal with a readiness handshake, and the
-//! one-daemon-per-state-directory lock.
+//! Detaching from the terminal with a readiness handshake, and the first
+//! steps of every daemon process ([`start_as`]).
 //!
 //! [`detach`] forks once. The parent waits on a pipe and exits 0 only when the
 //! child reports that it serves (init systems use `Type=forking` and take the
@@ -7,11 +7,10 @@
 //! child starts a new session and points its standard streams at /dev/null.
 
 use crate::sys::{self, Forked};
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::fs::{Mode, OFlags};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
 
 /// The child's end of the readiness pipe.
 #[derive(Debug)]
@@ -94,89 +93,5 @@ pub fn start_as(name: &str) {
     };
     if let Err(e) = rustix::thread::set_name(&comm) {
         eprintln!("{name}: cannot set the process name: {e}");
-    }
-}
-
-/// An exclusive hold on a state directory, released when dropped or when the
-/// process dies.
-#[derive(Debug)]
-pub struct DirLock {
-    _file: File,
-    path: PathBuf,
-}
-
-impl DirLock {
-    /// The lock file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// Name of the lock file inside a state directory.
-pub const LOCK_FILE: &str = ".statmon.lock";
-
-/// Creates `dir` if needed and takes the lock file in it, writing our pid.
-/// A second daemon on the same directory gets an error naming the holder.
-pub fn lock_dir(dir: &Path) -> io::Result<DirLock> {
-    lock_dir_as(dir, "")
-}
-
-/// As [`lock_dir`], writing `PID ROLE` so others can tell who holds it
-/// ([`lock_holder`]).
-pub fn lock_dir_as(dir: &Path, role: &str) -> io::Result<DirLock> {
-    let named = |e: io::Error, p: &Path| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
-    std::fs::create_dir_all(dir).map_err(|e| named(e, dir))?;
-    let path = dir.join(LOCK_FILE);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| named(e, &path))?;
-    if let Err(e) = rustix::fs::fcntl_lock(&file, FlockOperation::NonBlockingLockExclusive) {
-        let mut holder = String::new();
-        let _ = file.read_to_string(&mut holder);
-        let holder = holder.trim();
-        let who = if holder.is_empty() {
-            "another daemon".to_string()
-        } else {
-            format!("pid {holder}")
-        };
-        return Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("{} is in use by {who} ({e})", dir.display()),
-        ));
-    }
-    file.set_len(0)?;
-    if role.is_empty() {
-        writeln!(file, "{}", std::process::id())?;
-    } else {
-        writeln!(file, "{} {role}", std::process::id())?;
-    }
-    Ok(DirLock { _file: file, path })
-}
-
-/// The pid and role written by whoever holds `dir`'s lock. Never call it
-/// from the process holding the lock: closing any descriptor of the lock
-/// file drops a POSIX record lock.
-pub fn lock_holder(dir: &Path) -> Option<(i32, String)> {
-    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
-    let mut words = text.split_whitespace();
-    let pid = words.next()?.parse().ok()?;
-    Some((pid, words.next().unwrap_or_default().to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_creates_the_directory_and_records_the_pid() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("state");
-        let lock = lock_dir(&dir).unwrap();
-        let text = std::fs::read_to_string(lock.path()).unwrap();
-        assert_eq!(text.trim(), std::process::id().to_string());
     }
 }

@@ -32,7 +32,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::durable;
+use crate::daemon::durable;
 
 /// The name prefix of spare files.
 pub(super) const SPARE_PREFIX: &str = ".statmon-spare-";

@@ -19,15 +19,15 @@
 //! restarted notifier to resume its schedule ([`read_progress`]). It is
 //! advisory: losing it only restarts schedules.
 
-use super::notify::notifier::{
-    HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
-};
-use super::progress::{self, HostProgress};
-use super::startup;
-use super::store::{Change, HostEntry};
-use super::workers::Resolver;
+use crate::daemon::clock;
+use crate::daemon::resolver::{Lane, Resolver};
 use crate::reactor::{Context, Event, SourceId, TimerId};
 use crate::service::registrar::initial_xid;
+use crate::statd::notify::notifier::{
+    HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
+};
+use crate::statd::notify::progress::{self, HostProgress};
+use crate::statd::record::{Change, HostEntry};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -216,7 +216,7 @@ impl NotifyIo {
         state_dir: Option<&Path>,
         known: &HashMap<Vec<u8>, HostProgress>,
     ) -> io::Result<NotifyIo> {
-        let resolver = Resolver::start(cx.waker()?)?;
+        let resolver = Resolver::start("notify", cx.waker()?)?;
         let window = socks.window_for(cfg.window);
         if window < cfg.window {
             log::info!(
@@ -225,7 +225,7 @@ impl NotifyIo {
             );
             cfg.window = window;
         }
-        let engine = Notifier::new(cfg, cx.now(), startup::unix_now(), initial_xid());
+        let engine = Notifier::new(cfg, cx.now(), clock::unix_now(), initial_xid());
         let last_states = known
             .iter()
             .filter_map(|(k, p)| p.last_state.map(|s| (k.clone(), (p.host.clone(), s))))
@@ -272,7 +272,7 @@ impl NotifyIo {
         let Some(path) = self.progress.path.clone() else {
             return;
         };
-        let now = startup::unix_now();
+        let now = clock::unix_now();
         let mut entries: Vec<HostProgress> = Vec::new();
         let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
         let last = |key: &[u8]| self.progress.last_states.get(key).map(|(_, s)| *s);
@@ -466,7 +466,7 @@ impl NotifyIo {
     fn on_notify_event(&mut self, now: Instant, ev: NotifyEvent) {
         match ev {
             NotifyEvent::Resolve(id, name) => {
-                if !self.resolver.send(id, name) {
+                if !self.resolver.send(id, name, Lane::Bulk) {
                     self.engine.resolved(now, id, None);
                 }
             }

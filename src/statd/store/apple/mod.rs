@@ -19,12 +19,16 @@
 //! Apple's in-place `mmap` updates; records with both flags clear are
 //! dropped then, where Apple would keep them as free slots.
 
-use super::apple::{self, HostInfo};
-use super::durable::{self, MODE_PUBLIC, MODE_RECORD};
-use super::nfsutils;
-use super::record::{host_eq, monitor_into, remove_where, HostEntry, Registration};
+pub mod format;
+
+use super::nfsutils::format as nfsutils;
 use super::state::{self, Stored};
-use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
+use super::{precheck, report, show, BootInfo, Damage, Loaded, Store, StoreError};
+use crate::daemon::durable::{self, MODE_PRIVATE as MODE_RECORD, MODE_PUBLIC};
+use crate::statd::record::{
+    host_eq, monitor_into, remove_where, Change, Effect, HostEntry, Registration,
+};
+use format::{self as apple, HostInfo};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

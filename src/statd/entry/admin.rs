@@ -8,37 +8,25 @@
 //! Listing reads the store without writing anything ([`peek`]) plus the
 //! notifier's progress sidecar ([`progress`]), so it is safe next to a
 //! running daemon. Clearing changes the store only when no daemon holds
-//! the state directory (its lock, [`daemonize::LOCK_FILE`]); otherwise the
+//! the state directory (its lock, [`lock::LOCK_FILE`]); otherwise the
 //! request goes to the daemon: the host's name is appended to the spool
 //! [`FORGET_FILE`] and the daemon, sent `SIGUSR2`, takes it with
 //! [`take_forget_requests`].
 //!
 //! Output: the listing on stdout, problems on stderr.
 
-use super::cli::{Admin, AdminOp, Config, StoreFormat};
-use super::progress::{self, HostProgress};
-use super::startup;
-use super::store::peek::{peek, Peeked};
-use super::store::record::host_eq;
-use super::store::{Change, Effect, HostEntry};
-use crate::daemonize;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use crate::daemon::{clock, durable, lock, spool};
+use crate::statd::config::{Admin, AdminOp, Config};
+use crate::statd::glue::forget_spool::{append_forget_request, FORGET_FILE};
+use crate::statd::glue::startup;
+use crate::statd::notify::progress::{self, HostProgress};
+use crate::statd::record::{host_eq, Change, Effect, HostEntry};
+use crate::statd::store::peek::{peek, Peeked};
+use crate::statd::store::StoreFormat;
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
-
-/// The spool of `-N` requests for a running daemon, in the store's private
-/// directory (`startup::private_dir`, which the daemon can still write):
-/// one host per line, escaped as in [`progress::escape_host`].
-pub const FORGET_FILE: &str = ".statmon-forget";
-
-/// The spool while [`take_forget_requests`] reads it.
-const FORGET_TAKING: &str = ".statmon-forget.taking";
-
-/// Largest spool read; a longer one is an error (nothing legitimate writes
-/// that much).
-const MAX_SPOOL: u64 = 16 << 20;
 
 /// How often `-L` looks again.
 const WATCH_PERIOD: Duration = Duration::from_secs(1);
@@ -228,7 +216,7 @@ fn changes(old: &Snapshot, new: &Snapshot, now_unix: u64, verbosity: u32) -> Vec
 /// Reads the progress sidecar (missing: no entries).
 fn read_progress(dir: &Path, problems: &mut Vec<String>) -> Vec<HostProgress> {
     let path = dir.join(progress::FILE_NAME);
-    match read_capped(&path) {
+    match durable::read_optional(&path, spool::MAX_SPOOL) {
         Ok(None) => Vec::new(),
         Ok(Some(bytes)) => {
             let d = progress::decode(&bytes);
@@ -244,28 +232,10 @@ fn read_progress(dir: &Path, problems: &mut Vec<String>) -> Vec<HostProgress> {
     }
 }
 
-/// `path`'s bytes, `None` if missing; larger than [`MAX_SPOOL`] is an error.
-fn read_capped(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_SPOOL + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SPOOL {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {MAX_SPOOL} bytes"),
-        ));
-    }
-    Ok(Some(bytes))
-}
-
 fn snapshot(admin: &Admin) -> io::Result<Snapshot> {
     let marks: &[&str] = match admin.store {
         StoreFormat::NfsUtils => &["sm", "sm.bak", "state"],
-        StoreFormat::Apple => &[super::cli::APPLE_STATUS_FILE],
+        StoreFormat::Apple => &[crate::statd::store::APPLE_STATUS_FILE],
     };
     if !marks.iter().any(|m| admin.state_dir.join(m).exists()) {
         return Err(io::Error::new(
@@ -295,10 +265,7 @@ fn list(admin: &Admin) -> i32 {
             for p in &s.problems {
                 eprintln!("{PROG}: {p}");
             }
-            print!(
-                "{}",
-                listing(&s, super::startup::unix_now(), admin.verbosity)
-            );
+            print!("{}", listing(&s, clock::unix_now(), admin.verbosity));
             0
         }
         Err(e) => {
@@ -325,10 +292,7 @@ fn watch(admin: &Admin) -> i32 {
     for p in &last.problems {
         eprintln!("{PROG}: {p}");
     }
-    print!(
-        "{}",
-        listing(&last, super::startup::unix_now(), admin.verbosity)
-    );
+    print!("{}", listing(&last, clock::unix_now(), admin.verbosity));
     let _ = io::stdout().flush();
     let mut last_error: Option<String> = None;
     loop {
@@ -350,7 +314,7 @@ fn watch(admin: &Admin) -> i32 {
         for p in next.problems.iter().filter(|p| !last.problems.contains(p)) {
             eprintln!("{PROG}: {p}");
         }
-        let lines = changes(&last, &next, super::startup::unix_now(), admin.verbosity);
+        let lines = changes(&last, &next, clock::unix_now(), admin.verbosity);
         if !lines.is_empty() {
             let mut out = io::stdout().lock();
             for l in &lines {
@@ -368,16 +332,16 @@ fn watch(admin: &Admin) -> i32 {
 /// Who holds the state directory.
 enum Holder {
     /// Nobody did; we hold it until this is dropped.
-    Us(daemonize::DirLock),
+    Us(lock::DirLock),
     /// A daemon, with the pid its lock file names (if readable).
     Daemon(Option<i32>),
 }
 
 fn holder(dir: &Path) -> io::Result<Holder> {
-    match daemonize::lock_dir(dir) {
+    match lock::lock_dir(dir) {
         Ok(lock) => Ok(Holder::Us(lock)),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            let pid = fs::read_to_string(dir.join(daemonize::LOCK_FILE))
+            let pid = std::fs::read_to_string(dir.join(lock::LOCK_FILE))
                 .ok()
                 .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok())
                 .filter(|p| *p > 0);
@@ -463,24 +427,6 @@ fn ask_daemon(dir: &Path, name: &[u8], pid: Option<i32>) -> i32 {
     }
 }
 
-fn append_forget_request(dir: &Path, name: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(dir.join(FORGET_FILE))?;
-    // The daemon runs as the directory's owner: the spool must be its.
-    let owner = fs::metadata(dir)?;
-    if rustix::process::geteuid().is_root() {
-        std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid()))?;
-    }
-    let mut line = progress::escape_host(name).into_bytes();
-    line.push(b'\n');
-    file.write_all(&line)?;
-    file.sync_all()?;
-    File::open(dir)?.sync_all()
-}
-
 /// Clears `host` in the store itself (no daemon runs; we hold the lock).
 fn clear_in_store(admin: &Admin, host: &[u8]) -> i32 {
     let cfg = Config {
@@ -489,9 +435,11 @@ fn clear_in_store(admin: &Admin, host: &[u8]) -> i32 {
         ..Config::default()
     };
     let owner_path = startup::records_owner(&cfg);
-    let owner = fs::metadata(&owner_path).ok().map(|m| (m.uid(), m.gid()));
+    let owner = std::fs::metadata(&owner_path)
+        .ok()
+        .map(|m| (m.uid(), m.gid()));
     let status_file = cfg.status_file();
-    let mut store = startup::store_for(&cfg);
+    let mut store = cfg.store.open(&cfg.state_dir);
     let loaded = match store.load(&startup::boot_info()) {
         Ok(l) => l,
         Err(e) => {
@@ -546,44 +494,10 @@ fn clear_in_store(admin: &Admin, host: &[u8]) -> i32 {
     }
 }
 
-/// Takes the `-N` requests a running daemon was sent `SIGUSR2` for: the
-/// hosts in the spool, oldest first, removing the spool. A missing spool is
-/// no request. Lines that are not escaped host names are skipped (logged).
-///
-/// The spool is renamed before it is read, so a request appended meanwhile
-/// lands in a new spool for the next signal; one left by a reader that died
-/// is read first.
-pub fn take_forget_requests(dir: &Path) -> io::Result<Vec<Vec<u8>>> {
-    let spool = dir.join(FORGET_FILE);
-    let taking = dir.join(FORGET_TAKING);
-    let mut bytes = read_capped(&taking)?.unwrap_or_default();
-    match fs::rename(&spool, &taking) {
-        Ok(()) => bytes.extend(read_capped(&taking)?.unwrap_or_default()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    match fs::remove_file(&taking) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        match progress::unescape_host(line) {
-            Some(host) => out.push(host),
-            None => log::warn!("{}: line {} is not a host name", spool.display(), i + 1),
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statd::store::Registration;
+    use crate::statd::record::Registration;
 
     fn reg(mon: &str, my: &str) -> Registration {
         Registration {
@@ -703,23 +617,5 @@ mod tests {
                 "+ hostc: monitored; 3 registration(s) by client1, c2".into(),
             ]
         );
-    }
-
-    #[test]
-    fn forget_spool_round_trip() {
-        let tmp = tempfile::tempdir().unwrap();
-        let d = tmp.path();
-        assert!(take_forget_requests(d).unwrap().is_empty());
-        append_forget_request(d, b"hostb").unwrap();
-        append_forget_request(d, b"odd name\\").unwrap();
-        // A reader that died after the rename left this.
-        fs::write(d.join(FORGET_TAKING), b"older\nbad\\q\n\n").unwrap();
-        assert_eq!(
-            take_forget_requests(d).unwrap(),
-            vec![b"older".to_vec(), b"hostb".to_vec(), b"odd name\\".to_vec()]
-        );
-        assert!(!d.join(FORGET_FILE).exists());
-        assert!(!d.join(FORGET_TAKING).exists());
-        assert!(take_forget_requests(d).unwrap().is_empty());
     }
 }

@@ -1,15 +1,14 @@
-//! The store's file-system primitives; with `spares.rs`, the only code
-//! under `store/` that touches files.
+//! Durable file primitives, shared by every daemon; they know nothing of
+//! any store's layout.
 //!
 //! Durability protocol: a file is replaced by writing `.<name>.new` in the
 //! same directory, `fsync`ing it, renaming it over `<name>`, and `fsync`ing
 //! the directory. The directory `fsync` is separate ([`sync_dir`]) so that a
 //! group commit pays it once per directory however many files it changed.
-//! A [`Batch`] writes into a spare record file (`spares.rs`) instead of a
-//! new `.<name>.new` when one is free; the protocol is the same.
-//! Temporary names start with `.`, so neither we nor nfs-utils ever read
-//! them as host records; leftovers from a crash are removed at load
-//! ([`remove_stale_temps`]).
+//! Temporary names start with `.` (so programs that skip dot names, as
+//! nfs-utils does in `sm/`, never read them); leftovers from a crash are
+//! removed at load ([`remove_stale_temps`]). A damaged file is never
+//! deleted: [`move_aside`] keeps it under a numbered `.corrupt-N` name.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
@@ -18,17 +17,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::spares::Spares;
-
-/// Record files (`sm/*`, the callback sidecar): owner only.
-pub(super) const MODE_RECORD: u32 = 0o600;
-/// `state`, `statd.status` and the boot id: readable by all, as nfs-utils
-/// and Apple create them.
-pub(super) const MODE_PUBLIC: u32 = 0o644;
-/// Directories we create (`sm/`, `sm.bak/`), as Debian ships them.
+/// Files only their owner may read (records, spools).
+pub const MODE_PRIVATE: u32 = 0o600;
+/// Files anyone may read (state numbers, boot ids, pid files).
+pub const MODE_PUBLIC: u32 = 0o644;
+/// Directories we create, as distributions ship theirs.
 const MODE_DIR: u32 = 0o755;
 
-fn temp_name(name: &OsStr) -> OsString {
+/// The temporary name `.<name>.new` under which `name` is written.
+pub fn temp_name(name: &OsStr) -> OsString {
     let mut t = OsString::from(".");
     t.push(name);
     t.push(".new");
@@ -36,14 +33,14 @@ fn temp_name(name: &OsStr) -> OsString {
 }
 
 /// Whether `name` is a temporary file of ours or of nfs-utils.
-fn is_temp_name(name: &OsStr) -> bool {
+pub fn is_temp_name(name: &OsStr) -> bool {
     let b = name.as_bytes();
     b.len() > ".new".len() + 1 && b.starts_with(b".") && b.ends_with(b".new")
 }
 
 /// Reads `path` whole; `Ok(None)` when it does not exist. Files larger than
 /// `max` bytes are an `InvalidData` error (nothing of ours grows that big).
-pub(super) fn read_optional(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+pub fn read_optional(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -62,13 +59,13 @@ pub(super) fn read_optional(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>
 
 /// A directory entry: its name and whether it is a regular file (by
 /// `lstat`, so a symlink is not).
-pub(super) struct Entry {
-    pub(super) name: OsString,
-    pub(super) regular: bool,
+pub struct Entry {
+    pub name: OsString,
+    pub regular: bool,
 }
 
 /// The entries of `dir`, sorted by name.
-pub(super) fn list_dir(dir: &Path) -> io::Result<Vec<Entry>> {
+pub fn list_dir(dir: &Path) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     for item in fs::read_dir(dir)? {
         let item = item?;
@@ -83,7 +80,7 @@ pub(super) fn list_dir(dir: &Path) -> io::Result<Vec<Entry>> {
 }
 
 /// Creates `dir` (mode 0755) if it is missing.
-pub(super) fn ensure_dir(dir: &Path) -> io::Result<()> {
+pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     match fs::DirBuilder::new().mode(MODE_DIR).create(dir) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         other => other,
@@ -93,7 +90,7 @@ pub(super) fn ensure_dir(dir: &Path) -> io::Result<()> {
 /// Replaces `dir/name` with `bytes` through `dir/.name.new`: write, `fsync`,
 /// set `mode`, rename. The directory is *not* synced; call [`sync_dir`]
 /// once all files of a commit are in place.
-pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) -> io::Result<()> {
     let temp = dir.join(temp_name(name));
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -130,7 +127,7 @@ pub(super) fn write_synced(dir: &Path, name: &OsStr, bytes: &[u8], mode: u32) ->
 ///
 /// # Panics
 /// If `bytes` is longer than 512 bytes (a caller's bug).
-pub(super) fn overwrite_in_place(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+pub fn overwrite_in_place(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     assert!(bytes.len() <= 512, "in-place writes are one sector at most");
     let file = match OpenOptions::new()
         .write(true)
@@ -160,7 +157,7 @@ pub(super) fn overwrite_in_place(path: &Path, bytes: &[u8]) -> io::Result<bool> 
 /// root), gives a file we create to the owner of its directory: records
 /// written in `sm/` before the drop must stay the dropped user's, as
 /// nfs-utils' are.
-fn give_to_dir_owner(file: &File, dir: &Path) -> io::Result<()> {
+pub fn give_to_dir_owner(file: &File, dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     if !rustix::process::geteuid().is_root() {
         return Ok(());
@@ -172,152 +169,14 @@ fn give_to_dir_owner(file: &File, dir: &Path) -> io::Result<()> {
     std::os::unix::fs::fchown(file, Some(owner.uid()), Some(owner.gid()))
 }
 
-/// From this many files on, a commit syncs the file system once
-/// (`syncfs`) instead of each file (`fsync`).
-const SYNCFS_FROM: usize = 4;
-
-/// One file of a [`Batch`], written but not yet in place.
-#[derive(Debug)]
-struct Pending {
-    file: File,
-    /// Where it is now: `.name.new`, or a spare.
-    temp: PathBuf,
-    /// Where it goes.
-    target: PathBuf,
-    /// `temp` is a spare, returned to the pool if not renamed.
-    spare: bool,
-}
-
-/// The files of one commit, made durable together: each is written to a
-/// temporary file at once (a spare from the pool when it goes into the
-/// pool's directory, else `.name.new`), [`Batch::finish`] makes all of
-/// them durable with one `syncfs` (or one `fsync` each for a few) and then
-/// renames them into place. Directories are *not* synced; call
-/// [`sync_dir`] after. A batch dropped unfinished removes its temporary
-/// files and returns its spares to the pool.
-#[derive(Debug)]
-pub(super) struct Batch<'a> {
-    spares: &'a mut Spares,
-    files: Vec<Pending>,
-}
-
-impl<'a> Batch<'a> {
-    /// An empty batch that takes spares from (and returns them to) `spares`.
-    pub(super) fn new(spares: &'a mut Spares) -> Batch<'a> {
-        Batch {
-            spares,
-            files: Vec::new(),
-        }
-    }
-
-    /// Writes `bytes` for `dir/name` with `mode` (not yet durable, not yet
-    /// in place).
-    pub(super) fn write(
-        &mut self,
-        dir: &Path,
-        name: &OsStr,
-        bytes: &[u8],
-        mode: u32,
-    ) -> io::Result<()> {
-        let target = dir.join(name);
-        if dir == self.spares.dir() {
-            if let Some(spare) = self.spares.take(mode) {
-                let written = spare.file.write_all_at(bytes, 0).and_then(|()| {
-                    if spare.old_len > bytes.len() as u64 {
-                        spare.file.set_len(bytes.len() as u64)
-                    } else {
-                        Ok(())
-                    }
-                });
-                if let Err(e) = written {
-                    self.spares.put_back(&spare.path);
-                    return Err(e);
-                }
-                self.files.push(Pending {
-                    file: spare.file,
-                    temp: spare.path,
-                    target,
-                    spare: true,
-                });
-                return Ok(());
-            }
-        }
-        let temp = dir.join(temp_name(name));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(mode)
-                .custom_flags(libc::O_CLOEXEC)
-                .open(&temp)?;
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
-            file.write_all(bytes)?;
-            Ok::<File, io::Error>(file)
-        })();
-        match written {
-            Ok(file) => {
-                self.files.push(Pending {
-                    file,
-                    temp,
-                    target,
-                    spare: false,
-                });
-                Ok(())
-            }
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                Err(e)
-            }
-        }
-    }
-
-    /// Makes every file durable, then renames each into place.
-    pub(super) fn finish(mut self) -> io::Result<()> {
-        if self.files.len() >= SYNCFS_FROM {
-            if let Some(first) = self.files.first() {
-                rustix::fs::syncfs(&first.file)?;
-            }
-        } else {
-            for pending in &self.files {
-                pending.file.sync_all()?;
-            }
-        }
-        while let Some(pending) = self.files.pop() {
-            if let Err(e) = fs::rename(&pending.temp, &pending.target) {
-                self.abandon(pending);
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
-    /// Gets rid of a file that will not be renamed into place.
-    fn abandon(&mut self, pending: Pending) {
-        if pending.spare {
-            self.spares.put_back(&pending.temp);
-        } else {
-            let _ = fs::remove_file(&pending.temp);
-        }
-    }
-}
-
-impl Drop for Batch<'_> {
-    fn drop(&mut self) {
-        while let Some(pending) = self.files.pop() {
-            self.abandon(pending);
-        }
-    }
-}
-
 /// `fsync`s a directory, making renames and unlinks in it durable.
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Unlinks `dir/name`; a missing file is not an error. The directory is
 /// not synced.
-pub(super) fn remove(dir: &Path, name: &OsStr) -> io::Result<()> {
+pub fn remove(dir: &Path, name: &OsStr) -> io::Result<()> {
     match fs::remove_file(dir.join(name)) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
@@ -326,14 +185,14 @@ pub(super) fn remove(dir: &Path, name: &OsStr) -> io::Result<()> {
 
 /// Renames `from/name` to `to/name` (same file system). Neither directory
 /// is synced.
-pub(super) fn rename_into(from: &Path, name: &OsStr, to: &Path) -> io::Result<()> {
+pub fn rename_into(from: &Path, name: &OsStr, to: &Path) -> io::Result<()> {
     fs::rename(from.join(name), to.join(name))
 }
 
 /// Moves a damaged `dir/name` aside to `dir/.name.corrupt-N` (the first free
 /// N), syncs the directory and returns the new path. The leading `.` keeps
 /// nfs-utils and our loader from reading it as a host.
-pub(super) fn move_aside(dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
+pub fn move_aside(dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
     for n in 1..10_000u32 {
         let mut aside = OsString::from(".");
         aside.push(name);
@@ -352,7 +211,7 @@ pub(super) fn move_aside(dir: &Path, name: &OsStr) -> io::Result<PathBuf> {
 /// Removes `dir/.name.new`, the temporary file a crash may have left while
 /// replacing `dir/name`; returns whether there was one. Used in directories
 /// shared with other programs, where only our own names may be touched.
-pub(super) fn remove_temp_of(dir: &Path, name: &OsStr) -> io::Result<bool> {
+pub fn remove_temp_of(dir: &Path, name: &OsStr) -> io::Result<bool> {
     match fs::remove_file(dir.join(temp_name(name))) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -362,7 +221,7 @@ pub(super) fn remove_temp_of(dir: &Path, name: &OsStr) -> io::Result<bool> {
 
 /// Removes temporary files (`.*.new`) that a crash left in `dir`; returns
 /// their names. The directory is synced if anything was removed.
-pub(super) fn remove_stale_temps(dir: &Path) -> io::Result<Vec<OsString>> {
+pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<OsString>> {
     let mut removed = Vec::new();
     for entry in list_dir(dir)? {
         if entry.regular && is_temp_name(&entry.name) {
@@ -384,8 +243,8 @@ mod tests {
     fn atomic_write_replaces_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
         let name = OsStr::new("peer");
-        write_synced(dir.path(), name, b"one", MODE_RECORD).unwrap();
-        write_synced(dir.path(), name, b"two", MODE_RECORD).unwrap();
+        write_synced(dir.path(), name, b"one", MODE_PRIVATE).unwrap();
+        write_synced(dir.path(), name, b"two", MODE_PRIVATE).unwrap();
         sync_dir(dir.path()).unwrap();
         assert_eq!(fs::read(dir.path().join("peer")).unwrap(), b"two");
         let mode = fs::metadata(dir.path().join("peer"))

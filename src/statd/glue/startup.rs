@@ -1,14 +1,23 @@
 //! Opening the store at start: load it, report damage, decide the state,
 //! and do the reboot step when the host booted since the last run.
 
-use super::cli::{Config, StoreFormat};
-use super::privs;
-use super::store::{AppleStore, BootInfo, HostEntry, NfsUtilsStore, Store};
+use crate::daemon::{clock, privs, root};
+use crate::statd::config::Config;
+use crate::statd::record::{Change, HostEntry};
+use crate::statd::store::{BootInfo, Store, StoreFormat, NFS_UTILS_STATE_FILE};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// nfs-utils' sm-notify marker: created once per boot on the tmpfs /run.
-pub const SM_NOTIFY_MARKER: &str = super::notify_main::SM_NOTIFY_MARKER;
+/// nfs-utils' once-per-boot marker of sm-notify (on a tmpfs /run).
+pub const SM_NOTIFY_MARKER: &str = "/run/sm-notify.pid";
+
+/// The role rpc.statd writes in the state directory's lock
+/// ([`crate::daemon::lock`]).
+pub const ROLE_DAEMON: &str = "rpc.statd";
+
+/// The role a standalone notifier writes there; rpc.statd takes over from
+/// it.
+pub const ROLE_NOTIFIER: &str = "notifier";
 
 /// Linux's per-boot random id.
 pub const BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
@@ -31,21 +40,14 @@ pub struct Opened {
 
 /// This boot, as far as the platform tells.
 pub fn boot_info() -> BootInfo {
-    let boot_id = std::fs::read(BOOT_ID_PATH)
+    let boot_id = std::fs::read(root::path(BOOT_ID_PATH))
         .ok()
         .map(|b| b.trim_ascii().to_vec())
         .filter(|b| !b.is_empty());
     BootInfo {
         boot_id,
-        now_unix_secs: unix_now(),
+        now_unix_secs: clock::unix_now(),
     }
-}
-
-/// Seconds since the Unix epoch on the wall clock (0 if it reads earlier).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// When to take the reboot step (every monitored host moves to the notify
@@ -92,7 +94,7 @@ pub fn open(
     if new_boot && !loaded.boot_on_record && step != RebootStep::Always {
         if let (Some(id), true) = (
             boot.boot_id.as_deref(),
-            Path::new(SM_NOTIFY_MARKER).exists(),
+            root::path(SM_NOTIFY_MARKER).exists(),
         ) {
             // Taking over from nfs-utils within a boot: its sm-notify
             // already ran this boot (its marker lives on a tmpfs /run), so
@@ -102,7 +104,7 @@ pub fn open(
                  notification already ran: not a reboot"
             );
             store
-                .commit(&[super::store::Change::SetBootId(id.to_vec())])
+                .commit(&[Change::SetBootId(id.to_vec())])
                 .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
             new_boot = false;
         }
@@ -150,10 +152,10 @@ pub fn open_then_drop(
     state_dir: &Path,
     step: RebootStep,
 ) -> io::Result<Opened> {
-    let opened = open(store_at(format, state_dir), step, state_dir)?;
+    let opened = open(format.open(state_dir), step, state_dir)?;
     let owner = records_owner_at(format, state_dir);
     if format == StoreFormat::NfsUtils {
-        let state = state_dir.join(super::store::NFS_UTILS_STATE_FILE);
+        let state = state_dir.join(NFS_UTILS_STATE_FILE);
         privs::hand_over(&state, &owner)
             .map_err(|e| io::Error::new(e.kind(), format!("chown {}: {e}", state.display())))?;
     }
@@ -169,21 +171,6 @@ pub fn private_dir(format: StoreFormat, state_dir: &Path) -> PathBuf {
     match format {
         StoreFormat::NfsUtils => state_dir.join("sm"),
         StoreFormat::Apple => state_dir.to_path_buf(),
-    }
-}
-
-/// The store the configuration names.
-pub fn store_for(cfg: &Config) -> Box<dyn Store + Send> {
-    store_at(cfg.store, &cfg.state_dir)
-}
-
-/// A store of `format` in `state_dir`.
-pub fn store_at(format: StoreFormat, state_dir: &Path) -> Box<dyn Store + Send> {
-    match format {
-        StoreFormat::NfsUtils => Box::new(NfsUtilsStore::open(state_dir)),
-        StoreFormat::Apple => Box::new(AppleStore::open(
-            state_dir.join(super::cli::APPLE_STATUS_FILE),
-        )),
     }
 }
 

@@ -3,12 +3,12 @@
 //! portmapper queries and UDP calls, TCP connections from reserved ports
 //! for the TCP fallback, and one timer.
 
-use super::callback::{CallbackPolicy, Callbacks, Transmit};
-use super::core::Callback;
 use crate::reactor::{Context, Event, SourceId, TimerId};
 use crate::rpc::client::CallId;
 use crate::rpc::record::{frame, RecordReader};
 use crate::service::endpoint::MAX_RECORD;
+use crate::statd::callback::{CallbackPolicy, Callbacks, Transmit};
+use crate::statd::core::Callback;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -5,7 +5,7 @@
 //! DIR/sm/<host>          one record line per registration, mode 0600
 //! DIR/sm.bak/<host>      same lines, hosts still to be sent SM_NOTIFY
 //! DIR/sm/.statmon-spare-N removed record files kept for reuse (ours; see
-//!                        `spares.rs`)
+//!                        [`spares`])
 //! DIR/sm/.statmon-boot-id the boot id of the last start (ours; the leading
 //!                        '.' keeps nfs-utils from ever looking at it; read
 //!                        from DIR/.statmon-boot-id when only that exists)
@@ -24,12 +24,19 @@
 //! hosts; files found on disk keep their names, and a new registration for
 //! a mon_name already stored goes into the file that holds it.
 
-use super::durable::{self, MODE_PUBLIC, MODE_RECORD};
-use super::nfsutils::{self, is_valid_file_name};
-use super::record::{host_eq, monitor_into, remove_where, HostEntry, Registration};
-use super::spares::{self, Spares};
+mod batch;
+pub mod format;
+mod spares;
+
 use super::state::{self, Stored};
-use super::{precheck, report, show, BootInfo, Change, Damage, Effect, Loaded, Store, StoreError};
+use super::{precheck, report, show, BootInfo, Damage, Loaded, Store, StoreError};
+use crate::daemon::durable::{self, MODE_PRIVATE as MODE_RECORD, MODE_PUBLIC};
+use crate::statd::record::{
+    host_eq, monitor_into, remove_where, Change, Effect, HostEntry, Registration,
+};
+use batch::Batch;
+use format::{self as nfsutils, is_valid_file_name};
+use spares::Spares;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -413,7 +420,7 @@ impl NfsUtilsStore {
         boot: bool,
     ) -> Result<(), StoreError> {
         let mut dirs = BTreeSet::new();
-        let mut batch = durable::Batch::new(&mut self.spares);
+        let mut batch = Batch::new(&mut self.spares);
         let mut gone = Vec::new();
         for (which, name) in dirty {
             let dir = match which {

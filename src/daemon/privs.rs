@@ -205,7 +205,7 @@ mod tests {
         let out = Command::new(exe)
             .args([
                 "--exact",
-                "statd::privs::tests::helper_in_child",
+                "daemon::privs::tests::helper_in_child",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

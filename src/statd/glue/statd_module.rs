@@ -18,14 +18,14 @@
 //! fails (nfs-utils' "Statd service already running!").
 
 use super::callback_io::CallbackIo;
-use super::callout::{CalloutQueue, HaCallout};
-use super::cli::Config;
-use super::core::{Callout, NsmCore, Output};
-use super::notify::notifier::NotifyConfig;
+use super::forget_spool::take_forget_requests;
+use super::ha_callout::HaCallout;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
-use super::workers::{Resolver, StoreWorker};
-use super::{kernel, notify, startup};
-use crate::daemonize::ReadyPipe;
+use super::store_worker::StoreWorker;
+use super::{kernel, startup};
+use crate::daemon::children::ChildQueue;
+use crate::daemon::detach::ReadyPipe;
+use crate::daemon::resolver::{Lane, Resolver};
 use crate::portmap::{Outcome, Registration};
 use crate::proto::sm_inter::{SM_PROG, SM_VERS};
 use crate::reactor::{Context, Event, Module, TcpOpts, TimerId};
@@ -34,6 +34,9 @@ use crate::service::hold::Hold;
 use crate::service::portmapper::PortmapModule;
 use crate::service::probe;
 use crate::service::registrar::{self, initial_xid, Progress, Registrar};
+use crate::statd::config::Config;
+use crate::statd::core::{Callout, NsmCore, Output, ResolveId};
+use crate::statd::notify::{self, notifier::NotifyConfig};
 use std::io;
 use std::time::Duration;
 
@@ -55,7 +58,7 @@ struct Running {
     /// NSM calls that arrived before registration was over.
     held: Hold,
     store: StoreWorker,
-    resolver: Resolver,
+    resolver: Resolver<ResolveId>,
     callbacks: CallbackIo,
     notify: NotifyIo,
     /// Hosts owed a notice that notification was turned off for; sent on
@@ -86,7 +89,7 @@ pub struct StatdModule {
     /// A standalone notifier handed its work over at start.
     took_over: bool,
     /// HA callouts running and waiting.
-    callouts: CalloutQueue,
+    callouts: ChildQueue,
     /// Warnings about a full lookup queue.
     lookup_warn: crate::log::RateLimit,
 }
@@ -109,7 +112,7 @@ impl StatdModule {
             unregistered: false,
             stop_timer: None,
             took_over: false,
-            callouts: CalloutQueue::default(),
+            callouts: ChildQueue::new("HA callout"),
             lookup_warn: crate::log::RateLimit::default(),
         }
     }
@@ -182,7 +185,7 @@ impl StatdModule {
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
-        let resolver = Resolver::start(cx.waker()?)?;
+        let resolver = Resolver::start("statd", cx.waker()?)?;
         let (mut notify, targets) = notify_io::start_notifier(
             cx,
             socks,
@@ -363,7 +366,7 @@ impl StatdModule {
         let Some(r) = self.run.as_mut() else {
             return;
         };
-        let hosts = match super::admin::take_forget_requests(&startup::private_dir(
+        let hosts = match take_forget_requests(&startup::private_dir(
             self.cfg.store,
             &self.cfg.state_dir,
         )) {
@@ -437,12 +440,17 @@ impl StatdModule {
                 match out {
                     Output::Reply(to, d) => r.endpoint.complete(cx, to, d),
                     Output::Resolve(id, name) => {
-                        if !r.resolver.send(id, name) {
+                        let lane = if r.core.lookup_is_urgent(id) {
+                            Lane::Urgent
+                        } else {
+                            Lane::Bulk
+                        };
+                        if !r.resolver.send(id, name, lane) {
                             if let Some(more) = self.lookup_warn.allow(cx.now()) {
                                 log::warn!(
                                     "too many name lookups queued ({}); answering \"unknown\" \
                                      ({more} more since the last warning)",
-                                    super::workers::MAX_QUEUED_LOOKUPS
+                                    crate::daemon::resolver::MAX_QUEUED_LOOKUPS
                                 );
                             }
                             r.core.resolved(id, None);
@@ -472,7 +480,7 @@ impl StatdModule {
                 }
             }
             for change in r.notify.take_cleared() {
-                if let super::store::Change::NotifyDone { host, my_name } = change {
+                if let crate::statd::record::Change::NotifyDone { host, my_name } = change {
                     busy = true;
                     r.core.notify_done(host, my_name);
                 }
@@ -569,6 +577,10 @@ impl Module for StatdModule {
     }
 }
 
+/// The pid file of nfs-utils' rpc.statd (systemd's `PIDFile=` in Debian's
+/// `rpc-statd.service`; `start-statd` reads it).
+pub const NFS_UTILS_PID_FILE: &str = "/run/rpc.statd.pid";
+
 /// Fails when another process's statd is registered for NSM with the local
 /// portmapper and answers there, naming its port (and its pid, from the
 /// nfs-utils pid file, when that names a live process).
@@ -576,8 +588,9 @@ fn refuse_second_statd() -> io::Result<()> {
     let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
         return Ok(());
     };
-    let pid = super::live_pid_in(std::path::Path::new(super::pidfile::NFS_UTILS_PATH))
-        .map(|pid| format!(" (pid {pid}, from {})", super::pidfile::NFS_UTILS_PATH))
+    let pid_file = crate::daemon::root::path(NFS_UTILS_PID_FILE);
+    let pid = crate::daemon::run::live_pid_in(&pid_file)
+        .map(|pid| format!(" (pid {pid}, from {})", pid_file.display()))
         .unwrap_or_default();
     Err(io::Error::new(
         io::ErrorKind::AddrInUse,
@@ -598,7 +611,7 @@ fn register_plan(endpoint: &RpcEndpoint) -> Registration {
 fn run_callout(
     cx: &mut Context<'_>,
     callout: Option<&HaCallout>,
-    queue: &mut CalloutQueue,
+    queue: &mut ChildQueue,
     c: &Callout,
 ) {
     let Some(callout) = callout else {

@@ -15,9 +15,10 @@
 //! exits 1); bad values in the file are warnings
 //! ([`SmNotifyConfig::conf_warnings`]) and the key is ignored.
 
-use super::cli::{self as statd_cli, ConfSource, Sources, DEFAULT_STATE_DIR};
-use crate::cli::{self, Arg, Opt};
-use crate::nfsconf;
+use super::{self as statd_cli, ConfSource, Sources};
+use crate::daemon::args::{self as cli, Arg, Opt};
+use crate::daemon::nfsconf;
+use crate::statd::store::StoreFormat;
 use getopts::Matches;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -156,7 +157,7 @@ impl Default for SmNotifyConfig {
             give_up: Some(Duration::from_secs(DEFAULT_RETRY_MINUTES * 60)),
             update_state: true,
             port: None,
-            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            state_dir: StoreFormat::NfsUtils.default_state_dir(),
             outgoing_addr: None,
             lift_grace: true,
             conf_warnings: Vec::new(),
@@ -308,7 +309,7 @@ fn read_conf(src: &Sources, cfg: &mut SmNotifyConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nfsconf::NfsConf;
+    use crate::daemon::nfsconf::NfsConf;
 
     fn args(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()

@@ -4,14 +4,16 @@
 //! answers, and exits: 0 when everyone was notified, 1 when some host was
 //! given up (its entry stays in the store).
 
-use super::cli::StoreFormat;
-use super::notify::notifier::NotifyConfig;
-use super::notify::schedule::Schedule;
+use super::forget_spool::take_forget_requests;
 use super::notify_io::{self, NotifyIo, NotifySockets, SourceConfig};
-use super::store::Change;
-use super::workers::StoreWorker;
-use super::{core::StoreDone, core::StoreJob, daemon, startup};
+use super::store_worker::StoreWorker;
+use super::{startup, statd_module};
 use crate::reactor::{Context, Event, Module, TimerId};
+use crate::statd::core::{StoreDone, StoreJob};
+use crate::statd::notify::notifier::NotifyConfig;
+use crate::statd::notify::schedule::Schedule;
+use crate::statd::record::Change;
+use crate::statd::store::StoreFormat;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,7 +77,7 @@ impl NotifyModule {
         let socks = NotifySockets::open(cx, self.cfg.source)?;
         let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, self.cfg.step)?;
         if self.cfg.tell_kernel {
-            daemon::tell_kernel(opened.state);
+            statd_module::tell_kernel(opened.state);
         }
         let cfg = NotifyConfig {
             state: opened.state,
@@ -138,7 +140,7 @@ impl NotifyModule {
                 stats.given_up
             );
             if stats.given_up == 0 && self.cfg.lift_grace {
-                daemon::lift_grace();
+                statd_module::lift_grace();
             }
             cx.exit(if stats.given_up == 0 { 0 } else { 1 });
         }
@@ -152,10 +154,7 @@ impl NotifyModule {
         let Some(r) = self.run.as_mut() else {
             return;
         };
-        match super::admin::take_forget_requests(&startup::private_dir(
-            self.cfg.store,
-            &self.cfg.state_dir,
-        )) {
+        match take_forget_requests(&startup::private_dir(self.cfg.store, &self.cfg.state_dir)) {
             Ok(hosts) => {
                 for host in hosts {
                     r.notify.forget(cx, &host);

@@ -24,7 +24,7 @@
 //!
 //! nfs-utils forks the program and waits for it before going on (SM_MON's
 //! reply, SM_NOTIFY's callbacks come after the callout has finished); the
-//! commands built here are spawned by the reactor.
+//! commands built here run through a [`crate::daemon::children::ChildQueue`].
 
 use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -197,60 +197,6 @@ fn ntop6(ip: &Ipv6Addr) -> String {
         out.push(':');
     }
     out
-}
-
-/// Most callouts running at once.
-pub const MAX_RUNNING: usize = 16;
-
-/// Most callouts waiting to run; more are dropped with a warning (an
-/// SM_NOTIFY flood must not fork without bound).
-pub const MAX_QUEUED: usize = 1024;
-
-/// Runs callouts with a bound on how many run and wait.
-#[derive(Debug, Default)]
-pub struct CalloutQueue {
-    running: usize,
-    queue: std::collections::VecDeque<Command>,
-    dropped: u64,
-}
-
-impl CalloutQueue {
-    /// Runs `cmd` now if fewer than [`MAX_RUNNING`] run, else queues it.
-    pub fn submit(&mut self, cx: &mut crate::reactor::Context<'_>, cmd: Command) {
-        if self.running < MAX_RUNNING {
-            self.spawn(cx, cmd);
-        } else if self.queue.len() < MAX_QUEUED {
-            self.queue.push_back(cmd);
-        } else {
-            self.dropped += 1;
-            if self.dropped.is_power_of_two() {
-                log::warn!(
-                    "HA callout queue full ({MAX_QUEUED} waiting); {} callout(s) dropped",
-                    self.dropped
-                );
-            }
-        }
-    }
-
-    /// A callout child exited: start the next one waiting.
-    pub fn exited(&mut self, cx: &mut crate::reactor::Context<'_>) {
-        self.running = self.running.saturating_sub(1);
-        if let Some(cmd) = self.queue.pop_front() {
-            self.spawn(cx, cmd);
-        }
-    }
-
-    /// Callouts dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    fn spawn(&mut self, cx: &mut crate::reactor::Context<'_>, cmd: Command) {
-        match cx.spawn(cmd) {
-            Ok(_) => self.running += 1,
-            Err(e) => log::warn!("cannot run the HA callout: {e}"),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
 //! Entry points of the standalone notifier: the seed's `rpc.statd -n`
 //! (statd.notify) and nfs-utils' `sm-notify`.
 
-use super::cli::{self, Config, StoreFormat};
-use super::notify::schedule::Schedule;
-use super::notify_io::SourceConfig;
-use super::notify_module::{NotifyModule, StandaloneConfig};
-use super::smnotify_cli::{self, SmCommand, SmNotifyConfig};
-use super::startup::RebootStep;
-use crate::daemonize::{self, ReadyPipe};
-use crate::log::{self as logging, Sink};
-use crate::reactor::{Reactor, SystemClock};
+use crate::daemon::detach::ReadyPipe;
+use crate::daemon::lock::{self, DirLock};
+use crate::daemon::pidfile::PidFiles;
+use crate::daemon::{root, run};
+use crate::log as logging;
+use crate::statd::config::sm_notify::{self as smnotify_cli, SmCommand, SmNotifyConfig};
+use crate::statd::config::{self as cli, Config};
+use crate::statd::glue::notify_io::SourceConfig;
+use crate::statd::glue::notify_module::{NotifyModule, StandaloneConfig};
+use crate::statd::glue::startup::{RebootStep, ROLE_DAEMON, ROLE_NOTIFIER, SM_NOTIFY_MARKER};
+use crate::statd::notify::schedule::Schedule;
+use crate::statd::store::StoreFormat;
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::IpAddr;
@@ -18,26 +21,22 @@ use std::path::Path;
 /// The seed's pid file of the statd.notify service.
 pub const NOTIFY_PID_FILE: &str = "/var/run/statd.notify.pid";
 
-/// nfs-utils' once-per-boot marker of sm-notify (on a tmpfs /run).
-pub const SM_NOTIFY_MARKER: &str = "/run/sm-notify.pid";
-
 /// `rpc.statd -n`: notify every host owed a notice, then exit (0: all
 /// notified; 1: some given up or an error).
 pub fn run_notify_only(prog: &'static str, cfg: Config) -> i32 {
-    let sink = match (cfg.foreground, cfg.log_stderr) {
-        (true, true) => Sink::Stderr,
-        (true, false) => Sink::Both,
-        (false, _) => Sink::Syslog,
-    };
-    logging::init(prog, cfg.verbosity, sink);
+    logging::init(
+        prog,
+        cfg.verbosity,
+        run::sink(cfg.foreground, cfg.log_stderr),
+    );
     for w in &cfg.conf_warnings {
         log::warn!("{w}");
     }
     let Some(_lock) = lock_or_explain(&cfg.state_dir) else {
         return 0;
     };
-    let mut pid_files = super::pidfile::PidFiles::new();
-    if let Err(e) = pid_files.write(Path::new(NOTIFY_PID_FILE)) {
+    let mut pid_files = PidFiles::new();
+    if let Err(e) = pid_files.write(&root::path(NOTIFY_PID_FILE)) {
         log::warn!("cannot write {NOTIFY_PID_FILE}: {e}");
     }
     let standalone = StandaloneConfig {
@@ -89,19 +88,19 @@ pub fn sm_notify_main(prog: &'static str, args: Vec<OsString>) -> i32 {
         },
         Err(msg) => {
             eprintln!("{msg}");
-            eprintln!("{}", crate::cli::hint(prog));
+            eprintln!("{}", crate::daemon::args::hint(prog));
             1
         }
     }
 }
 
 fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
-    let default_dir = cfg.state_dir == Path::new(cli::DEFAULT_STATE_DIR);
+    let default_dir = cfg.state_dir == StoreFormat::NfsUtils.default_state_dir();
     if default_dir && !cfg.force && !claim_boot_marker() {
         eprintln!("{prog}: Already notifying clients; Exiting!");
         return 0;
     }
-    let Ok(ready) = super::detach_and_log(prog, cfg.debug, cfg.debug, cfg.verbosity) else {
+    let Ok(ready) = run::detach_and_log(prog, cfg.debug, cfg.debug, cfg.verbosity) else {
         return 1;
     };
     for w in &cfg.conf_warnings {
@@ -135,22 +134,16 @@ fn run_sm_notify(prog: &'static str, cfg: SmNotifyConfig) -> i32 {
     run_module(standalone, ready)
 }
 
-/// The role a standalone notifier writes in the state directory's lock.
-pub const ROLE_NOTIFIER: &str = "notifier";
-
-/// The role rpc.statd writes in the state directory's lock.
-pub const ROLE_DAEMON: &str = "rpc.statd";
-
 /// Takes the state directory's lock; `None` (after saying why) when a
 /// running rpc.statd holds it: that daemon is asked (SIGUSR1) to take the
 /// reboot step if it left it for us, and notifies by itself.
-fn lock_or_explain(dir: &Path) -> Option<daemonize::DirLock> {
-    match daemonize::lock_dir_as(dir, ROLE_NOTIFIER) {
+fn lock_or_explain(dir: &Path) -> Option<DirLock> {
+    match lock::lock_dir_as(dir, ROLE_NOTIFIER) {
         Ok(lock) => Some(lock),
         Err(e) => {
-            match daemonize::lock_holder(dir) {
+            match lock::lock_holder(dir) {
                 Some((pid, role)) if role == ROLE_DAEMON => {
-                    match signal(pid, rustix::process::Signal::USR1) {
+                    match lock::signal(pid, rustix::process::Signal::USR1) {
                         Ok(()) => log::info!(
                             "rpc.statd (pid {pid}) holds {}; asked it to notify peers",
                             dir.display()
@@ -165,48 +158,12 @@ fn lock_or_explain(dir: &Path) -> Option<daemonize::DirLock> {
     }
 }
 
-fn signal(pid: i32, sig: rustix::process::Signal) -> std::io::Result<()> {
-    let pid =
-        rustix::process::Pid::from_raw(pid).ok_or_else(|| std::io::Error::other("bad pid"))?;
-    rustix::process::kill_process(pid, sig).map_err(std::io::Error::from)
-}
-
-/// Takes the state directory's lock for rpc.statd. A standalone notifier
-/// holding it is asked to stop (SIGTERM: it saves its progress) and the
-/// daemon carries on its work; `Ok(true)` then. Anyone else holding it is
-/// an error.
-pub fn lock_for_daemon(dir: &Path) -> std::io::Result<(daemonize::DirLock, bool)> {
-    let err = match daemonize::lock_dir_as(dir, ROLE_DAEMON) {
-        Ok(lock) => return Ok((lock, false)),
-        Err(e) => e,
-    };
-    let Some((pid, role)) = daemonize::lock_holder(dir) else {
-        return Err(err);
-    };
-    if role != ROLE_NOTIFIER {
-        return Err(err);
-    }
-    log::info!(
-        "a notifier (pid {pid}) holds {}; taking over",
-        dir.display()
-    );
-    signal(pid, rustix::process::Signal::TERM)?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match daemonize::lock_dir_as(dir, ROLE_DAEMON) {
-            Ok(lock) => return Ok((lock, true)),
-            Err(e) if std::time::Instant::now() > deadline => return Err(e),
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
-}
-
 /// Creates nfs-utils' boot marker; `false` if it exists (already run).
 fn claim_boot_marker() -> bool {
     let marker = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(SM_NOTIFY_MARKER);
+        .open(root::path(SM_NOTIFY_MARKER));
     match marker {
         Ok(mut f) => {
             let _ = writeln!(f, "{}", std::process::id());
@@ -219,28 +176,18 @@ fn claim_boot_marker() -> bool {
 }
 
 fn run_module(cfg: StandaloneConfig, ready: Option<ReadyPipe>) -> i32 {
-    let mut reactor = match Reactor::new(Box::new(SystemClock)) {
+    let reactor = match run::bootstrap(vec![Box::new(NotifyModule::new(cfg))]) {
         Ok(r) => r,
         Err(e) => {
-            log::error!("cannot create the event loop: {e}");
-            return 1;
+            log::error!("cannot start notifying: {e}");
+            if let Some(r) = ready {
+                r.failed(&e.to_string());
+            }
+            return run::EXIT_FAILURE;
         }
     };
-    if let Err(e) = reactor.add_module(Box::new(NotifyModule::new(cfg))) {
-        log::error!("cannot start notifying: {e}");
-        if let Some(r) = ready {
-            r.failed(&e.to_string());
-        }
-        return 1;
-    }
     if let Some(r) = ready {
         r.ready();
     }
-    match reactor.run() {
-        Ok(code) => code,
-        Err(e) => {
-            log::error!("event loop failed: {e}");
-            1
-        }
-    }
+    run::run_to_exit(reactor)
 }
