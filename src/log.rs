@@ -20,7 +20,6 @@
 use crate::sys;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,9 +121,7 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
             .filter_module("statmon", ours)
             .target(env_logger::Target::Stderr)
             .format(move |buf, r| {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default();
+                let now = crate::daemon::clock::since_epoch();
                 let t = sys::local_time(now.as_secs() as i64);
                 writeln!(
                     buf,

@@ -190,3 +190,48 @@ fn failed_start_releases_what_the_module_opened() {
     let id = add(&mut r, Recorder::new(|_, _| Ok(())));
     assert!(r.module::<Recorder>(id).is_some());
 }
+
+#[test]
+fn a_flooded_socket_yields_to_others_and_is_drained_in_the_next_turns() {
+    let mut r = reactor();
+    let id = add(
+        &mut r,
+        Recorder::new(|cx, me| {
+            for _ in 0..2 {
+                let (s, a) = cx.udp_bind("127.0.0.1:0".parse().expect("addr"))?;
+                me.ids.push(s);
+                me.addrs.push(a);
+            }
+            Ok(())
+        }),
+    );
+    let (flooded, quiet) = (rec(&mut r, id).addrs[0], rec(&mut r, id).addrs[1]);
+    let (flooded_id, quiet_id) = (rec(&mut r, id).ids[0], rec(&mut r, id).ids[1]);
+    let c = client(flooded);
+    c.set_write_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    // More than one turn's budget (64) on one socket (the kernel may drop
+    // some of them: its buffer is what it is), one on the other.
+    for i in 0..200u32 {
+        c.send_to(&i.to_be_bytes(), flooded).expect("send");
+    }
+    c.send_to(b"quiet", quiet).expect("send");
+    let count = |r: &mut statmon::reactor::Reactor, to: statmon::reactor::SourceId| {
+        rec(r, id)
+            .events
+            .iter()
+            .filter(|e| matches!(e, Rec::Datagram { sock, .. } if *sock == to))
+            .count()
+    };
+    r.turn(Some(Duration::from_secs(1))).expect("turn");
+    assert_eq!(count(&mut r, quiet_id), 1, "the quiet socket was served");
+    assert_eq!(count(&mut r, flooded_id), 64, "one turn, one budget");
+    // No new readiness arrives, yet the rest comes at once.
+    let t = std::time::Instant::now();
+    r.turn(Some(Duration::from_secs(5))).expect("turn");
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "carried datagrams waited"
+    );
+    assert!(count(&mut r, flooded_id) > 64, "the next turn went on");
+}

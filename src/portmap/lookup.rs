@@ -16,6 +16,7 @@
 //! (libtirpc's `__rpc_fixup_addr`).
 
 use super::call::{FailureKind, PlannedCall};
+use super::taddr::is_link_scoped;
 use crate::proto::pmap::{Mapping, PMAPPROC_GETPORT, PMAP_PROG, PMAP_VERS};
 use crate::proto::rpcb::{
     uaddr_from_socket, uaddr_to_socket, Netid, Rpcb, UaddrStr, RPCBPROC_GETADDR, RPCBVERS,
@@ -98,15 +99,11 @@ pub fn parse_getaddr(
         addr.set_ip(server.ip());
     }
     if let (SocketAddr::V6(a), SocketAddr::V6(s)) = (&mut addr, server) {
-        if is_link_local(a.ip()) && is_link_local(s.ip()) {
+        if is_link_scoped(a.ip()) && is_link_scoped(s.ip()) {
             a.set_scope_id(s.scope_id());
         }
     }
     Ok(Some(addr))
-}
-
-fn is_link_local(ip: &std::net::Ipv6Addr) -> bool {
-    (ip.segments()[0] & 0xffc0) == 0xfe80
 }
 
 /// How a lookup ended.

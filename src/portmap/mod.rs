@@ -29,4 +29,4 @@ pub use lookup::{
 pub use register::{Outcome, Registration, Report};
 pub use server::{owner_of, Portmapper};
 pub use table::{Entry, Table, OWNER_SUPERUSER, OWNER_UNKNOWN, TABLE_MAX};
-pub use taddr::{socket_from_taddr, taddr_from_socket};
+pub use taddr::{is_link_scoped, socket_from_taddr, taddr_from_socket};

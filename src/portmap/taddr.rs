@@ -19,6 +19,15 @@ const SOCKADDR_IN_LEN: usize = 16;
 /// `sizeof(struct sockaddr_in6)`.
 const SOCKADDR_IN6_LEN: usize = 28;
 
+/// Whether `ip` is link-scoped, so that it means something only with an
+/// interface (a scope id): link-local unicast (`fe80::/10`) or link-local
+/// multicast (`ff02::/16`, any flags); glibc's `IN6_IS_ADDR_LINKLOCAL ||
+/// IN6_IS_ADDR_MC_LINKLOCAL`.
+pub fn is_link_scoped(ip: &Ipv6Addr) -> bool {
+    let o = ip.octets();
+    (o[0] == 0xfe && o[1] & 0xc0 == 0x80) || (o[0] == 0xff && o[1] & 0x0f == 0x02)
+}
+
 /// The `netbuf` rpcbind returns for `addr`: `maxlen` equal to the length.
 pub fn taddr_from_socket(addr: SocketAddr) -> Netbuf {
     let mut buf = Vec::with_capacity(SOCKADDR_IN6_LEN);

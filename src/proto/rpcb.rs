@@ -81,7 +81,7 @@ pub const UADDR_MAX: u32 = 1024;
 /// Bound on owner strings.
 pub const OWNER_MAX: u32 = 256;
 /// Bound on the opaque arguments and results of remote calls.
-pub const RMTCALL_OPAQUE_MAX: u32 = 65_536;
+pub const RMTCALL_OPAQUE_MAX: u32 = super::pmap::CALLIT_OPAQUE_MAX;
 /// Bound on a `netbuf`'s `maxlen` (libtirpc's `RPC_MAXDATASIZE`).
 pub const NETBUF_MAX: u32 = 9000;
 /// Most entries of any decoded rpcbind list.
@@ -308,34 +308,9 @@ fn encode_list<'a, T: Xdr<'a>>(w: &mut Writer, items: &[T]) {
 }
 
 /// `struct rpcb_rmtcallargs`: the arguments of CALLIT, BCAST and INDIRECT.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RmtcallArgs {
-    /// Target program.
-    pub prog: u32,
-    /// Target version.
-    pub vers: u32,
-    /// Target procedure.
-    pub proc: u32,
-    /// Encoded arguments of the target procedure.
-    pub args: Vec<u8>,
-}
-
-impl<'a> Xdr<'a> for RmtcallArgs {
-    fn encode(&self, w: &mut Writer) {
-        w.put_u32(self.prog);
-        w.put_u32(self.vers);
-        w.put_u32(self.proc);
-        w.put_opaque_var(&self.args);
-    }
-    fn decode(r: &mut Reader<'a>) -> Result<Self, XdrError> {
-        Ok(RmtcallArgs {
-            prog: r.u32()?,
-            vers: r.u32()?,
-            proc: r.u32()?,
-            args: r.opaque_var(RMTCALL_OPAQUE_MAX)?.to_vec(),
-        })
-    }
-}
+/// Its XDR is PMAP's `struct call_args`, field for field and with the same
+/// bound, so it is the same type.
+pub use super::pmap::CallArgs as RmtcallArgs;
 
 /// `struct rpcb_rmtcallres`: the target's address and encoded results.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

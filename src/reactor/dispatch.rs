@@ -1,6 +1,13 @@
 //! Turning readiness into module events: each ready source is drained
 //! until `WouldBlock`, due timers fire in deadline order, and sources the
 //! reactor closed are reported.
+//!
+//! Fairness: a datagram socket gives at most [`DATAGRAM_BUDGET`] datagrams
+//! per turn. A flood can keep a socket from ever reaching `WouldBlock`,
+//! and draining it whole would starve every other source (a lock manager's
+//! TCP connection, timers) for as long as the flood lasts; a socket that
+//! used its budget is carried to the next turn ([`Reactor::carry`]), which
+//! polls without waiting, so it is drained to the end all the same.
 
 use std::io::{self, Read};
 use std::time::Instant;
@@ -27,6 +34,20 @@ impl From<&mio::event::Event> for Ready {
             readable: e.is_readable(),
             writable: e.is_writable(),
             broken: e.is_error() || e.is_read_closed() || e.is_write_closed(),
+        }
+    }
+}
+
+/// Most datagrams one socket delivers per turn.
+pub(crate) const DATAGRAM_BUDGET: usize = 64;
+
+impl Ready {
+    /// Readable only: a carried socket's readiness.
+    pub(crate) fn readable() -> Ready {
+        Ready {
+            readable: true,
+            writable: false,
+            broken: false,
         }
     }
 }
@@ -76,8 +97,19 @@ impl Reactor {
         }
     }
 
+    /// Runs the sources carried from the last turn that this turn's events
+    /// did not carry again (those were just drained).
+    pub(super) fn dispatch_carried(&mut self, carried: Vec<Key>) {
+        for key in carried {
+            if !self.carry.contains(&key) {
+                self.on_source(key, Ready::readable());
+                self.deliver_closed();
+            }
+        }
+    }
+
     fn drain_udp(&mut self, key: Key) {
-        loop {
+        for _ in 0..DATAGRAM_BUDGET {
             let Some(entry) = self.core.sources.get_mut(key) else {
                 return;
             };
@@ -97,10 +129,11 @@ impl Reactor {
                 Err(e) => return self.core.close_reporting(key, Some(e)),
             }
         }
+        self.carry.push(key);
     }
 
     fn drain_unix_dgram(&mut self, key: Key) {
-        loop {
+        for _ in 0..DATAGRAM_BUDGET {
             let Some(entry) = self.core.sources.get_mut(key) else {
                 return;
             };
@@ -121,6 +154,7 @@ impl Reactor {
                 Err(e) => return self.core.close_reporting(key, Some(e)),
             }
         }
+        self.carry.push(key);
     }
 
     fn drain_accept(&mut self, key: Key) {

@@ -20,6 +20,7 @@ mod child;
 mod clock;
 mod context;
 mod core;
+mod deadline;
 mod dispatch;
 mod fifo;
 mod net;
@@ -43,6 +44,7 @@ use mio::{Events, Poll, Token};
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::context::Context;
+pub use self::deadline::Deadline;
 pub use self::stream::{TcpOpts, DEFAULT_SEND_LIMIT};
 pub use self::unix::UnixKind;
 pub use self::wake::{WakeId, Waker};
@@ -155,6 +157,9 @@ pub struct Reactor {
     /// `None` for a module whose `start` failed.
     modules: Vec<Option<Box<dyn Module>>>,
     buf: Vec<u8>,
+    /// Datagram sockets that used their budget this turn and still have
+    /// datagrams waiting (see `dispatch.rs`).
+    carry: Vec<Key>,
 }
 
 impl std::fmt::Debug for Reactor {
@@ -178,6 +183,7 @@ impl Reactor {
             core: Core::new(registry, clock),
             modules: Vec::new(),
             buf: vec![0; RECV_BUF],
+            carry: Vec::new(),
         })
     }
 
@@ -212,9 +218,14 @@ impl Reactor {
     }
 
     /// One round: wait for I/O (at most `timeout`, less if a timer is due
-    /// sooner), handle every ready source, then fire due timers.
+    /// sooner; not at all while a socket carries datagrams from the last
+    /// round), handle every ready source, then fire due timers.
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        let wait = self.poll_timeout(timeout);
+        let wait = if self.carry.is_empty() {
+            self.poll_timeout(timeout)
+        } else {
+            Some(Duration::ZERO)
+        };
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -223,10 +234,12 @@ impl Reactor {
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
         ready.extend(self.events.iter().map(|e| (e.token(), Ready::from(e))));
+        let carried = std::mem::take(&mut self.carry);
         for &(token, r) in &ready {
             self.dispatch(token, r);
         }
         self.ready = ready;
+        self.dispatch_carried(carried);
         self.fire_timers();
         Ok(())
     }

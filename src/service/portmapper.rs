@@ -12,13 +12,7 @@ use std::path::PathBuf;
 
 /// rpcbind's local socket, which libtirpc clients (rpcinfo) try first.
 pub const LOCAL_SOCKET: &str = "/run/rpcbind.sock";
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn wall_clock() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::daemon::clock::unix_now as wall_clock;
 
 /// The module: a [`Portmapper`] table behind an endpoint on port 111.
 pub struct PortmapModule {

@@ -7,7 +7,7 @@
 
 use crate::portmap::{FailureKind, Outcome, Registration};
 use crate::proto::pmap::PMAP_PORT;
-use crate::reactor::{Context, Event, SourceId, TimerId};
+use crate::reactor::{Context, Deadline, Event, SourceId};
 use crate::rpc::client::{CallError, CallId, OutCall, RetryPolicy, RpcClient};
 use crate::rpc::Credential;
 use std::io;
@@ -56,7 +56,7 @@ pub struct Registrar {
     client: RpcClient,
     plan: Option<Registration>,
     inflight: Option<CallId>,
-    timer: Option<TimerId>,
+    timer: Deadline,
 }
 
 impl Registrar {
@@ -76,7 +76,7 @@ impl Registrar {
             client: RpcClient::new(initial_xid()),
             plan: None,
             inflight: None,
-            timer: None,
+            timer: Deadline::default(),
         })
     }
 
@@ -102,9 +102,7 @@ impl Registrar {
                     self.client.handle_reply(data);
                 }
             }
-            Event::Timer(t) if Some(*t) == self.timer => {
-                self.timer = None;
-            }
+            Event::Timer(t) if self.timer.fired(*t) => {}
             _ => return Progress::NotMine,
         }
         self.flush(cx);
@@ -156,10 +154,7 @@ impl Registrar {
                 log::debug!("portmapper call not sent: {e}");
             }
         }
-        if let Some(t) = self.timer.take() {
-            cx.cancel_timer(t);
-        }
-        self.timer = self.client.poll_timeout().map(|at| cx.set_timer(at));
+        self.timer.follow(cx, self.client.poll_timeout());
     }
 }
 

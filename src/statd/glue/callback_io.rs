@@ -3,7 +3,7 @@
 //! portmapper queries and UDP calls, TCP connections from reserved ports
 //! for the TCP fallback, and one timer.
 
-use crate::reactor::{Context, Event, SourceId, TimerId};
+use crate::reactor::{Context, Deadline, Event, SourceId};
 use crate::rpc::client::CallId;
 use crate::rpc::record::{frame, RecordReader};
 use crate::service::endpoint::MAX_RECORD;
@@ -12,7 +12,6 @@ use crate::statd::core::Callback;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Instant;
 
 struct Exchange {
     call: CallId,
@@ -26,7 +25,7 @@ pub struct CallbackIo {
     local: SocketAddr,
     conns: HashMap<SourceId, Exchange>,
     by_call: HashMap<CallId, SourceId>,
-    timer: Option<(TimerId, Instant)>,
+    timer: Deadline,
 }
 
 impl CallbackIo {
@@ -52,7 +51,7 @@ impl CallbackIo {
             local,
             conns: HashMap::new(),
             by_call: HashMap::new(),
-            timer: None,
+            timer: Deadline::default(),
         })
     }
 
@@ -79,8 +78,7 @@ impl CallbackIo {
             Event::Datagram { sock, from, data } if *sock == self.sock => {
                 self.engine.handle_udp(now, *from, data);
             }
-            Event::Timer(t) if self.timer.is_some_and(|(id, _)| id == *t) => {
-                self.timer = None;
+            Event::Timer(t) if self.timer.fired(*t) => {
                 self.engine.handle_timeout(now);
             }
             Event::Stream { conn, data } if self.conns.contains_key(conn) => {
@@ -132,15 +130,7 @@ impl CallbackIo {
                 }
             }
         }
-        let next = self.engine.poll_timeout();
-        if self.timer.map(|(_, at)| at) != next {
-            if let Some((id, _)) = self.timer.take() {
-                cx.cancel_timer(id);
-            }
-            if let Some(at) = next {
-                self.timer = Some((cx.set_timer(at), at));
-            }
-        }
+        self.timer.follow(cx, self.engine.poll_timeout());
     }
 
     fn connect(&mut self, cx: &mut Context<'_>, call: CallId, to: SocketAddr, data: &[u8]) {

@@ -26,6 +26,7 @@
 //! reply, SM_NOTIFY's callbacks come after the callout has finished); the
 //! commands built here run through a [`crate::daemon::children::ChildQueue`].
 
+use crate::portmap::is_link_scoped;
 use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::unix::ffi::OsStrExt;
@@ -117,7 +118,7 @@ pub fn present_address(addr: SocketAddr) -> String {
             match a.scope_id() {
                 0 => host,
                 scope => {
-                    let name = is_link_local(a.ip()).then(|| interface_name(scope));
+                    let name = is_link_scoped(a.ip()).then(|| interface_name(scope));
                     match name.flatten() {
                         Some(name) => format!("{host}%{name}"),
                         None => format!("{host}%{scope}"),
@@ -126,12 +127,6 @@ pub fn present_address(addr: SocketAddr) -> String {
             }
         }
     }
-}
-
-/// glibc's `IN6_IS_ADDR_LINKLOCAL || IN6_IS_ADDR_MC_LINKLOCAL`.
-fn is_link_local(ip: &Ipv6Addr) -> bool {
-    let o = ip.octets();
-    (o[0] == 0xfe && o[1] & 0xc0 == 0x80) || (o[0] == 0xff && o[1] & 0x0f == 0x02)
 }
 
 /// `if_indextoname(3)`: the name of interface `index`, if there is one.

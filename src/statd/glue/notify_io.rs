@@ -21,7 +21,7 @@
 
 use crate::daemon::clock;
 use crate::daemon::resolver::{Lane, Resolver};
-use crate::reactor::{Context, Event, SourceId, TimerId};
+use crate::reactor::{Context, Deadline, Event, SourceId, TimerId};
 use crate::service::registrar::initial_xid;
 use crate::statd::notify::notifier::{
     HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
@@ -138,7 +138,7 @@ pub struct NotifyIo {
     engine: Notifier,
     socks: NotifySockets,
     resolver: Resolver<LookupId>,
-    timer: Option<(TimerId, Instant)>,
+    timer: Deadline,
     cleared: Vec<Change>,
     given_up: Vec<Vec<u8>>,
     progress: Progress,
@@ -234,7 +234,7 @@ impl NotifyIo {
             engine,
             socks,
             resolver,
-            timer: None,
+            timer: Deadline::default(),
             cleared: Vec::new(),
             given_up: Vec::new(),
             progress: Progress {
@@ -368,8 +368,7 @@ impl NotifyIo {
             {
                 self.engine.handle_datagram(now, *from, data);
             }
-            Event::Timer(t) if self.timer.is_some_and(|(id, _)| id == *t) => {
-                self.timer = None;
+            Event::Timer(t) if self.timer.fired(*t) => {
                 self.engine.handle_timeout(now);
             }
             Event::Timer(t) if self.progress.timer == Some(*t) => {
@@ -452,15 +451,7 @@ impl NotifyIo {
         if self.progress.dirty && self.progress.timer.is_none() && self.progress.path.is_some() {
             self.progress.timer = Some(cx.set_timer(now + PROGRESS_EVERY));
         }
-        let next = self.engine.poll_timeout();
-        if self.timer.map(|(_, at)| at) != next {
-            if let Some((id, _)) = self.timer.take() {
-                cx.cancel_timer(id);
-            }
-            if let Some(at) = next {
-                self.timer = Some((cx.set_timer(at), at));
-            }
-        }
+        self.timer.follow(cx, self.engine.poll_timeout());
     }
 
     fn on_notify_event(&mut self, now: Instant, ev: NotifyEvent) {

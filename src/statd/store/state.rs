@@ -105,6 +105,20 @@ pub fn next_on_boot(current: i32) -> i32 {
     }
 }
 
+/// The reboot step's bookkeeping, the same in every store: `state` moves
+/// to [`next_on_boot`] (a wrap is logged as an error) and `new_id`, when
+/// known, becomes the boot id on record. The caller writes both.
+pub fn take_boot_step(state: &mut i32, boot_id: &mut Option<Vec<u8>>, new_id: Option<&[u8]>) {
+    let next = next_on_boot(*state);
+    if next < *state {
+        log::error!("state {state} cannot grow any further; wrapped to {next}");
+    }
+    *state = next;
+    if let Some(id) = new_id {
+        *boot_id = Some(id.to_vec());
+    }
+}
+
 /// Whether the host booted since the boot id `last` was stored. When either
 /// id is unknown (first run, or a platform without boot ids) every start
 /// counts as a boot, as on BSD and macOS.

@@ -351,17 +351,7 @@ impl Store for AppleStore {
         }
         let had_regs = !self.regs.is_empty();
         self.regs.clear();
-        let next = state::next_on_boot(self.state);
-        if next < self.state {
-            log::error!(
-                "state {} cannot grow any further; wrapped to {next}",
-                self.state
-            );
-        }
-        self.state = next;
-        if let Some(id) = boot_id {
-            self.boot_id = Some(id.to_vec());
-        }
+        state::take_boot_step(&mut self.state, &mut self.boot_id, boot_id);
         self.flush(Dirty {
             status: true,
             callbacks: had_regs,

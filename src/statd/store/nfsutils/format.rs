@@ -285,13 +285,15 @@ pub fn parse_file(bytes: &[u8]) -> (Vec<Registration>, Vec<BadLine>) {
     (good, bad)
 }
 
-/// Interprets the `state` file's bytes (`None`: no file). Exactly four bytes
-/// are a value; anything else is damage. (nfs-utils reads the first four
+/// Interprets the `state` file's bytes (`None`: no file). An empty file is
+/// no state yet, as a missing one: nfs-common's package ships `state` empty,
+/// and nfs-utils initializes it on first start. Exactly four bytes are a
+/// value; anything else is damage. (nfs-utils reads the first four
 /// bytes of a longer file; a longer file is not something it writes, so we
 /// call it damaged and let the state rules choose a safe value.)
 pub fn parse_state(bytes: Option<&[u8]>) -> Stored {
     match bytes {
-        None => Stored::Missing,
+        None | Some([]) => Stored::Missing,
         Some(b) => match <[u8; 4]>::try_from(b) {
             Ok(word) => Stored::Value(i32::from_ne_bytes(word)),
             Err(_) => Stored::Damaged { len: b.len() },
@@ -445,7 +447,11 @@ mod tests {
     #[test]
     fn state_file_rules() {
         assert_eq!(parse_state(None), Stored::Missing);
-        assert_eq!(parse_state(Some(b"")), Stored::Damaged { len: 0 });
+        assert_eq!(
+            parse_state(Some(b"")),
+            Stored::Missing,
+            "as nfs-common ships it"
+        );
         assert_eq!(parse_state(Some(b"\x03\x00")), Stored::Damaged { len: 2 });
         assert_eq!(parse_state(Some(&encode_state(11))), Stored::Value(11));
         assert_eq!(encode_state(3), 3i32.to_ne_bytes());

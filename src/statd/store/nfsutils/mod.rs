@@ -608,17 +608,7 @@ impl Store for NfsUtilsStore {
 
     fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError> {
         self.retire_each_file()?;
-        let next = state::next_on_boot(self.state);
-        if next < self.state {
-            log::error!(
-                "state {} cannot grow any further; wrapped to {next}",
-                self.state
-            );
-        }
-        self.state = next;
-        if let Some(id) = boot_id {
-            self.boot_id = Some(id.to_vec());
-        }
+        state::take_boot_step(&mut self.state, &mut self.boot_id, boot_id);
         self.flush_base(true, boot_id.is_some())?;
         Ok(self.state)
     }
