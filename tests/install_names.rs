@@ -1,49 +1,34 @@
 //! The program names as scripts see them: what `statmon install-links`
-//! installs, what `pgrep` finds, what `killall` by path ends, that a daemon
-//! keeps no descriptor it inherited, and that the install recipe of
-//! `compat/systemd/README.md` diverts the paths dpkg really owns.
+//! installs, what `pgrep` finds, what the HA agent that stops sm-notify
+//! ends, that a daemon keeps no descriptor it inherited, and that the
+//! install recipe of `compat/systemd/README.md` diverts the paths dpkg
+//! really owns.
 //!
-//! `killall` is only ever given the path of a copy installed in this test's
-//! own temporary directory: psmisc's killall selects a process by the inode
-//! of `/proc/PID/exe`, so nothing but the processes started here from that
-//! copy can match.
+//! The agent is resource-agents' own `nfsnotify`, run as a cluster manager
+//! runs it (`stop`), with `HA_SBIN_DIR` naming a directory of this test's:
+//! its stop signals every process whose executable is
+//! `$HA_SBIN_DIR/sm-notify`, by psmisc's rule (the inode of
+//! `/proc/PID/exe`), so nothing but the processes started here from that
+//! copy can match, and when all the names are one inode, rpc.statd too.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::fake_peer::FakePeer;
-use common::sandbox::{unavailable, which, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::{rpcinfo, start_rpcbind, STATMON};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-/// Whether a missing prerequisite fails the test instead of skipping it.
-fn strict() -> bool {
-    let ci = std::env::var("CI").unwrap_or_default();
-    (!ci.is_empty() && ci != "false" && ci != "0")
-        || std::env::var("STATMON_TEST_STRICT").as_deref() == Ok("1")
-}
+/// resource-agents' nfsnotify agent (start, stop and monitor of
+/// sm-notify in Pacemaker clusters).
+const NFSNOTIFY_AGENT: &str = "/usr/lib/ocf/resource.d/heartbeat/nfsnotify";
 
-/// `true` if the test can run: a sandbox and every tool in `tools`. Else
-/// panics under CI, or prints `SKIP: <reason>` and returns `false`.
-fn can_run(test: &str, tools: &[&str]) -> bool {
-    let why = unavailable().or_else(|| {
-        tools
-            .iter()
-            .find(|t| which(t).is_none())
-            .map(|t| format!("{t} missing"))
-    });
-    match why {
-        None => true,
-        Some(why) if strict() => panic!("{test}: {why}"),
-        Some(why) => {
-            println!("SKIP: {test}: {why}");
-            false
-        }
-    }
-}
+/// What its log says when its stop found sm-notify processes to end.
+const AGENT_ENDED_SM_NOTIFY: &str = "previous sm-notify processes terminated";
 
 fn statmon(args: &[&str]) -> Output {
     Command::new(STATMON).args(args).output().unwrap()
@@ -213,15 +198,21 @@ fn pgrep(name: &str) -> Vec<u32> {
         .collect()
 }
 
-/// `killall -TERM PATH` (PATH is always a copy in this test's directory);
-/// its output and whether it signalled anything.
-fn killall_term(path: &Path) -> (bool, String) {
-    let out = Command::new("killall")
-        .arg("-TERM")
-        .arg(path)
+/// Runs the nfsnotify agent's `stop` with `bin` as its sbin directory
+/// (and a private `HA_RSCTMP`): whether it said it ended sm-notify
+/// processes, and all it printed.
+fn agent_stop(bin: &Path, rsctmp: &Path) -> (bool, String) {
+    let out = Command::new(NFSNOTIFY_AGENT)
+        .arg("stop")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .env("OCF_RESOURCE_INSTANCE", "statmon-test")
+        .env("HA_RSCTMP", rsctmp)
+        .env("HA_SBIN_DIR", bin)
         .output()
         .unwrap();
-    (out.status.success(), text(&out))
+    let said = text(&out);
+    assert!(out.status.success(), "nfsnotify stop failed: {said}");
+    (said.contains(AGENT_ENDED_SM_NOTIFY), said)
 }
 
 /// Whether statd in `sb` answers a null call on 127.0.0.1:`port` (UDP).
@@ -267,11 +258,16 @@ fn state_dir(sb: &Sandbox, name: &str) -> PathBuf {
 const STATD_PORT: u16 = 20061;
 
 #[test]
-fn pgrep_finds_each_program_and_killall_by_path_ends_only_sm_notify() {
-    if !can_run(
-        "pgrep and killall by path",
-        &["rpcbind", "rpcinfo", "pgrep", "killall"],
-    ) {
+fn pgrep_finds_each_program_and_the_ha_agents_stop_ends_only_sm_notify() {
+    // psmisc's fuser stands for the psmisc tool the agent's stop runs.
+    if !prereq::require(&[
+        Need::Sandbox,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::Tool("pgrep"),
+        Need::Tool("fuser"),
+        Need::File(NFSNOTIFY_AGENT),
+    ]) {
         return;
     }
     let mut sb = Sandbox::new();
@@ -279,6 +275,8 @@ fn pgrep_finds_each_program_and_killall_by_path_ends_only_sm_notify() {
     let bin = sb.dir.path().join("sbin");
     install(&bin);
     let held = sb.dir.path().join("held-by-the-parent");
+    let rsctmp = sb.dir.path().join("rsctmp");
+    std::fs::create_dir_all(&rsctmp).unwrap();
 
     let statd_dir = state_dir(&sb, "statd");
     let port = STATD_PORT.to_string();
@@ -306,9 +304,10 @@ fn pgrep_finds_each_program_and_killall_by_path_ends_only_sm_notify() {
     );
     assert!(!pgrep("sm-notify").contains(&statd));
 
-    // No sm-notify runs: killall finds nothing, and statd keeps serving.
-    let (hit, said) = killall_term(&bin.join("sm-notify"));
-    assert!(!hit, "killall signalled something: {said}");
+    // No sm-notify runs: the agent's stop ends nothing, and statd keeps
+    // serving.
+    let (hit, said) = agent_stop(&bin, &rsctmp);
+    assert!(!hit, "the agent's stop signalled something: {said}");
     std::thread::sleep(Duration::from_millis(200));
     assert!(answers(&sb, STATD_PORT), "{}", sb.log("statd.log"));
 
@@ -352,11 +351,11 @@ fn pgrep_finds_each_program_and_killall_by_path_ends_only_sm_notify() {
     assert!(!pgrep("rpc.statd").contains(&notifier));
     assert!(!pgrep("sm-notify").contains(&statd));
 
-    let (hit, said) = killall_term(&bin.join("sm-notify"));
-    assert!(hit, "killall found no sm-notify: {said}");
+    let (hit, said) = agent_stop(&bin, &rsctmp);
+    assert!(hit, "the agent's stop found no sm-notify: {said}");
     let status = nsb
         .wait_exit(notifier, 10)
-        .expect("sm-notify survived killall -TERM");
+        .expect("sm-notify survived the agent's stop (SIGTERM)");
     println!("sm-notify after SIGTERM: {status:?}");
     assert!(
         answers(&sb, STATD_PORT),
@@ -369,10 +368,12 @@ fn pgrep_finds_each_program_and_killall_by_path_ends_only_sm_notify() {
 
 #[test]
 fn statmon_run_as_statmon_rpc_statd_is_named_rpc_statd() {
-    if !can_run(
-        "statmon rpc.statd is named rpc.statd",
-        &["rpcbind", "rpcinfo", "pgrep"],
-    ) {
+    if !prereq::require(&[
+        Need::Sandbox,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::Tool("pgrep"),
+    ]) {
         return;
     }
     let mut sb = Sandbox::new();
@@ -425,9 +426,7 @@ fn diverted_in_readme() -> Vec<String> {
 fn the_readme_recipe_diverts_the_paths_dpkg_owns() {
     let diverted = diverted_in_readme();
     assert_eq!(diverted, ["/sbin/rpc.statd", "/sbin/sm-notify"]);
-    if which("dpkg").is_none() {
-        assert!(!strict(), "dpkg missing");
-        println!("SKIP: README recipe against dpkg -S: dpkg missing");
+    if !prereq::require(&[Need::Tool("dpkg"), Need::DebianDaemons]) {
         return;
     }
     let out = Command::new("dpkg")

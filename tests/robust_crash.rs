@@ -266,10 +266,10 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
     };
     let dir = sb.dir.path().join(format!("state-{label}"));
     match format {
-        // `state` absent (the stock variant of systems whose package does
-        // not create it): statmon reports the empty file nfs-common leaves
-        // as damaged, and this test counts damage the crashes cause.
-        StoreFormat::NfsUtils => drop(layout::stock(&dir, StateFile::Absent)),
+        // `state` empty, as nfs-common's postinst leaves it: that is no
+        // state yet (as sm-notify reads it), not damage, so every damage
+        // line this test counts is one the crashes caused.
+        StoreFormat::NfsUtils => drop(layout::stock(&dir, StateFile::Empty)),
         StoreFormat::Apple => drop(layout::apple_stock(&dir)),
     }
     let extra: &[&str] = match format {

@@ -17,7 +17,8 @@
 mod common;
 
 use common::layout::{self, StateFile};
-use common::sandbox::{unavailable, which, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::{rpcinfo, start_rpcbind, STATMON};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,32 +29,26 @@ const START_STATD: &str = "/usr/sbin/start-statd";
 /// start-statd's own PATH.
 const START_STATD_PATH: &str = "/sbin:/usr/sbin:/bin:/usr/bin";
 
-/// Whether a missing prerequisite fails the test instead of skipping it.
-fn strict() -> bool {
-    let ci = std::env::var("CI").unwrap_or_default();
-    (!ci.is_empty() && ci != "false" && ci != "0")
-        || std::env::var("STATMON_TEST_STRICT").as_deref() == Ok("1")
-}
-
-/// Why the test cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    unavailable()
-        .or_else(|| {
-            ["rpcbind", "rpcinfo", "flock", "mount"]
-                .iter()
-                .find(|t| which(t).is_none())
-                .map(|t| format!("{t} missing"))
-        })
-        .or_else(|| {
-            (!Path::new(START_STATD).is_file())
-                .then(|| format!("{START_STATD} missing (nfs-common)"))
-        })
-        .or_else(|| {
-            rpc_statd_on_path()
-                .is_none()
-                .then(|| "no rpc.statd on start-statd's PATH (nfs-common)".into())
-        })
-        .or_else(|| layout::statd_user().err())
+/// What the test needs: a sandbox, the tools start-statd and the test use,
+/// nfs-common's start-statd and an rpc.statd on its PATH, and the `statd`
+/// user. Missing ones are skipped and counted, or fail under CI.
+fn can_run() -> bool {
+    prereq::require(&[
+        Need::Sandbox,
+        Need::Tool("rpcbind"),
+        Need::Tool("rpcinfo"),
+        Need::Tool("flock"),
+        Need::Tool("mount"),
+        Need::File(START_STATD),
+        Need::DebianDaemons,
+        Need::StatdUser,
+    ]) && {
+        assert!(
+            rpc_statd_on_path().is_some(),
+            "no rpc.statd on start-statd's PATH {START_STATD_PATH} though nfs-common is installed"
+        );
+        true
+    }
 }
 
 /// The file start-statd's `exec rpc.statd` runs (symlinks resolved, so the
@@ -109,9 +104,7 @@ fn net_ns(pid: u32) -> Option<PathBuf> {
 
 #[test]
 fn start_statd_twice_starts_one_daemon_and_then_returns_at_once() {
-    if let Some(why) = missing() {
-        assert!(!strict(), "start-statd twice: {why}");
-        println!("SKIP: start-statd twice: {why}");
+    if !can_run() {
         return;
     }
     let mut sb = Sandbox::new();

@@ -12,7 +12,8 @@
 mod common;
 
 use common::nsmraw::{self, Answer};
-use common::sandbox::{self, Sandbox};
+use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
 use common::{rpcinfo, statd_command};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,27 +23,12 @@ const PORT: u16 = 20_124;
 const SECOND_PORT: u16 = 20_126;
 const DEBIAN_STATD: &str = "/sbin/rpc.statd";
 
-/// Whether the test must fail rather than skip when a prerequisite is
-/// missing.
-fn strict() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var("STATMON_TEST_STRICT").is_ok_and(|v| v == "1")
-}
-
-/// A sandbox, or `None` after saying why the test is skipped (a panic
-/// under CI / STATMON_TEST_STRICT=1).
-fn sandbox(test: &str, tools: &[&str]) -> Option<Sandbox> {
-    let missing = sandbox::unavailable().or_else(|| {
-        tools
-            .iter()
-            .find(|t| sandbox::which(t).is_none() && !std::path::Path::new(t).is_file())
-            .map(|t| format!("{t} missing"))
-    });
-    if let Some(why) = missing {
-        assert!(!strict(), "{test}: prerequisite missing: {why}");
-        println!("SKIP: {test}: {why}");
-        return None;
-    }
-    Some(Sandbox::new())
+/// A sandbox, or `None` when a prerequisite is missing (skipped and
+/// counted, or a failure under CI: see `common::prereq`). `needs` comes
+/// after the sandbox's own.
+fn sandbox(needs: &[Need]) -> Option<Sandbox> {
+    let all: Vec<Need> = [Need::Sandbox].iter().chain(needs).copied().collect();
+    prereq::require(&all).then(Sandbox::new)
 }
 
 /// Starts rpcbind and waits until it lists itself on port 111 (rpcinfo's
@@ -106,12 +92,12 @@ fn first_answer(to: SocketAddr, within: Duration) -> bool {
 /// At the first SM_NULL answer, `rpcinfo -p` and `rpcinfo -u` already see
 /// program 100024.
 fn registered_at_first_answer(test: &str, with_rpcbind: bool) {
-    let tools: &[&str] = if with_rpcbind {
-        &["rpcinfo", "rpcbind"]
+    let needs: &[Need] = if with_rpcbind {
+        &[Need::Tool("rpcinfo"), Need::Tool("rpcbind")]
     } else {
-        &["rpcinfo"]
+        &[Need::Tool("rpcinfo")]
     };
-    let Some(mut sb) = sandbox(test, tools) else {
+    let Some(mut sb) = sandbox(needs) else {
         return;
     };
     if with_rpcbind {
@@ -164,8 +150,12 @@ fn registered_at_the_first_answer_without_rpcbind() {
 /// SIGTERM at once after the spawn and right after the first answer: the
 /// daemon is gone within 5 s (a liveness bound, not a benchmark).
 fn sigterm_right_after_start(test: &str, with_rpcbind: bool, extra: &[&str]) {
-    let tools: &[&str] = if with_rpcbind { &["rpcbind"] } else { &[] };
-    let Some(mut sb) = sandbox(test, tools) else {
+    let needs: &[Need] = if with_rpcbind {
+        &[Need::Tool("rpcbind")]
+    } else {
+        &[]
+    };
+    let Some(mut sb) = sandbox(needs) else {
         return;
     };
     if with_rpcbind {
@@ -212,12 +202,16 @@ fn sigterm_right_after_start_exits_promptly() {
 /// A second statmon on another directory and port exits 1 naming the
 /// first statd's port and pid; the first goes on serving.
 fn second_statd_is_refused(test: &str, first_is_debian: bool) {
-    let tools: &[&str] = if first_is_debian {
-        &["rpcinfo", "rpcbind", DEBIAN_STATD]
+    let needs: &[Need] = if first_is_debian {
+        &[
+            Need::Tool("rpcinfo"),
+            Need::Tool("rpcbind"),
+            Need::DebianDaemons,
+        ]
     } else {
-        &["rpcinfo", "rpcbind"]
+        &[Need::Tool("rpcinfo"), Need::Tool("rpcbind")]
     };
-    let Some(mut sb) = sandbox(test, tools) else {
+    let Some(mut sb) = sandbox(needs) else {
         return;
     };
     start_rpcbind(&mut sb);
