@@ -16,10 +16,63 @@
 //! Text that came from a peer must go through [`escape`] before it is logged;
 //! syslog always receives it through a constant `"%s"` format.
 //! `STATMON_LOG` (env_logger filter syntax) overrides the stderr filter.
+//!
+//! Several daemons in one process (`statmon run`) share the logger: each
+//! logs under its own program name and verbosity while a [`Program`] scope
+//! is entered on the thread (the host enters it around every call into a
+//! daemon; a daemon's worker threads enter the one they were started
+//! under, see [`current_program`]). Outside any scope, lines carry the
+//! `ident` given to [`init`] and its verbosity.
 
 use crate::sys;
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::cell::Cell;
 use std::io::Write;
+
+/// A daemon's name and log filter, for the lines its thread writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    /// The name the lines carry (`rpc.statd`).
+    pub name: &'static str,
+    /// The daemon's own verbosity, as a filter.
+    pub max: LevelFilter,
+}
+
+thread_local! {
+    static PROGRAM: Cell<Option<Program>> = const { Cell::new(None) };
+}
+
+impl Program {
+    /// `name` at man-page `verbosity`.
+    pub fn new(name: &'static str, verbosity: u32) -> Program {
+        Program {
+            name,
+            max: level_for_verbosity(verbosity),
+        }
+    }
+
+    /// Logs as this program on this thread until the guard is dropped
+    /// (the scope before it is restored then).
+    pub fn enter(self) -> ProgramScope {
+        ProgramScope(PROGRAM.with(|p| p.replace(Some(self))))
+    }
+}
+
+/// The scope [`Program::enter`] opened; dropping it closes the scope.
+#[derive(Debug)]
+#[must_use = "the scope ends when this is dropped"]
+pub struct ProgramScope(Option<Program>);
+
+impl Drop for ProgramScope {
+    fn drop(&mut self) {
+        PROGRAM.with(|p| p.set(self.0));
+    }
+}
+
+/// The program scope this thread is in, for a thread it starts to enter.
+pub fn current_program() -> Option<Program> {
+    PROGRAM.with(Cell::get)
+}
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +127,11 @@ impl Logger {
     /// Our own modules log at the chosen verbosity; dependencies (mio, ...)
     /// only warnings and errors.
     fn threshold(&self, target: &str) -> LevelFilter {
+        let max = current_program().map_or(self.max, |p| p.max.min(self.max));
         if target == "statmon" || target.starts_with("statmon::") {
-            self.max
+            max
         } else {
-            self.max.min(LevelFilter::Warn)
+            max.min(LevelFilter::Warn)
         }
     }
 }
@@ -89,13 +143,25 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
+        let program = current_program();
+        if program.is_some_and(|p| record.level() > p.max) {
+            return;
+        }
         if let Some(stderr) = &self.stderr {
             if stderr.matches(record) {
                 stderr.log(record);
             }
         }
         if self.syslog && record.level() <= self.threshold(record.target()) {
-            let text = format!("{}: {}", level_word(record.level()), record.args());
+            let text = match program {
+                Some(p) => format!(
+                    "{}: {}: {}",
+                    p.name,
+                    level_word(record.level()),
+                    record.args()
+                ),
+                None => format!("{}: {}", level_word(record.level()), record.args()),
+            };
             sys::syslog(syslog_priority(record.level()), &text);
         }
     }
@@ -108,7 +174,9 @@ impl Log for Logger {
 }
 
 /// Installs the process-wide logger. `ident` is the program name shown in
-/// every line (e.g. `rpc.statd`). Calling it twice keeps the first logger.
+/// every line outside a [`Program`] scope (e.g. `rpc.statd`); `verbosity`
+/// is the most any scope may show. Calling it twice keeps the first
+/// logger.
 pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
     let max = level_for_verbosity(verbosity);
     let stderr = matches!(sink, Sink::Stderr | Sink::Both).then(|| {
@@ -130,7 +198,7 @@ pub fn init(ident: &'static str, verbosity: u32, sink: Sink) {
                     t.minute,
                     t.second,
                     now.subsec_millis(),
-                    ident,
+                    current_program().map_or(ident, |p| p.name),
                     std::process::id(),
                     level_word(r.level()),
                     r.args()
@@ -233,5 +301,22 @@ mod tests {
             assert_eq!(r.allow(t0 + std::time::Duration::from_secs(s)), None);
         }
         assert_eq!(r.allow(t0 + WARN_EVERY), Some(9));
+    }
+
+    #[test]
+    fn program_scopes_nest_and_restore_per_thread() {
+        assert_eq!(current_program(), None);
+        let outer = Program::new("rpc.statd", 3);
+        let g1 = outer.enter();
+        {
+            let _g2 = Program::new("portmap", 0).enter();
+            assert_eq!(current_program().map(|p| p.name), Some("portmap"));
+            let other = std::thread::spawn(current_program).join().unwrap();
+            assert_eq!(other, None, "a new thread starts outside any scope");
+        }
+        assert_eq!(current_program(), Some(outer));
+        assert_eq!(outer.max, LevelFilter::Trace);
+        drop(g1);
+        assert_eq!(current_program(), None);
     }
 }

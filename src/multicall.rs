@@ -11,7 +11,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::daemon::detach;
+use crate::daemon::{detach, host};
 
 /// One daemon the binary can become.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +24,14 @@ pub struct Daemon {
     pub summary: &'static str,
     /// Entry point: takes the arguments after the name, returns the exit status.
     pub main: fn(&'static str, Vec<OsString>) -> i32,
+    /// For `statmon run`: parses the arguments into what the host runs
+    /// (`Err`: the exit status, the error said); `None` for a program that
+    /// cannot share a process (it runs once and exits).
+    pub plan: Option<PlanFn>,
 }
+
+/// Parses a daemon's arguments for [`host::run`].
+pub type PlanFn = fn(&'static str, Vec<OsString>) -> Result<Box<dyn host::Plan>, i32>;
 
 /// Every daemon this build contains.
 pub const DAEMONS: &[Daemon] = &[
@@ -33,12 +40,21 @@ pub const DAEMONS: &[Daemon] = &[
         aliases: &["statd"],
         summary: "NSM host status monitor (ONC RPC program 100024 v1)",
         main: crate::statd::entry::statd::main,
+        plan: Some(crate::statd::entry::statd::plan),
     },
     Daemon {
         name: "sm-notify",
         aliases: &[],
         summary: "send reboot notifications (SM_NOTIFY) to monitored peers",
         main: crate::statd::entry::notify::sm_notify_main,
+        plan: None,
+    },
+    Daemon {
+        name: "portmap",
+        aliases: &[],
+        summary: "portmapper (ONC RPC program 100000 v2-4) for hosts without rpcbind",
+        main: crate::service::portmap_daemon::main,
+        plan: Some(crate::service::portmap_daemon::plan),
     },
 ];
 
@@ -57,6 +73,9 @@ fn become_daemon(d: &'static Daemon, args: Vec<OsString>) -> i32 {
 
 const USAGE: &str = "\
 Usage: statmon PROGRAM [ARGS...]    run PROGRAM (see --list)
+       statmon run 'PROGRAM ARGS...' ...
+                                    run several daemons in this process,
+                                    each from its own command line
        statmon --list               name the programs in this binary
        statmon install-links [--symlink] [--force] DIR
                                     install DIR/<program> for every program:
@@ -64,6 +83,9 @@ Usage: statmon PROGRAM [ARGS...]    run PROGRAM (see --list)
                                     symbolic link to it (--symlink)
        statmon --version
 Installed under a program's name (e.g. as rpc.statd), it runs that program.";
+
+/// The one usage line of `run`, printed after its errors.
+const RUN_USAGE: &str = "usage: statmon run 'PROGRAM [ARGS...]' ['PROGRAM [ARGS...]' ...]";
 
 /// The one usage line of `install-links`, printed after its errors.
 const INSTALL_USAGE: &str = "usage: statmon install-links [--symlink] [--force] DIR";
@@ -103,6 +125,7 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
             0
         }
         "install-links" => install_links_main(&args),
+        "run" => run_main(&args),
         name => match find(name) {
             Some(d) => become_daemon(d, args),
             None => {
@@ -111,6 +134,54 @@ pub fn run(argv0: &OsStr, mut args: Vec<OsString>) -> i32 {
             }
         },
     }
+}
+
+/// `statmon run 'PROGRAM ARGS...' ...`: each argument is one daemon's
+/// command line, split into words as the shell would ([`host::split_words`])
+/// and parsed by that daemon's own parser; then [`host::run`] runs them
+/// all. Exit 2 for a bad `statmon run` line, the daemon's status for a bad
+/// daemon line, else what [`host::run`] returns.
+fn run_main(args: &[OsString]) -> i32 {
+    let usage_error = |msg: String| {
+        eprintln!("statmon: run: {msg}");
+        eprintln!("{RUN_USAGE}");
+        2
+    };
+    if args.is_empty() {
+        return usage_error("name at least one daemon".into());
+    }
+    detach::start_as("statmon");
+    let mut plans = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for line in args {
+        let Some(line) = line.to_str() else {
+            return usage_error(format!("'{}' is not UTF-8", line.to_string_lossy()));
+        };
+        let mut words = match host::split_words(line) {
+            Ok(w) if !w.is_empty() => w.into_iter(),
+            Ok(_) => return usage_error("an empty daemon command line".into()),
+            Err(e) => return usage_error(e),
+        };
+        let name = words.next().unwrap_or_default();
+        let Some(d) = find(&name) else {
+            return usage_error(format!("unknown daemon '{name}' (try statmon --list)"));
+        };
+        let Some(plan) = d.plan else {
+            return usage_error(format!(
+                "{} runs once and exits; run it on its own, not beside others",
+                d.name
+            ));
+        };
+        if seen.contains(&d.name) {
+            return usage_error(format!("{} given twice (one of each daemon)", d.name));
+        }
+        seen.push(d.name);
+        match plan(d.name, words.map(OsString::from).collect()) {
+            Ok(p) => plans.push(p),
+            Err(code) => return code,
+        }
+    }
+    host::run(plans)
 }
 
 /// How `install-links` installs each program name.

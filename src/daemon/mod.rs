@@ -5,7 +5,8 @@
 //!
 //! - [`run`]: the run skeleton (detach and log, pid files, bootstrap the
 //!   reactor, exit codes); [`detach`]: the fork with a ready pipe, and
-//!   [`detach::start_as`], the first step of every daemon process.
+//!   [`detach::start_as`], the first step of every daemon process;
+//!   [`host`]: several daemons in one process (`statmon run`).
 //! - [`lock`]: the one-daemon-per-directory lock and role hand-off;
 //!   [`pidfile`]: pid files under the names init systems read.
 //! - [`privs`]: giving up root for a directory's owner.
@@ -26,6 +27,7 @@ pub mod children;
 pub mod clock;
 pub mod detach;
 pub mod durable;
+pub mod host;
 pub mod lock;
 pub mod nfsconf;
 pub mod pidfile;

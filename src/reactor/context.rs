@@ -36,15 +36,17 @@ impl<'a> Context<'a> {
     }
 
     /// Asks the reactor to stop after this round; `Reactor::run` returns
-    /// `code`.
+    /// `code`. (A host of several daemons learns who asked from
+    /// `Reactor::take_exit` and stops that daemon alone.)
     pub fn exit(&mut self, code: i32) {
         self.core.exit = Some(code);
+        self.core.exits.push_back((self.module, code));
     }
 
     /// Starts another module on the same reactor (its `start` runs now)
     /// and returns its id. It gets events from the next one on.
     pub fn add_module(&mut self, module: Box<dyn super::Module>) -> io::Result<ModuleId> {
-        self.core.start_module(module)
+        self.core.start_module(module, Some(self.module))
     }
 
     fn add(&mut self, source: Source) -> io::Result<SourceId> {

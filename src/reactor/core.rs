@@ -91,6 +91,13 @@ pub(crate) struct Core {
     /// Sources the reactor closed, to be reported as `Event::Closed`.
     pub(crate) closed: VecDeque<(ModuleId, SourceId, Option<io::Error>)>,
     pub(crate) exit: Option<i32>,
+    /// Every [`super::Context::exit`] not yet taken, in order: who asked
+    /// and the code (what [`super::Reactor::take_exit`] hands out).
+    pub(crate) exits: VecDeque<(ModuleId, i32)>,
+    /// The module that started each module through
+    /// [`super::Context::add_module`] (indexed by module id; `None` for a
+    /// module added to the reactor itself).
+    pub(crate) parents: Vec<Option<ModuleId>>,
     /// The next module id to hand out.
     pub(crate) next_module: usize,
     /// Modules started through [`super::Context::add_module`], waiting to be
@@ -111,6 +118,8 @@ impl Core {
             next_wake: 0,
             closed: VecDeque::new(),
             exit: None,
+            exits: VecDeque::new(),
+            parents: Vec::new(),
             next_module: 0,
             started: Vec::new(),
         }
@@ -123,13 +132,19 @@ impl Core {
         id
     }
 
-    /// Starts `module` under a fresh id. On failure its sources are closed
-    /// and the error returned; on success it waits in `started`.
+    /// Starts `module` under a fresh id, as a child of `parent` if given.
+    /// On failure its sources are closed and the error returned; on
+    /// success it waits in `started`.
     pub(crate) fn start_module(
         &mut self,
         mut module: Box<dyn super::Module>,
+        parent: Option<ModuleId>,
     ) -> io::Result<ModuleId> {
         let id = self.alloc_module();
+        if self.parents.len() <= id.0 {
+            self.parents.resize(id.0 + 1, None);
+        }
+        self.parents[id.0] = parent;
         let started = module.start(&mut super::Context::new(self, id));
         if let Err(e) = started {
             log::error!("{}: start failed: {e}", module.name());

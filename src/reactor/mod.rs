@@ -23,6 +23,7 @@ mod core;
 mod deadline;
 mod dispatch;
 mod fifo;
+mod hosting;
 mod net;
 mod signal;
 mod slab;
@@ -190,7 +191,7 @@ impl Reactor {
     /// Adds a module and calls its `start`. If `start` fails, the sources
     /// it opened are closed, the module is dropped and the error returned.
     pub fn add_module(&mut self, module: Box<dyn Module>) -> io::Result<ModuleId> {
-        let id = self.core.start_module(module)?;
+        let id = self.core.start_module(module, None)?;
         adopt(&mut self.modules, &mut self.core);
         self.deliver_closed();
         Ok(id)
@@ -206,6 +207,7 @@ impl Reactor {
     pub fn run(&mut self) -> io::Result<i32> {
         loop {
             if let Some(code) = self.core.exit.take() {
+                self.core.exits.clear();
                 return Ok(code);
             }
             self.turn(None)?;

@@ -65,6 +65,13 @@ impl SignalHub {
         }
     }
 
+    /// Whether `module` subscribed to `sig`.
+    pub(crate) fn subscribed(&self, sig: i32, module: ModuleId) -> bool {
+        self.subscribers
+            .get(&sig)
+            .is_some_and(|subs| subs.contains(&module))
+    }
+
     /// Signals that arrived, each with its subscribers.
     pub(crate) fn drain(&mut self) -> Vec<(i32, Vec<ModuleId>)> {
         let arrived: Vec<i32> = self.signals.pending().collect();

@@ -14,12 +14,29 @@ use std::path::PathBuf;
 pub const LOCAL_SOCKET: &str = "/run/rpcbind.sock";
 use crate::daemon::clock::unix_now as wall_clock;
 
+/// What the portmapper does on SIGTERM, SIGINT and SIGHUP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSignal {
+    /// Stops serving; the daemon that started it exits (embedded in
+    /// rpc.statd, which ends with it).
+    Stop,
+    /// Stops serving and exits 0: the `portmap` daemon running alone.
+    StopAndExit,
+    /// Watches no signal: a `portmap` hosted beside the daemons it serves,
+    /// which the host ends after them so that they can unregister first.
+    Ignore,
+}
+
 /// The module: a [`Portmapper`] table behind an endpoint on port 111.
+/// Dropping it removes the local socket it bound.
 pub struct PortmapModule {
     port: u16,
     local: Option<PathBuf>,
     endpoint: Option<RpcEndpoint>,
     program: Portmapper,
+    on_signal: OnSignal,
+    /// Whether `local` is a socket this module bound (and so removes).
+    bound_local: bool,
 }
 
 impl PortmapModule {
@@ -31,7 +48,15 @@ impl PortmapModule {
             local,
             endpoint: None,
             program: Portmapper::new(wall_clock),
+            on_signal: OnSignal::Stop,
+            bound_local: false,
         }
+    }
+
+    /// The same portmapper, doing `on_signal` on a stop signal.
+    pub fn on_signal(mut self, on_signal: OnSignal) -> PortmapModule {
+        self.on_signal = on_signal;
+        self
     }
 
     /// A portmapper where rpcbind would be: port 111 and [`LOCAL_SOCKET`]
@@ -76,9 +101,20 @@ impl PortmapModule {
         if let Some(mut endpoint) = self.endpoint.take() {
             endpoint.close(cx);
         }
-        if let Some(path) = &self.local {
+        self.remove_local();
+    }
+
+    fn remove_local(&mut self) {
+        if let (Some(path), true) = (&self.local, self.bound_local) {
             let _ = std::fs::remove_file(path);
+            self.bound_local = false;
         }
+    }
+}
+
+impl Drop for PortmapModule {
+    fn drop(&mut self) {
+        self.remove_local();
     }
 }
 
@@ -94,6 +130,7 @@ impl Module for PortmapModule {
             ..EndpointConfig::default()
         };
         let endpoint = RpcEndpoint::bind(cx, &cfg)?;
+        self.bound_local = self.local.is_some();
         for &(netid, addr) in endpoint.bound() {
             self.program.register_self(netid, addr);
         }
@@ -102,15 +139,22 @@ impl Module for PortmapModule {
             self.port
         );
         self.endpoint = Some(endpoint);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            cx.watch_signal(sig)?;
+        if self.on_signal != OnSignal::Ignore {
+            for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                cx.watch_signal(sig)?;
+            }
         }
         Ok(())
     }
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
-        if matches!(ev, Event::Signal(_)) {
-            return self.stop(cx);
+        if let Event::Signal(sig) = ev {
+            self.stop(cx);
+            if self.on_signal == OnSignal::StopAndExit {
+                log::info!("caught signal {sig}, exiting");
+                cx.exit(0);
+            }
+            return;
         }
         if let Some(endpoint) = self.endpoint.as_mut() {
             endpoint.handle_event(cx, &ev, &mut [&mut self.program]);

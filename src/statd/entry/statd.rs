@@ -1,48 +1,25 @@
 //! `rpc.statd`: reads the configuration, then runs the daemon, a
 //! notify-only run ([`super::notify::run_notify_only`]) or a store command
-//! ([`super::admin`]).
+//! ([`super::admin`]); or, for `statmon run`, hands the daemon to the host
+//! ([`plan`]).
 
+use crate::daemon::detach::ReadyPipe;
+use crate::daemon::host::{Opened, Plan};
 use crate::daemon::run::{self, write_pid_files};
 use crate::daemon::{lock, root};
-use crate::statd::config::{self as cli, Command};
+use crate::statd::config::{self as cli, Command, Dialect};
 use crate::statd::glue::kernel;
 use crate::statd::glue::startup::{self, ROLE_DAEMON, ROLE_NOTIFIER};
-use crate::statd::glue::statd_module::{StatdModule, NFS_UTILS_PID_FILE};
+use crate::statd::glue::statd_module::{refuse_second_statd, StatdModule, NFS_UTILS_PID_FILE};
 use std::ffi::OsString;
 
 /// Entry point for `rpc.statd`: returns the process exit status. A
 /// command-line error prints its message and one hint line, and exits 1.
 pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
-    let usage_error = |msg: &str| {
-        eprintln!("{msg}");
-        eprintln!("{}", crate::daemon::args::hint(prog));
-        1
+    let (command, dialect) = match parse_command(prog, args) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
-    let env = std::env::var(cli::DIALECT_ENV).ok();
-    let (dialect, args) = match cli::select_dialect(prog, &args, env.as_deref()) {
-        Ok(chosen) => chosen,
-        Err(msg) => return usage_error(&msg),
-    };
-    let sources = match cli::Sources::load(prog, &cli::conf_source(prog, dialect, args)) {
-        Ok(s) => s,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return 1;
-        }
-    };
-    let command = match cli::parse(prog, dialect, args, &sources) {
-        Ok(c) => c,
-        Err(msg) => return usage_error(&msg),
-    };
-    let state_dir = match &command {
-        Command::Run(cfg) => Some(&cfg.state_dir),
-        Command::Admin(a) => Some(&a.state_dir),
-        Command::Help | Command::Version => None,
-    };
-    if let Some(Err(msg)) = state_dir.map(|d| cli::check_state_dir(prog, d)) {
-        eprintln!("{msg}");
-        return 1;
-    }
     match command {
         Command::Help => {
             print!("{}", cli::usage(prog, dialect));
@@ -58,11 +35,105 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
     }
 }
 
+/// `rpc.statd ARGS` as one of the daemons of `statmon run`: only a daemon
+/// run can be hosted (not help, a store command or a notify-only run,
+/// which end by themselves).
+pub fn plan(prog: &'static str, args: Vec<OsString>) -> Result<Box<dyn Plan>, i32> {
+    match parse_command(prog, args)?.0 {
+        Command::Run(cfg) if !cfg.notify_only => Ok(Box::new(StatdPlan { prog, cfg })),
+        _ => {
+            eprintln!(
+                "statmon run: {prog}: only the daemon can run beside others \
+                 (not help, version, a store command or --notify-only)"
+            );
+            Err(1)
+        }
+    }
+}
+
+/// Reads the dialect, nfs.conf and the command line, and checks the state
+/// directory; an error is printed here and `Err` is the exit status.
+fn parse_command(prog: &'static str, args: Vec<OsString>) -> Result<(Command, Dialect), i32> {
+    let usage_error = |msg: &str| {
+        eprintln!("{msg}");
+        eprintln!("{}", crate::daemon::args::hint(prog));
+        1
+    };
+    let env = std::env::var(cli::DIALECT_ENV).ok();
+    let (dialect, args) =
+        cli::select_dialect(prog, &args, env.as_deref()).map_err(|m| usage_error(&m))?;
+    let sources =
+        cli::Sources::load(prog, &cli::conf_source(prog, dialect, args)).map_err(|msg| {
+            eprintln!("{msg}");
+            1
+        })?;
+    let command = cli::parse(prog, dialect, args, &sources).map_err(|m| usage_error(&m))?;
+    let state_dir = match &command {
+        Command::Run(cfg) => Some(&cfg.state_dir),
+        Command::Admin(a) => Some(&a.state_dir),
+        Command::Help | Command::Version => None,
+    };
+    if let Some(Err(msg)) = state_dir.map(|d| cli::check_state_dir(prog, d)) {
+        eprintln!("{msg}");
+        return Err(1);
+    }
+    Ok((command, dialect))
+}
+
+/// rpc.statd, parsed, waiting to be opened on a shared reactor.
+struct StatdPlan {
+    prog: &'static str,
+    cfg: cli::Config,
+}
+
+impl Plan for StatdPlan {
+    fn name(&self) -> &'static str {
+        self.prog
+    }
+    fn verbosity(&self) -> u32 {
+        self.cfg.verbosity
+    }
+    fn log_stderr(&self) -> bool {
+        self.cfg.log_stderr
+    }
+    fn open(self: Box<Self>, _hosted: bool) -> Result<Opened, i32> {
+        open(self.cfg, None)
+    }
+}
+
 fn run(prog: &'static str, cfg: cli::Config) -> i32 {
     let Ok(ready) = run::detach_and_log(prog, cfg.foreground, cfg.log_stderr, cfg.verbosity) else {
         return 1;
     };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
+    let Opened { modules, keep } = match open(cfg, ready) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let Ok(reactor) = run::bootstrap(modules) else {
+        // Said already: by the module (and to the ready pipe), or the loop.
+        return run::EXIT_FAILURE;
+    };
+    let code = run::run_to_exit(reactor);
+    drop(keep);
+    log::info!("exiting");
+    code
+}
+
+/// What rpc.statd does before its event loop, in nfs-utils' order:
+/// lockd's ports, the state directory's lock, the check for a statd
+/// already serving, the pid files; then its module. A failure is logged
+/// (and told to the waiting parent); `Err` is the exit status.
+fn open(cfg: cli::Config, ready: Option<ReadyPipe>) -> Result<Opened, i32> {
+    let fail = |ready: Option<ReadyPipe>, msg: String| {
+        // Logged once: on stderr in the foreground (Sink::Stderr or
+        // Sink::Both), and through the ready pipe by the parent.
+        log::error!("{msg}");
+        if let Some(r) = ready {
+            r.failed(&msg);
+        }
+        1
+    };
     // As nfs-utils: lockd's ports are set at start, as root (privileges
     // are dropped later, in the module); a failure is a warning.
     for failure in kernel::set_nlm_ports(
@@ -72,33 +143,24 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
     ) {
         log::warn!("{failure}");
     }
-
-    let (_lock, took_over) =
-        match lock::lock_taking_over(&cfg.state_dir, ROLE_DAEMON, ROLE_NOTIFIER) {
-            Ok(held) => held,
-            Err(e) => {
-                // Logged once: on stderr in the foreground (Sink::Stderr or
-                // Sink::Both), and through the ready pipe by the parent.
-                log::error!("state directory: {e}");
-                if let Some(r) = ready {
-                    r.failed(&format!("state directory: {e}"));
-                }
-                return 1;
-            }
-        };
+    let (lock, took_over) = match lock::lock_taking_over(&cfg.state_dir, ROLE_DAEMON, ROLE_NOTIFIER)
+    {
+        Ok(held) => held,
+        Err(e) => return Err(fail(ready, format!("state directory: {e}"))),
+    };
     for w in &cfg.conf_warnings {
         log::warn!("{w}");
     }
+    if let Err(e) = refuse_second_statd() {
+        return Err(fail(ready, e.to_string()));
+    }
     let (seed, nfs_utils) = (root::path(SEED_PID_FILE), root::path(NFS_UTILS_PID_FILE));
-    let _pid_files = write_pid_files(&[&seed, &nfs_utils], &startup::records_owner(&cfg));
+    let pid_files = write_pid_files(&[&seed, &nfs_utils], &startup::records_owner(&cfg));
     let module = StatdModule::new(cfg, ready).taking_over(took_over);
-    let Ok(reactor) = run::bootstrap(vec![Box::new(module)]) else {
-        // Said already: by the module (and to the ready pipe), or the loop.
-        return run::EXIT_FAILURE;
-    };
-    let code = run::run_to_exit(reactor);
-    log::info!("exiting");
-    code
+    Ok(Opened {
+        modules: vec![Box::new(module)],
+        keep: vec![Box::new(lock), Box::new(pid_files)],
+    })
 }
 
 /// The seed's pid file.

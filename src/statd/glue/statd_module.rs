@@ -517,7 +517,7 @@ impl Module for StatdModule {
     }
 
     fn start(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let opened = refuse_second_statd().and_then(|()| self.open(cx));
+        let opened = self.open(cx);
         if let Err(e) = &opened {
             if let Some(ready) = self.ready.take() {
                 ready.failed(&e.to_string());
@@ -584,7 +584,7 @@ pub const NFS_UTILS_PID_FILE: &str = "/run/rpc.statd.pid";
 /// Fails when another process's statd is registered for NSM with the local
 /// portmapper and answers there, naming its port (and its pid, from the
 /// nfs-utils pid file, when that names a live process).
-fn refuse_second_statd() -> io::Result<()> {
+pub fn refuse_second_statd() -> io::Result<()> {
     let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
         return Ok(());
     };
