@@ -20,6 +20,9 @@
 //! yields; feed UDP datagrams from the loopback socket to
 //! [`Callbacks::handle_udp`] and TCP replies to [`Callbacks::handle_tcp`];
 //! call [`Callbacks::handle_timeout`] at [`Callbacks::poll_timeout`].
+//!
+//! (Longer than 600 lines only with its tests: one state machine, about
+//! 460 lines, and the tests that drive it through whole deliveries.)
 
 use crate::portmap::{getport_args, parse_getport};
 use crate::proto::pmap::{
