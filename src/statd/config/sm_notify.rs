@@ -14,12 +14,22 @@
 //! errors (the caller prints the message and one [`cli::hint`] line, and
 //! exits 1); bad values in the file are warnings
 //! ([`SmNotifyConfig::conf_warnings`]) and the key is ignored.
+//!
+//! What rpc.statd reads the same way is read by rpc.statd's code, used
+//! here: the `--config` and `-h` options, the configuration's source and
+//! loading, the checks of stray arguments and empty values, the state
+//! directory (`-P`, `[statd] state-directory-path`), and the reading of an
+//! nfs.conf section (ports, booleans, `debug`, the warnings for bad values
+//! and unknown keys).
 
-use super::{self as statd_cli, ConfSource, Sources};
-use crate::daemon::args::{self as cli, Arg, Opt};
-use crate::daemon::nfsconf;
+use super::conf_reader::{port_value, ConfSection};
+use super::model::DEBUG_VERBOSITY;
+use super::options::{flag, with_arg, CONFIG, HELP};
+use super::sources::conf_source_in;
+use super::values::{check_rest, nonempty};
+use super::{state_dir, ConfSource, Sources};
+use crate::daemon::args::{self as cli, Opt};
 use crate::statd::store::StoreFormat;
-use getopts::Matches;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,66 +42,30 @@ pub const DEFAULT_RETRY_MINUTES: u64 = 15;
 
 /// The option table (nfs-utils' letters; long names only for ours).
 pub const OPTIONS: &[Opt] = &[
-    Opt {
-        short: "d",
-        long: "",
-        arg: Arg::None,
-        help: "stay in the foreground, log debug messages to stderr",
-    },
-    Opt {
-        short: "f",
-        long: "",
-        arg: Arg::None,
-        help: "notify even if already done since boot",
-    },
-    Opt {
-        short: "m",
-        long: "",
-        arg: Arg::Required("MINUTES"),
-        help: "give up after MINUTES (default 15; 0 = never)",
-    },
-    Opt {
-        short: "n",
-        long: "",
-        arg: Arg::None,
-        help: "do not update the state number",
-    },
-    Opt {
-        short: "p",
-        long: "",
-        arg: Arg::Required("PORT"),
-        help: "send from source PORT",
-    },
-    Opt {
-        short: "P",
-        long: "state-directory-path",
-        arg: Arg::Required("DIR"),
-        help: "state directory (default /var/lib/nfs)",
-    },
-    Opt {
-        short: "v",
-        long: "",
-        arg: Arg::Required("ADDR"),
-        help: "send from ADDR, and as its name",
-    },
-    Opt {
-        short: "",
-        long: "config",
-        arg: Arg::Required("FILE"),
-        help: "read FILE, not /etc/nfs.conf and /etc/nfs.conf.d",
-    },
-    Opt {
-        short: "V",
-        long: "",
-        arg: Arg::None,
-        help: "print the version and exit",
-    },
-    Opt {
-        short: "h",
-        long: "help",
-        arg: Arg::None,
-        help: "print this help and exit",
-    },
+    flag(
+        "d",
+        "",
+        "stay in the foreground, log debug messages to stderr",
+    ),
+    flag("f", "", "notify even if already done since boot"),
+    with_arg(
+        "m",
+        "",
+        "MINUTES",
+        "give up after MINUTES (default 15; 0 = never)",
+    ),
+    flag("n", "", "do not update the state number"),
+    with_arg("p", "", "PORT", "send from source PORT"),
+    with_arg(
+        "P",
+        "state-directory-path",
+        "DIR",
+        "state directory (default /var/lib/nfs)",
+    ),
+    with_arg("v", "", "ADDR", "send from ADDR, and as its name"),
+    CONFIG,
+    flag("V", "", "print the version and exit"),
+    HELP,
 ];
 
 const SYNOPSIS: &str = "[-dfhnV] [-m minutes] [-p port] [-P dir] [-v addr] [--config file]";
@@ -168,13 +142,7 @@ impl Default for SmNotifyConfig {
 /// The configuration files the arguments ask for (`--config FILE`, else the
 /// system's; also when the arguments are bad: [`parse`] reports that).
 pub fn conf_source(prog: &str, args: &[OsString]) -> ConfSource {
-    match cli::parse(prog, OPTIONS, args) {
-        Ok(m) => match m.opt_strs("config").pop() {
-            Some(f) if !f.is_empty() => ConfSource::File(PathBuf::from(f)),
-            _ => ConfSource::System,
-        },
-        Err(_) => ConfSource::System,
-    }
+    conf_source_in(prog, OPTIONS, args)
 }
 
 /// The help text.
@@ -197,14 +165,6 @@ fn minutes(text: &str) -> Result<Option<Duration>, String> {
     }
 }
 
-/// The last value of `opt`; an empty one is an error about `what`.
-fn nonempty(m: &Matches, opt: &str, what: &str) -> Result<Option<String>, String> {
-    match m.opt_strs(opt).pop() {
-        Some(v) if v.is_empty() => Err(format!("empty {what}")),
-        v => Ok(v),
-    }
-}
-
 /// Parses the arguments after the program name and combines them with
 /// `src`. An error carries the message to print (before the usage text).
 pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<SmCommand, String> {
@@ -215,14 +175,11 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<SmCommand, 
     if m.opt_present("V") {
         return Ok(SmCommand::Version);
     }
-    if let Some(extra) = m.free.first() {
-        return Err(format!("{prog}: unexpected argument '{extra}'"));
-    }
+    check_rest(prog, &m)?;
     let err = |e: String| format!("{prog}: {e}");
-    nonempty(&m, "config", "config file path").map_err(err)?;
 
     let mut cfg = SmNotifyConfig {
-        conf_warnings: src.conf_warnings.iter().map(|w| w.to_string()).collect(),
+        conf_warnings: src.load_warnings(),
         ..SmNotifyConfig::default()
     };
     read_conf(src, &mut cfg);
@@ -233,15 +190,15 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<SmCommand, 
     if let Some(p) = cli::port(&m, "p").map_err(err)? {
         cfg.port = Some(p);
     }
-    if let Some(dir) = nonempty(&m, "P", "state directory path").map_err(err)? {
-        cfg.state_dir = PathBuf::from(dir);
+    if let Some(dir) = state_dir::from_flag(&m).map_err(err)? {
+        cfg.state_dir = dir;
     }
     if let Some(addr) = nonempty(&m, "v", "outgoing address").map_err(err)? {
         cfg.outgoing_addr = Some(addr);
     }
     if m.opt_present("d") {
         cfg.debug = true;
-        cfg.verbosity = 3;
+        cfg.verbosity = DEBUG_VERBOSITY;
     }
     cfg.force |= m.opt_present("f");
     if m.opt_present("n") {
@@ -253,28 +210,18 @@ pub fn parse(prog: &str, args: &[OsString], src: &Sources) -> Result<SmCommand, 
 /// Applies `[sm-notify]` and `[statd] state-directory-path` to `cfg`; each
 /// bad value is a warning and leaves the default.
 fn read_conf(src: &Sources, cfg: &mut SmNotifyConfig) {
-    let env = |name: &str| src.env.get(name).cloned();
-    let get = |key: &str| src.conf.get_expanded(CONF_SECTION, key, &env);
-    let mut warnings = Vec::new();
-    let mut bad = |key: &str, value: &str, why: &str| {
-        warnings.push(format!(
-            "nfs.conf [{CONF_SECTION}] {key} = '{value}': {why}, ignored"
-        ));
-    };
-    if let Some(v) = get("retry-time") {
-        match minutes(&v) {
-            Ok(g) => cfg.give_up = g,
-            Err(e) => bad("retry-time", &v, &e),
-        }
+    let mut sm = ConfSection::new(src, CONF_SECTION, &mut cfg.conf_warnings);
+    if let Some(g) = sm.checked("retry-time", minutes) {
+        cfg.give_up = g;
     }
-    if let Some(v) = get("outgoing-port") {
-        match v.trim().parse::<u16>() {
-            Ok(0) => {}
-            Ok(p) => cfg.port = Some(p),
-            Err(_) => bad("outgoing-port", &v, "not a port number"),
-        }
+    // Blanks around the number are taken here (not in rpc.statd's ports).
+    if let Some(p) = sm
+        .checked("outgoing-port", |v| port_value(v.trim()))
+        .flatten()
+    {
+        cfg.port = Some(p);
     }
-    if let Some(v) = get("outgoing-addr") {
+    if let Some(v) = sm.get("outgoing-addr") {
         cfg.outgoing_addr = Some(v);
     }
     for (key, slot) in [
@@ -282,28 +229,17 @@ fn read_conf(src: &Sources, cfg: &mut SmNotifyConfig) {
         ("update-state", &mut cfg.update_state),
         ("force", &mut cfg.force),
     ] {
-        if let Some(v) = get(key) {
-            match nfsconf::parse_bool(&v) {
-                Some(b) => *slot = b,
-                None => bad(key, &v, "not a boolean"),
-            }
+        if let Some(b) = sm.bool(key) {
+            *slot = b;
         }
     }
-    if let Some(v) = get("debug") {
-        if statd_cli::debug_list(&v, &mut |kind| bad("debug", kind, "unknown debug facility")) {
-            cfg.verbosity = 3;
-        }
+    if sm.debug() {
+        cfg.verbosity = DEBUG_VERBOSITY;
     }
-    if let Some(dir) = src
-        .conf
-        .get_expanded(statd_cli::CONF_SECTION, "state-directory-path", &env)
-    {
-        cfg.state_dir = PathBuf::from(dir);
+    if let Some(dir) = state_dir::from_conf(src) {
+        cfg.state_dir = dir;
     }
-    cfg.conf_warnings.extend(warnings);
-    let unknown = src.conf.unknown_keys(CONF_SECTION, SM_NOTIFY_KEYS);
-    cfg.conf_warnings
-        .extend(unknown.iter().map(|w| w.to_string()));
+    sm.unknown_keys(SM_NOTIFY_KEYS);
 }
 
 #[cfg(test)]
