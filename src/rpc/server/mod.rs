@@ -16,6 +16,12 @@
 //!
 //! UDP calls go through the duplicate-request cache ([`super::drc`]); TCP
 //! calls never do (TCP does not retransmit on its own).
+//!
+//! One job a file: this one holds the configuration, [`RpcServer::handle`]
+//! (header checks, program and version lookup, the cache, the reply);
+//! `deferred.rs` the calls a program keeps for later
+//! ([`RpcServer::complete`]); `harness.rs` (tests only) a fake program and
+//! a rig around the server.
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
@@ -25,6 +31,11 @@ use std::time::{Duration, Instant};
 use super::drc::{DrcKey, DuplicateCache, Lookup};
 use super::message::{decode_call, encode_reply, CallDecode, CallHeader, ReplyKind};
 use super::program::{Call, Caller, Dispatch, Program, ReplyTo, Transport};
+use deferred::Pending;
+
+mod deferred;
+#[cfg(test)]
+mod harness;
 
 /// Limits of an [`RpcServer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +71,6 @@ pub enum Outcome {
     /// The program kept the call; its reply comes from
     /// [`RpcServer::complete`] with this token.
     Deferred(ReplyTo),
-}
-
-/// A call waiting for [`RpcServer::complete`].
-#[derive(Debug)]
-struct Pending {
-    caller: Caller,
-    xid: u32,
-    /// Set for UDP calls, whose reply goes into the cache.
-    drc: Option<DrcKey>,
 }
 
 /// Dispatch state: the duplicate-request cache and the deferred calls.
@@ -171,59 +173,6 @@ impl RpcServer {
         }
     }
 
-    /// Completes a deferred call. Returns where to send the reply and the
-    /// (unframed) reply, or `None` if the token is unknown (already completed,
-    /// or forgotten because of [`ServerConfig::max_deferred`]) or `result`
-    /// sends nothing ([`Dispatch::NoReply`]; a second [`Dispatch::Deferred`]
-    /// is taken the same way).
-    pub fn complete(
-        &mut self,
-        now: Instant,
-        token: ReplyTo,
-        result: Dispatch,
-    ) -> Option<(Caller, Vec<u8>)> {
-        let pending = self.pending.remove(&token)?;
-        match reply_for(pending.xid, &result) {
-            Some(reply) => {
-                if let Some(key) = pending.drc {
-                    self.drc.finish(now, key, reply.clone());
-                }
-                Some((pending.caller, reply))
-            }
-            None => {
-                if let Some(key) = &pending.drc {
-                    self.drc.forget(key);
-                }
-                None
-            }
-        }
-    }
-
-    /// Number of deferred calls not yet completed.
-    pub fn deferred(&self) -> usize {
-        self.pending.len()
-    }
-
-    fn defer(&mut self, now: Instant, token: ReplyTo, pending: Pending) {
-        while self.pending.len() >= self.config.max_deferred.max(1) {
-            let Some((old, dropped)) = self.pending.pop_first() else {
-                break;
-            };
-            log::warn!(
-                "{}: deferred call {old:?} (xid {:#x}) forgotten: too many pending",
-                dropped.caller.addr,
-                dropped.xid
-            );
-            if let Some(key) = &dropped.drc {
-                self.drc.forget(key);
-            }
-        }
-        if let Some(key) = pending.drc {
-            self.drc.begin(now, key);
-        }
-        self.pending.insert(token, pending);
-    }
-
     fn drc_key(&self, caller: Caller, header: &CallHeader<'_>) -> DrcKey {
         DrcKey {
             addr: caller.addr,
@@ -250,8 +199,6 @@ fn reply_for(xid: u32, result: &Dispatch) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use std::ops::RangeInclusive;
-
     use proptest::prelude::*;
 
     use super::*;
@@ -259,96 +206,7 @@ mod tests {
     use crate::rpc::message::{decode_reply, encode_call};
     use crate::rpc::program::Credential;
 
-    const PROG: u32 = 100_024;
-
-    /// NSM-shaped fake: proc 0 void, 1 echoes its first word (GARBAGE_ARGS if
-    /// none), 2 defers, 3 sends nothing, 4 SYSTEM_ERR; counts calls.
-    struct Fake {
-        calls: u32,
-        last_reply_to: Option<ReplyTo>,
-    }
-
-    impl Program for Fake {
-        fn program(&self) -> u32 {
-            PROG
-        }
-        fn versions(&self) -> RangeInclusive<u32> {
-            1..=1
-        }
-        fn call(&mut self, call: &Call<'_>) -> Dispatch {
-            self.calls += 1;
-            self.last_reply_to = Some(call.reply_to);
-            match call.proc {
-                0 => Dispatch::Reply(Vec::new()),
-                1 => match call.args.get(..4) {
-                    Some(word) => Dispatch::Reply(word.to_vec()),
-                    None => Dispatch::GarbageArgs,
-                },
-                2 => Dispatch::Deferred,
-                3 => Dispatch::NoReply,
-                4 => Dispatch::SystemErr,
-                _ => Dispatch::ProcUnavail,
-            }
-        }
-    }
-
-    fn fake() -> Fake {
-        Fake {
-            calls: 0,
-            last_reply_to: None,
-        }
-    }
-
-    fn udp() -> Caller {
-        Caller {
-            addr: "127.0.0.1:900".parse().unwrap(),
-            transport: Transport::Udp,
-        }
-    }
-
-    fn tcp() -> Caller {
-        Caller {
-            transport: Transport::Tcp,
-            ..udp()
-        }
-    }
-
-    fn call(xid: u32, prog: u32, vers: u32, proc: u32, args: &[u8]) -> Vec<u8> {
-        encode_call(xid, prog, vers, proc, &Credential::None, args)
-    }
-
-    struct Rig {
-        server: RpcServer,
-        prog: Fake,
-        t0: Instant,
-    }
-
-    impl Rig {
-        fn new() -> Self {
-            Rig::with(ServerConfig::default())
-        }
-        fn with(config: ServerConfig) -> Self {
-            Rig {
-                server: RpcServer::new(config),
-                prog: fake(),
-                t0: Instant::now(),
-            }
-        }
-        fn send_at(&mut self, secs: u64, caller: Caller, msg: &[u8]) -> Outcome {
-            let now = self.t0 + Duration::from_secs(secs);
-            self.server.handle(now, caller, msg, &mut [&mut self.prog])
-        }
-        fn send(&mut self, msg: &[u8]) -> Outcome {
-            self.send_at(0, udp(), msg)
-        }
-    }
-
-    fn reply_of(outcome: Outcome) -> Vec<u8> {
-        match outcome {
-            Outcome::Reply(r) => r,
-            other => panic!("expected a reply, got {other:?}"),
-        }
-    }
+    use super::harness::*;
 
     #[test]
     fn void_call_succeeds() {
@@ -482,80 +340,12 @@ mod tests {
     }
 
     #[test]
-    fn deferred_call_completes_later() {
-        let mut rig = Rig::new();
-        let Outcome::Deferred(token) = rig.send_at(0, tcp(), &call(9, PROG, 1, 2, &[])) else {
-            panic!("not deferred");
-        };
-        assert_eq!(rig.prog.last_reply_to, Some(token));
-        assert_eq!(rig.server.deferred(), 1);
-        let (to, reply) = rig
-            .server
-            .complete(rig.t0, token, Dispatch::Reply(vec![0, 0, 0, 1]))
-            .unwrap();
-        assert_eq!(to, tcp());
-        assert_eq!(
-            decode_reply(&reply),
-            Ok((9, ReplyKind::Success(&[0, 0, 0, 1])))
-        );
-        assert_eq!(
-            rig.server.complete(rig.t0, token, Dispatch::Reply(vec![])),
-            None
-        );
-        assert_eq!(rig.server.deferred(), 0);
-    }
-
-    #[test]
-    fn deferred_call_completed_without_reply() {
-        let mut rig = Rig::new();
-        let msg = call(9, PROG, 1, 2, &[]);
-        let Outcome::Deferred(token) = rig.send(&msg) else {
-            panic!("not deferred");
-        };
-        assert_eq!(rig.server.complete(rig.t0, token, Dispatch::NoReply), None);
-        assert!(
-            matches!(rig.send(&msg), Outcome::Deferred(_)),
-            "runs afresh"
-        );
-    }
-
-    #[test]
     fn every_call_gets_a_fresh_token() {
         let mut rig = Rig::new();
         rig.send(&call(1, PROG, 1, 0, &[]));
         let first = rig.prog.last_reply_to;
         rig.send(&call(2, PROG, 1, 0, &[]));
         assert_ne!(rig.prog.last_reply_to, first);
-    }
-
-    #[test]
-    fn pending_map_is_bounded() {
-        let mut rig = Rig::with(ServerConfig {
-            max_deferred: 2,
-            ..ServerConfig::default()
-        });
-        let mut tokens = Vec::new();
-        for xid in 0..3 {
-            let Outcome::Deferred(t) = rig.send(&call(xid, PROG, 1, 2, &[])) else {
-                panic!("not deferred");
-            };
-            tokens.push(t);
-        }
-        assert_eq!(rig.server.deferred(), 2);
-        assert_eq!(
-            rig.server
-                .complete(rig.t0, tokens[0], Dispatch::Reply(vec![])),
-            None
-        );
-        assert!(rig
-            .server
-            .complete(rig.t0, tokens[2], Dispatch::Reply(vec![]))
-            .is_some());
-        // The forgotten call's retransmit runs again instead of being dropped.
-        assert!(matches!(
-            rig.send(&call(0, PROG, 1, 2, &[])),
-            Outcome::Deferred(_)
-        ));
     }
 
     #[test]
@@ -583,26 +373,6 @@ mod tests {
         };
         reply_of(rig.send_at(0, peer, &call(3, PROG, 1, 1, &[0, 0, 0, 7])));
         assert_eq!(rig.prog.calls, 3);
-    }
-
-    #[test]
-    fn udp_retransmit_of_deferred_call_is_dropped_then_cached() {
-        let mut rig = Rig::new();
-        let msg = call(4, PROG, 1, 2, &[]);
-        let Outcome::Deferred(token) = rig.send(&msg) else {
-            panic!("not deferred");
-        };
-        assert_eq!(rig.send_at(1, udp(), &msg), Outcome::Drop);
-        let (_, reply) = rig
-            .server
-            .complete(
-                rig.t0 + Duration::from_secs(2),
-                token,
-                Dispatch::Reply(vec![]),
-            )
-            .unwrap();
-        assert_eq!(reply_of(rig.send_at(3, udp(), &msg)), reply);
-        assert_eq!(rig.prog.calls, 1);
     }
 
     #[test]
