@@ -10,6 +10,10 @@ use super::values::debug_list;
 use crate::daemon::nfsconf;
 use std::fmt::Display;
 
+/// rpc.statd's nfs.conf section (`[statd]`), which sm-notify reads too
+/// (its state directory).
+pub const STATD_SECTION: &str = "statd";
+
 /// One section of the configuration in [`Sources`], and the warnings its
 /// reading adds to.
 pub(super) struct ConfSection<'a> {

@@ -42,8 +42,9 @@
 //! The files, one job each:
 //!
 //! - `dialect.rs`: [`Dialect`] and [`select_dialect`];
-//! - `options.rs`: the options both dialects share and the help text
-//!   ([`usage`]); `seed.rs` and `nfs_utils.rs`: each dialect's letters;
+//! - `options.rs`: the options both dialects share; `seed.rs` and
+//!   `nfs_utils.rs`: each dialect's letters; `help.rs`: each dialect's
+//!   whole table and the help text ([`usage`]);
 //! - `model.rs`: what [`parse`] returns ([`Command`], [`Config`],
 //!   [`Admin`]) and the defaults and limits;
 //! - `cmdline.rs`: [`parse`], the command line combined with the [`Sources`];
@@ -61,6 +62,7 @@
 mod cmdline;
 mod conf_reader;
 mod dialect;
+mod help;
 mod model;
 mod nfs_utils;
 mod options;
@@ -76,12 +78,12 @@ mod testutil;
 
 pub use cmdline::{parse, NO_NOTIFY_ENV};
 pub use dialect::{select_dialect, Dialect, DIALECT_ENV};
+pub use help::usage;
 pub use model::{
     Admin, AdminOp, Command, Config, DEBUG_VERBOSITY, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_NOTIFY_WINDOW, MAX_CONNECTIONS, MAX_NOTIFY_WINDOW,
     MAX_RECORD_LIMIT,
 };
-pub use options::usage;
 pub use sources::{conf_source, ConfSource, Sources};
 pub use statd_conf::{CONF_SECTION, LOCKD_KEYS, LOCKD_SECTION, STATD_KEYS};
 pub use state_dir::check_state_dir;

@@ -11,8 +11,8 @@ use crate::statd::store::StoreFormat;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The nfs.conf section rpc.statd reads.
-pub const CONF_SECTION: &str = "statd";
+/// rpc.statd's nfs.conf section.
+pub use super::conf_reader::STATD_SECTION as CONF_SECTION;
 
 /// The nfs.conf section with lockd's ports (`port`, `udp-port`).
 pub const LOCKD_SECTION: &str = "lockd";

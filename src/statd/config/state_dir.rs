@@ -3,9 +3,8 @@
 //! `[statd] state-directory-path` in nfs.conf ([`from_conf`]), and its one
 //! check before anything starts ([`check_state_dir`]).
 
-use super::conf_reader::expanded;
+use super::conf_reader::{expanded, STATD_SECTION as CONF_SECTION};
 use super::sources::Sources;
-use super::statd_conf::CONF_SECTION;
 use super::values::nonempty;
 use getopts::Matches;
 use std::path::{Path, PathBuf};
