@@ -11,10 +11,12 @@
 //!   [`pidfile`]: pid files under the names init systems read.
 //! - [`privs`]: giving up root for a directory's owner.
 //! - [`children`]: child processes with bounded queues; [`resolver`]: a
-//!   pool of `getaddrinfo` threads with an urgent lane.
+//!   pool of `getaddrinfo` threads with an urgent lane; [`jobs`]: a pool of
+//!   threads for other blocking work (probing a disk, writing sysfs).
 //! - [`durable`]: durable file primitives (write-temp, fsync, rename,
 //!   fsync the directory; in-place one-sector writes; moving damaged files
 //!   aside; stale-temp cleanup), with no knowledge of any store.
+//! - [`sd_notify`]: systemd's readiness notification (`Type=notify`).
 //! - [`spool`]: the request spool administration commands leave for a
 //!   running daemon.
 //! - [`clock`]: the one wall clock; [`root`]: `STATMON_ROOT`, under which
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod detach;
 pub mod durable;
 pub mod host;
+pub mod jobs;
 pub mod lock;
 pub mod nfsconf;
 pub mod pidfile;
@@ -35,4 +38,5 @@ pub mod privs;
 pub mod resolver;
 pub mod root;
 pub mod run;
+pub mod sd_notify;
 pub mod spool;
