@@ -230,9 +230,16 @@ mod tests {
         for n in 0..5u64 {
             assert!(jobs.submit(n, Box::new(move || n)));
         }
-        assert_eq!(turn_until(&mut r, id, 5), (0..5).map(|n| (n, n)).collect::<Vec<_>>());
+        assert_eq!(
+            turn_until(&mut r, id, 5),
+            (0..5).map(|n| (n, n)).collect::<Vec<_>>()
+        );
         drop(release);
-        assert_eq!(turn_until(&mut r, id, 6).len(), 6, "the hung job ends when released");
+        assert_eq!(
+            turn_until(&mut r, id, 6).len(),
+            6,
+            "the hung job ends when released"
+        );
     }
 
     #[test]
