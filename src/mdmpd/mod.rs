@@ -1,0 +1,12 @@
+//! mdmpd: the md multipath path monitor (mdmpd(8)). It watches the md
+//! arrays of the levels it is told to (multipath, as the seed, and the
+//! redundant levels when configured), probes each failed member's path
+//! every 15 seconds, and puts the path back into its array once it reads
+//! again.
+//!
+//! - `probe.rs`: the path probe (a direct read of the device's first page);
+//! - `actuator.rs`: the ways a recovered path is put back (sysfs, the md
+//!   ioctls, mdadm, a dry run).
+
+pub mod actuator;
+pub mod probe;
