@@ -22,7 +22,7 @@ use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::smclient::{Reply, SmClient};
 use common::wire::{self, Capture, RpcPorts};
-use common::{start_rpcbind, statd_command};
+use common::{daemon, start_rpcbind};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -516,11 +516,6 @@ impl Lab {
     }
 }
 
-/// Whether the statd on `port` answers SM_NULL within a second.
-fn answers(smc: &SmClient, sb: &Sandbox, port: &str) -> bool {
-    smc.run(sb, &["-t", "1", "127.0.0.1", port, "udp", "null"]) == Reply::Void
-}
-
 /// One difference found, and the id that explains it (if any).
 struct Divergence {
     case: &'static str,
@@ -564,7 +559,7 @@ fn debian_and_statmon_answer_alike() {
         .args(["-p", DEBIAN_PORT, "-o", "20025"]);
     let debian = sb.spawn(cmd, "debian.log");
     assert!(
-        sb.wait_until(20, || answers(smc, &sb, DEBIAN_PORT)),
+        sb.wait_until(20, || smc.answers_null(&sb, DEBIAN_PORT)),
         "Debian's statd did not answer: {}",
         sb.log("debian.log")
     );
@@ -573,22 +568,10 @@ fn debian_and_statmon_answer_alike() {
     sb.run("rpcinfo", &["-d", "100024", "1"]);
     let statmon_dir = sb.dir.path().join("statmon");
     layout::stock(&statmon_dir, StateFile::Empty);
-    let dir2 = statmon_dir.to_str().unwrap();
-    let args = [
-        "-F",
-        "-d",
-        "--config",
-        "/dev/null",
-        "-P",
-        dir2,
-        "-p",
-        STATMON_PORT,
-        "--no-notify",
-    ];
-    let cmd = statd_command(&sb, &args);
+    let cmd = daemon::statd_may_embed(&sb, &statmon_dir, STATMON_PORT, &["--no-notify"]);
     let statmon = sb.spawn(cmd, "statmon.log");
     assert!(
-        sb.wait_until(20, || answers(smc, &sb, STATMON_PORT)),
+        sb.wait_until(20, || smc.answers_null(&sb, STATMON_PORT)),
         "statmon's statd did not answer: {}",
         sb.log("statmon.log")
     );

@@ -84,15 +84,7 @@ fn nodename() -> String {
 
 /// Text of every statmon log of `host`.
 fn statmon_log(host: &Host) -> String {
-    let mut names: Vec<String> = std::fs::read_dir(host.sb.dir.path())
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with("-statmon.log"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = host.sb.log_names("-statmon.log");
     names.iter().map(|n| host.sb.log(n)).collect()
 }
 

@@ -25,9 +25,9 @@ use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
-use common::{start_rpcbind, statd_command, STATMON};
+use common::{daemon, start_rpcbind, STATMON};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 const DEBIAN_STATD: &str = "/usr/sbin/rpc.statd";
@@ -143,21 +143,16 @@ impl Bench {
                 c.args(["-F", "-d", "-L", "-P", &dir, "-p", PORT]);
                 c
             }
-            Statd::Statmon => {
-                let args = ["-F", "-d", "--config", "/dev/null", "-P", &dir, "-p", PORT];
-                statd_command(&self.sb, &args)
-            }
+            Statd::Statmon => daemon::statd_may_embed(&self.sb, &dir, PORT, &[]),
         };
         let log = self.next_log(match which {
             Statd::Debian => "debian-statd",
             Statd::Statmon => "statmon",
         });
         self.statd = Some(self.sb.spawn(cmd, &log));
-        let up = self.sb.wait_until(15, || {
-            self.smc
-                .run(&self.sb, &["-t", "1", "127.0.0.1", PORT, "udp", "null"])
-                == Reply::Void
-        });
+        let up = self
+            .sb
+            .wait_until(15, || self.smc.answers_null(&self.sb, PORT));
         assert!(up, "{which:?} statd did not answer\n{}", self.logs());
         log
     }
@@ -259,7 +254,11 @@ impl Bench {
 
     /// Every log so far, oldest first, with headers.
     fn logs(&self) -> String {
-        logs_of(self.sb.dir.path())
+        let names = self.sb.log_names(".log");
+        names
+            .iter()
+            .map(|n| format!("----- {n} -----\n{}", self.sb.log(n)))
+            .collect()
     }
 
     /// A fake lock manager in the sandbox, registered with its rpcbind.
@@ -301,25 +300,6 @@ impl Drop for Bench {
             self.sb.stop(pid, libc::SIGKILL);
         }
     }
-}
-
-fn logs_of(dir: &Path) -> String {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".log"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-        .iter()
-        .map(|n| {
-            let text = std::fs::read_to_string(dir.join(n)).unwrap_or_default();
-            format!("----- {n} -----\n{text}")
-        })
-        .collect()
 }
 
 /// Lines of a reference daemon's log that say it could not use the store
@@ -386,14 +366,17 @@ fn notify_each_host(b: &Bench, lockd: &FakeLockd, regs: &[Reg]) {
     }
 }
 
+/// What tests 1 to 4 need beyond the bench: rpcbind, rpcinfo and Debian's
+/// daemons.
+const NEEDS: [Need; 3] = [
+    Need::Tool("rpcbind"),
+    Need::Tool("rpcinfo"),
+    Need::DebianDaemons,
+];
+
 /// Tests 1 and 2: `writer` makes the records, `reader` serves them.
 fn served_by_the_other(test: &str, writer: Statd, reader: Statd) {
-    let needs = [
-        Need::Tool("rpcbind"),
-        Need::Tool("rpcinfo"),
-        Need::DebianDaemons,
-    ];
-    let Some(mut b) = Bench::new(&needs) else {
+    let Some(mut b) = Bench::new(&NEEDS) else {
         return;
     };
     let rpcbind = start_rpcbind(&mut b.sb);
@@ -503,12 +486,7 @@ const PEER_ADDRS: &[&str] = &["127.0.0.20", "127.0.0.21", "127.0.0.22"];
 /// Tests 3 and 4: `writer`'s statd makes the records, then the other
 /// implementation's sm-notify notifies every peer.
 fn notified_by_the_other(test: &str, writer: Statd) {
-    let needs = [
-        Need::Tool("rpcbind"),
-        Need::Tool("rpcinfo"),
-        Need::DebianDaemons,
-    ];
-    let Some(mut b) = Bench::new(&needs) else {
+    let Some(mut b) = Bench::new(&NEEDS) else {
         return;
     };
     // rpcbind only while the records are made: the peers need port 111.

@@ -23,6 +23,7 @@ mod common;
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::start_rpcbind;
+use common::vectors::{hex_block, Got};
 use socket2::{Domain, Socket, Type};
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -786,18 +787,6 @@ fn catalogue() -> Vec<Case> {
 
 // ---- Sending ----
 
-/// What came back for one exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Got {
-    Reply(Vec<u8>),
-    /// UDP: nothing within [`WAIT`].
-    Nothing,
-    /// TCP: the server closed or reset the connection without a reply.
-    Closed,
-    /// TCP: nothing within [`WAIT`], connection still open.
-    Open,
-}
-
 fn src_addr(src: Src) -> SocketAddr {
     match src {
         Src::Lo => "127.0.0.1:0",
@@ -893,32 +882,12 @@ fn tcp(src: Src, bytes: &[u8], records: usize) -> (SocketAddr, Got) {
             Err(_) => break false,
         }
     };
-    let got = match (got.is_empty(), closed) {
-        (false, _) => Got::Reply(got),
-        (true, true) => Got::Closed,
-        (true, false) => Got::Open,
-    };
-    (local, got)
+    (local, Got::from_stream(got, closed))
 }
 
 // ---- Writing ----
 
 /// Hex in XDR words, eight to a line, each line led by its byte offset.
-fn hex_block(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, line) in bytes.chunks(32).enumerate() {
-        out.push_str(&format!("    {:04x}:", i * 32));
-        for word in line.chunks(4) {
-            out.push(' ');
-            for b in word {
-                out.push_str(&format!("{b:02x}"));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// Byte ranges of `reply` (stream bytes for TCP) that hold `local_state`
 /// as the `state` of an `sm_stat_res` (SM_STAT, SM_MON) or `sm_stat`
 /// (SM_UNMON, SM_UNMON_ALL), found from the call's procedure.
@@ -1007,15 +976,6 @@ fn class(addr: SocketAddr) -> String {
     format!("{who}, {port}")
 }
 
-fn got_text(got: &Got) -> String {
-    match got {
-        Got::Reply(r) => format!("\n{}", hex_block(r)),
-        Got::Nothing => " none\n".into(),
-        Got::Closed => " closed\n".into(),
-        Got::Open => " open\n".into(),
-    }
-}
-
 fn write_vector(
     dir: &Path,
     n: usize,
@@ -1043,7 +1003,7 @@ fn write_vector(
     let xid_at = if case.net == Net::Tcp { "4..8" } else { "0..4" };
     t.push_str(&format!("xid: {xid_at}\n"));
     t.push_str(&format!("request:\n{}", hex_block(&case.request)));
-    t.push_str(&format!("reply:{}", got_text(got)));
+    t.push_str(&format!("reply:{}", got.text()));
     let ranges = match got {
         Got::Reply(r) => state_ranges(&case.request, r, case.net, local_state),
         _ => Vec::new(),

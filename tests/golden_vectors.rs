@@ -13,6 +13,9 @@
 //! unexplained divergence and fails the test.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::vectors::{hex, Got};
 use statmon::rpc::{
     frame, Caller, Outcome, RecordReader, ReplyTo, RpcServer, ServerConfig, Transport,
 };
@@ -23,19 +26,6 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// What a server did with one exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Got {
-    /// Reply bytes (record-marked stream bytes for TCP).
-    Reply(Vec<u8>),
-    /// UDP: no reply.
-    Nothing,
-    /// TCP: the connection was closed without a reply.
-    Closed,
-    /// TCP: no reply, the connection stays open.
-    Open,
-}
 
 /// One vector file.
 #[derive(Debug)]
@@ -49,29 +39,6 @@ struct Vector {
     known: Option<String>,
     statmon_reply: Option<Got>,
     statmon_state: Vec<(usize, usize)>,
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = text
-        .lines()
-        .map(|l| l.split_once(':').map_or(l, |(_, rest)| rest))
-        .flat_map(|l| l.bytes().filter(|b| !b.is_ascii_whitespace()))
-        .collect();
-    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
-
-fn got(value: &str, block: &str) -> Got {
-    match value {
-        "none" => Got::Nothing,
-        "closed" => Got::Closed,
-        "open" => Got::Open,
-        "" => Got::Reply(hex(block)),
-        other => panic!("unknown reply {other:?}"),
-    }
 }
 
 fn ranges(value: &str) -> Vec<(usize, usize)> {
@@ -122,10 +89,10 @@ fn parse(path: &Path) -> Vector {
         },
         caller: need("caller").0.parse().unwrap(),
         request: hex(need("request").1),
-        reply: got(reply_v, reply_b),
+        reply: Got::parse(reply_v, reply_b),
         state: ranges(need("state").0),
         known: field("known").map(|(v, _)| v.to_string()),
-        statmon_reply: field("statmon-reply").map(|(v, b)| got(v, b)),
+        statmon_reply: field("statmon-reply").map(|(v, b)| Got::parse(v, b)),
         statmon_state: field("statmon-state").map_or(Vec::new(), |(v, _)| ranges(v)),
     }
 }
@@ -272,11 +239,7 @@ impl Statmon {
                 }
             }
         }
-        match (stream.is_empty(), closed) {
-            (false, _) => Got::Reply(stream),
-            (true, true) => Got::Closed,
-            (true, false) => Got::Open,
-        }
+        Got::from_stream(stream, closed)
     }
 }
 

@@ -255,9 +255,7 @@ fn debian_statd_with_smclient_and_fake_lockd() {
         r
     };
     assert!(
-        sb.wait_until(10, || smc
-            .run(&sb, &["-t", "1", "127.0.0.1", "20024", "udp", "null"])
-            == Reply::Void),
+        sb.wait_until(10, || smc.answers_null(&sb, "20024")),
         "statd did not answer: {}",
         sb.log("statd.log")
     );
@@ -434,6 +432,18 @@ fn debian_statd_with_smclient_and_fake_lockd() {
     println!("statd log:\n{}", sb.log("statd.log"));
 }
 
+/// A Linux-style fake lockd in the calling thread's network, not
+/// registered with any rpcbind, that ignores the first call.
+fn unregistered_linux_lockd() -> FakeLockd {
+    FakeLockd::start(
+        Style::Linux,
+        Options {
+            ignore_first: 1,
+            register: false,
+        },
+    )
+}
+
 /// The Linux-style lockd's answers, over UDP and TCP, without rpcbind.
 #[test]
 fn linux_style_lockd_answers_like_the_kernel() {
@@ -441,13 +451,7 @@ fn linux_style_lockd_answers_like_the_kernel() {
         return;
     };
     sb.enter_net();
-    let lockd = FakeLockd::start(
-        Style::Linux,
-        Options {
-            ignore_first: 1,
-            register: false,
-        },
-    );
+    let lockd = unregistered_linux_lockd();
     let udp = SocketAddr::from((Ipv4Addr::LOCALHOST, lockd.ports().udp));
     let tcp = SocketAddr::from((Ipv4Addr::LOCALHOST, lockd.ports().tcp));
     let args = status("peer", 5).to_xdr();
@@ -611,13 +615,7 @@ fn smclient_reports_rpc_errors() {
         return;
     };
     sb.enter_net();
-    let lockd = FakeLockd::start(
-        Style::Linux,
-        Options {
-            ignore_first: 1,
-            register: false,
-        },
-    );
+    let lockd = unregistered_linux_lockd();
     let udp = lockd.ports().udp.to_string();
     let tcp = lockd.ports().tcp.to_string();
     let started = Instant::now();

@@ -30,6 +30,7 @@
 
 mod common;
 
+use common::daemon;
 use common::fake_peer::FakePeer;
 use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, Rng, MON, NLM, UNMON};
@@ -288,7 +289,7 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
     let mut present_max = 0;
     for round in 0..rounds {
         let log = format!("{label}-{round:02}.log");
-        let pid = nsmraw::start_statd(sb, &dir, port, extra, &log)
+        let pid = daemon::start_statd(sb, &dir, port, extra, &log)
             .unwrap_or_else(|| panic!("{label} round {round}: no answer\n{}", sb.log(&log)));
         let text = sb.log(&log);
         let damage = nsmraw::damage_lines(&text);
@@ -356,7 +357,7 @@ fn rounds(sb: &mut Sandbox, format: StoreFormat, rounds: usize, port: u16, rng: 
     }
     // A last start must read the store whole.
     let log = format!("{label}-final.log");
-    let pid = nsmraw::start_statd(sb, &dir, port, extra, &log).expect("final start");
+    let pid = daemon::start_statd(sb, &dir, port, extra, &log).expect("final start");
     assert!(nsmraw::damage_lines(&sb.log(&log)).is_empty());
     assert!(sb.stop(pid, libc::SIGTERM).is_some());
     println!(
@@ -442,25 +443,15 @@ fn notifier_survives_sigkill() {
             round += 1;
             let log = format!("notify-{round:03}.log");
             let daemon = step % 2 == 1 && !last;
-            let mut cmd = sb.command(common::STATMON);
-            if daemon {
+            let cmd = if daemon {
                 // A reboot as the daemon sees it: another boot id on record.
                 stock.put(layout::BOOT_ID, &format!("boot-{round}\n"));
-                cmd.args([
-                    "rpc.statd",
-                    "-F",
-                    "-d",
-                    "--config",
-                    "/dev/null",
-                    "--no-embedded-portmap",
-                    "-P",
-                    &dir_s,
-                    "-p",
-                    "20063",
-                ]);
+                daemon::statd(&sb, &dir, 20063, &[])
             } else {
+                let mut cmd = sb.command(common::STATMON);
                 cmd.args(["sm-notify", "-d", "-P", &dir_s]);
-            }
+                cmd
+            };
             let pid = sb.spawn(cmd, &log);
             let mut killed_at = None;
             if last {

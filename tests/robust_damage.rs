@@ -16,6 +16,7 @@
 
 mod common;
 
+use common::daemon;
 use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, MON, NLM, STAT, UNMON};
 use common::prereq::{self, Need};
@@ -132,7 +133,7 @@ fn damaged_nfs_utils_files_keep_good_records_and_the_originals() {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     stock.put(layout::BOOT_ID, boot.trim());
 
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "nfs.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &[], "nfs.log").expect("started");
     let log = sb.log("nfs.log");
     println!("{log}");
     for f in [
@@ -175,7 +176,7 @@ fn damaged_nfs_utils_files_keep_good_records_and_the_originals() {
 
     // An even state is raised to the next odd one, and said so.
     stock.put("state", &1000i32.to_ne_bytes());
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "even.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &[], "even.log").expect("started");
     let log = sb.log("even.log");
     assert!(log.contains("even"), "{log}");
     assert_eq!(nsmraw::nfs_state(&dir), Some(1001));
@@ -191,7 +192,7 @@ fn damaged_apple_status_files_are_kept_aside() {
     };
     let apple = ["--store-format", "apple"];
     let dir = layout::apple_stock(&sb.dir.path().join("apple"));
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &apple, "apple0.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &apple, "apple0.log").expect("started");
     for (i, h) in ["a1.lab", "a2.lab", "a3.lab"].iter().enumerate() {
         ok_mon(h, 10 + i as u32, &sb.log("apple0.log"));
     }
@@ -216,7 +217,7 @@ fn damaged_apple_status_files_are_kept_aside() {
     for (n, (what, bytes)) in cases.iter().enumerate() {
         std::fs::write(&status, bytes).unwrap();
         let log = format!("apple{}.log", n + 1);
-        let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &apple, &log)
+        let pid = daemon::start_statd(&mut sb, &dir, PORT, &apple, &log)
             .unwrap_or_else(|| panic!("{what}: no answer\n{}", sb.log(&log)));
         let text = sb.log(&log);
         println!("--- {what}\n{text}");
@@ -259,7 +260,7 @@ fn missing_and_unwritable_state_directories() {
     // runs as root there) and then one owned by another user.
     // Missing (two levels): created, and served.
     let dir = sb.dir.path().join("not/there");
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "missing.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &[], "missing.log").expect("started");
     let log = sb.log("missing.log");
     let state = ok_mon("m.lab", 1, &log);
     assert!(dir.join("sm/m.lab").exists());
@@ -282,7 +283,7 @@ fn missing_and_unwritable_state_directories() {
         std::os::unix::fs::chown(&p, Some(nobody), Some(nobody)).unwrap();
     }
     std::fs::set_permissions(dir.join("sm"), std::fs::Permissions::from_mode(0o500)).unwrap();
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "ro-sm.log")
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &[], "ro-sm.log")
         .unwrap_or_else(|| panic!("{}", sb.log("ro-sm.log")));
     assert_eq!(
         nsmraw::proc_status(pid, "Uid")
@@ -317,21 +318,7 @@ fn missing_and_unwritable_state_directories() {
     std::fs::set_permissions(dir.join("sm"), std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
     std::fs::write(dir.join(layout::BOOT_ID), "another-boot\n").unwrap();
-    let d = dir.to_str().unwrap();
-    let cmd = common::statd_command(
-        &sb,
-        &[
-            "-F",
-            "-d",
-            "--config",
-            "/dev/null",
-            "--no-embedded-portmap",
-            "-P",
-            d,
-            "-p",
-            "20072",
-        ],
-    );
+    let cmd = daemon::statd(&sb, &dir, 20072, &[]);
     let pid = sb.spawn(cmd, "ro-dir.log");
     let up = nsmraw::wait_answer(nsmraw::local(20072), Duration::from_secs(10));
     let log = sb.log("ro-dir.log");
@@ -376,7 +363,7 @@ fn full_disk_answers_stat_fail_and_keeps_serving() {
     let inside =
         Path::new(&format!("/proc/{}/root", sb.holder_pid())).join(dir.strip_prefix("/").unwrap());
     layout::stock(&inside, StateFile::Empty);
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &[], "full.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &[], "full.log").expect("started");
     let log = sb.log("full.log");
     let state = ok_mon("before.lab", 1, &log);
     assert!(inside.join("sm/before.lab").exists(), "not on the tmpfs");

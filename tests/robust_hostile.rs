@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::daemon;
 use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, MON, NLM, NOTIFY, SIMU_CRASH, STAT, UNMON, UNMON_ALL};
 use common::prereq::{self, Need};
@@ -76,7 +77,7 @@ fn hostile_peers_change_nothing_and_logs_are_escaped() {
     sb.enter_net();
     let dir = sb.dir.path().join("state");
     let statd = layout::stock(&dir, StateFile::Empty).user.uid;
-    let pid = nsmraw::start_statd(&mut sb, &dir, PORT, &["-d"], "statd.log").expect("started");
+    let pid = daemon::start_statd(&mut sb, &dir, PORT, &["-d"], "statd.log").expect("started");
     let uid = nsmraw::proc_status(pid, "Uid").unwrap();
     let want = statd.to_string();
     assert_eq!(

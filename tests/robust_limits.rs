@@ -19,6 +19,7 @@
 
 mod common;
 
+use common::daemon;
 use common::layout::{self, StateFile};
 use common::nsmraw::{self, Answer, MON, NLM, NOTIFY};
 use common::prereq::{self, Need};
@@ -168,7 +169,7 @@ fn limits_hold_and_the_lock_manager_is_served() {
     sb.enter_net();
     let dir = sb.dir.path().join("state");
     layout::stock(&dir, StateFile::Empty);
-    let pid = nsmraw::start_statd(
+    let pid = daemon::start_statd(
         &mut sb,
         &dir,
         PORT,

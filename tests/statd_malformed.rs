@@ -4,11 +4,11 @@
 
 mod common;
 
+use common::daemon;
 use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::raw::{self, decode_reply, encode_call, ReplyKind};
 use common::sandbox::Sandbox;
-use common::statd_command;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -73,25 +73,24 @@ fn sys_body(gids: u32) -> Vec<u8> {
     b
 }
 
+/// statmon's rpc.statd on the stock layout at `<scratch>/state`, serving
+/// on port 20024 (no portmapper here: unregistered), once its log says
+/// `ready`; returns its pid.
+fn start_statd(sb: &mut Sandbox, ready: &str) -> u32 {
+    let state = sb.dir.path().join("state");
+    layout::stock(&state, StateFile::Empty);
+    let pid = sb.spawn(daemon::statd(sb, &state, 20024, &[]), "statd.log");
+    assert!(sb.wait_until(10, || sb.log("statd.log").contains(ready)));
+    pid
+}
+
 #[test]
 fn malformed_input_gets_libtirpc_replies_and_the_daemon_keeps_serving() {
     if !prereq::require(&[Need::Sandbox, Need::StatdUser]) {
         return;
     }
     let mut sb = Sandbox::new();
-    let state = sb.dir.path().join("state");
-    layout::stock(&state, StateFile::Empty);
-    let args = [
-        "-F",
-        "-d",
-        "-p",
-        "20024",
-        "--no-embedded-portmap",
-        "-P",
-        state.to_str().unwrap(),
-    ];
-    let pid = sb.spawn(statd_command(&sb, &args), "statd.log");
-    assert!(sb.wait_until(10, || sb.log("statd.log").contains("listening on port")));
+    let pid = start_statd(&mut sb, "listening on port");
     sb.enter_net();
     let v4: SocketAddr = "127.0.0.1:20024".parse().unwrap();
     let v6: SocketAddr = "[::1]:20024".parse().unwrap();
@@ -221,19 +220,7 @@ fn unregistered_daemon_still_answers_on_its_port() {
         return;
     }
     let mut sb = Sandbox::new();
-    let state = sb.dir.path().join("state");
-    layout::stock(&state, StateFile::Empty);
-    let args = [
-        "-F",
-        "-d",
-        "-p",
-        "20024",
-        "--no-embedded-portmap",
-        "-P",
-        state.to_str().unwrap(),
-    ];
-    let pid = sb.spawn(statd_command(&sb, &args), "statd.log");
-    assert!(sb.wait_until(10, || sb.log("statd.log").contains("served unregistered")));
+    let pid = start_statd(&mut sb, "served unregistered");
     sb.enter_net();
     alive("127.0.0.1:20024".parse().unwrap());
     assert_eq!(sb.stop(pid, libc::SIGTERM).and_then(|s| s.code()), Some(0));

@@ -10,12 +10,12 @@
 
 mod common;
 
+use common::daemon;
 use common::fake_peer::FakePeer;
 use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
-use common::statd_command;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -57,35 +57,15 @@ impl Fixture {
     }
 
     fn start_env(&mut self, extra: &[&str], env: &[(&str, &str)]) {
-        let dir = self.dir.to_str().unwrap().to_string();
-        let mut args = vec![
-            "-F",
-            "-d",
-            "--config",
-            "/dev/null",
-            "--no-embedded-portmap",
-            "-P",
-            &dir,
-            "-p",
-            PORT,
-        ];
-        args.extend_from_slice(extra);
-        let mut cmd = statd_command(&self.sb, &args);
+        let mut cmd = daemon::statd(&self.sb, &self.dir, PORT, extra);
         cmd.envs(env.iter().copied());
-        self.statd = Some(self.sb.spawn(cmd, "statd.log"));
-        let up = self
-            .sb
-            .wait_until(10, || self.call(&["-t", "1"], &["null"]) == Reply::Void);
-        assert!(up, "statd did not answer:\n{}", self.log());
+        let pid = daemon::spawn_answering_smclient(&mut self.sb, self.smc, cmd, PORT, "statd.log");
+        self.statd = Some(pid);
     }
 
     fn stop(&mut self) {
         let pid = self.statd.take().unwrap();
-        let status = self
-            .sb
-            .stop(pid, libc::SIGTERM)
-            .expect("statd did not stop");
-        assert_eq!(status.code(), Some(0), "statd log:\n{}", self.log());
+        daemon::stop_cleanly(&mut self.sb, pid, "statd.log");
     }
 
     fn log(&self) -> String {
@@ -93,10 +73,7 @@ impl Fixture {
     }
 
     fn call(&self, opts: &[&str], rest: &[&str]) -> Reply {
-        let mut args: Vec<&str> = opts.to_vec();
-        args.extend(["127.0.0.1", PORT, "udp"]);
-        args.extend_from_slice(rest);
-        self.smc.run(&self.sb, &args)
+        self.smc.local_udp(&self.sb, PORT, opts, rest)
     }
 
     fn mon(&self, mon: &str, my: &str) {

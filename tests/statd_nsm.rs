@@ -15,7 +15,7 @@ use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::smclient::{priv_hex, Reply, SmClient};
-use common::{rpcinfo, start_rpcbind, statd_command};
+use common::{daemon, rpcinfo, start_rpcbind};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,10 +77,7 @@ impl Fixture {
     }
 
     fn start_statd(&mut self, extra: &[&str]) {
-        let dir = self.dir.to_str().unwrap().to_string();
-        let mut args = vec!["-F", "-d", "-P", &dir, "-p", PORT];
-        args.extend_from_slice(extra);
-        let cmd = statd_command(&self.sb, &args);
+        let cmd = daemon::statd_may_embed(&self.sb, &self.dir, PORT, extra);
         self.statd = Some(self.sb.spawn(cmd, "statd.log"));
         let ready = self
             .sb
@@ -90,11 +87,7 @@ impl Fixture {
 
     fn stop_statd(&mut self) {
         let pid = self.statd.take().unwrap();
-        let status = self
-            .sb
-            .stop(pid, libc::SIGTERM)
-            .expect("statd did not stop");
-        assert_eq!(status.code(), Some(0), "statd log:\n{}", self.log());
+        daemon::stop_cleanly(&mut self.sb, pid, "statd.log");
     }
 
     fn log(&self) -> String {
@@ -476,8 +469,7 @@ fn no_notify_from_the_environment_keeps_the_state_after_a_reboot() {
     f.stop_statd();
     // Pretend the host rebooted: another boot id is on record.
     layout::Stock::of(&f.dir).put(layout::BOOT_ID, "not-this-boot\n");
-    let dir = f.dir.to_str().unwrap().to_string();
-    let mut cmd = statd_command(&f.sb, &["-F", "-d", "-P", &dir, "-p", PORT]);
+    let mut cmd = daemon::statd_may_embed(&f.sb, &f.dir, PORT, &[]);
     cmd.env("RPC_STATD_NO_NOTIFY", "1");
     f.statd = Some(f.sb.spawn(cmd, "statd.log"));
     assert!(f

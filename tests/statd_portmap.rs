@@ -7,7 +7,7 @@ mod common;
 use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
-use common::{nsm_registered_everywhere, rpcinfo, start_rpcbind, statd_command};
+use common::{daemon, nsm_registered_everywhere, rpcinfo, start_rpcbind, statd_command};
 
 /// A sandbox with the stock layout at `<scratch>/state`, if `tools` and
 /// what a sandbox and the layout need are here.
@@ -54,6 +54,20 @@ fn check_listing(sb: &Sandbox, port: &str) {
     );
 }
 
+/// Starts statmon's rpc.statd on `<scratch>/state`, port 20024, and waits
+/// (up to `secs`) until `rpcinfo` lists NSM on every netid; returns its pid.
+fn start_registered(sb: &mut Sandbox, secs: u64) -> u32 {
+    let state = sb.dir.path().join("state");
+    let cmd = daemon::statd_may_embed(sb, &state, 20024, &[]);
+    let pid = sb.spawn(cmd, "statd.log");
+    assert!(
+        sb.wait_until(secs, || nsm_registered_everywhere(&rpcinfo(sb, &[]))),
+        "not registered; log:\n{}",
+        sb.log("statd.log")
+    );
+    pid
+}
+
 #[test]
 fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
     let Some(mut sb) = sandbox_or_skip(&["rpcbind", "rpcinfo"]) else {
@@ -61,17 +75,7 @@ fn registers_with_real_rpcbind_and_unregisters_on_sigterm() {
     };
     start_rpcbind(&mut sb);
 
-    let state = sb.dir.path().join("state");
-    let cmd = statd_command(
-        &sb,
-        &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
-    );
-    let pid = sb.spawn(cmd, "statd.log");
-    assert!(
-        sb.wait_until(10, || nsm_registered_everywhere(&rpcinfo(&sb, &[]))),
-        "not registered; log:\n{}",
-        sb.log("statd.log")
-    );
+    let pid = start_registered(&mut sb, 10);
     check_listing(&sb, "20024");
     ping_all_transports(&sb);
 
@@ -95,17 +99,7 @@ fn serves_an_embedded_portmapper_when_no_rpcbind_answers() {
     let Some(mut sb) = sandbox_or_skip(&["rpcinfo"]) else {
         return;
     };
-    let state = sb.dir.path().join("state");
-    let cmd = statd_command(
-        &sb,
-        &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
-    );
-    let pid = sb.spawn(cmd, "statd.log");
-    assert!(
-        sb.wait_until(15, || nsm_registered_everywhere(&rpcinfo(&sb, &[]))),
-        "not registered; log:\n{}",
-        sb.log("statd.log")
-    );
+    let pid = start_registered(&mut sb, 15);
     let log = sb.log("statd.log");
     assert_eq!(
         log.matches("no rpcbind answered on 127.0.0.1:111; serving an embedded portmapper")
@@ -126,13 +120,12 @@ fn a_second_daemon_on_the_same_state_directory_exits_1() {
         return;
     };
     let state = sb.dir.path().join("state");
-    let s = state.to_str().unwrap();
     let pid = sb.spawn(
-        statd_command(&sb, &["-F", "-d", "-p", "20024", "-P", s]),
+        daemon::statd_may_embed(&sb, &state, 20024, &[]),
         "first.log",
     );
     assert!(sb.wait_until(10, || sb.log("first.log").contains("listening on port")));
-    let second = statd_command(&sb, &["-F", "-d", "-p", "20026", "-P", s])
+    let second = daemon::statd_may_embed(&sb, &state, 20026, &[])
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));

@@ -14,7 +14,7 @@ mod common;
 use common::nsmraw::{self, Answer};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
-use common::{rpcinfo, statd_command};
+use common::{daemon, rpcinfo};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -52,7 +52,8 @@ fn state_dir(sb: &Sandbox, name: &str) -> PathBuf {
     dir
 }
 
-/// Starts statmon's rpc.statd on `port` with state directory `dir`.
+/// Starts statmon's rpc.statd on `port` with state directory `dir` (the
+/// test defaults; with no rpcbind it may serve its embedded portmapper).
 fn spawn_statd(
     sb: &mut Sandbox,
     dir: &std::path::Path,
@@ -60,11 +61,7 @@ fn spawn_statd(
     extra: &[&str],
     log: &str,
 ) -> u32 {
-    let dir = dir.to_str().unwrap().to_string();
-    let port = port.to_string();
-    let mut args = vec!["-F", "-d", "--config", "/dev/null", "-P", &dir, "-p", &port];
-    args.extend_from_slice(extra);
-    let cmd = statd_command(sb, &args);
+    let cmd = daemon::statd_may_embed(sb, dir, port, extra);
     sb.spawn(cmd, log)
 }
 

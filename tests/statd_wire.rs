@@ -9,7 +9,7 @@ use common::layout::{self, StateFile};
 use common::prereq::{self, Need};
 use common::sandbox::Sandbox;
 use common::wire::{self, Capture, RpcPorts};
-use common::{nsm_registered_everywhere, rpcinfo, statd_command};
+use common::{daemon, nsm_registered_everywhere, rpcinfo};
 
 #[test]
 fn captured_session_has_no_malformed_packets() {
@@ -24,10 +24,7 @@ fn captured_session_has_no_malformed_packets() {
     let state = sb.dir.path().join("state");
     layout::stock(&state, StateFile::Empty);
     let statd = sb.spawn(
-        statd_command(
-            &sb,
-            &["-F", "-d", "-p", "20024", "-P", state.to_str().unwrap()],
-        ),
+        daemon::statd_may_embed(&sb, &state, 20024, &[]),
         "statd.log",
     );
     assert!(

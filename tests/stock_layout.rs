@@ -14,7 +14,7 @@ use common::layout::{self, StateFile, Stock};
 use common::prereq::{self, Need};
 use common::sandbox::{which, Sandbox};
 use common::smclient::{priv_hex, Reply, SmClient};
-use common::{nsmraw, statd_command};
+use common::{daemon, nsmraw};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
@@ -66,34 +66,16 @@ impl Fixture {
     }
 
     fn start(&mut self, extra: &[&str]) -> u32 {
-        let dir = self.dir();
-        let mut args = vec![
-            "-F",
-            "-d",
-            "--config",
-            "/dev/null",
-            "--no-embedded-portmap",
-            "-P",
-            &dir,
-            "-p",
-            PORT,
-        ];
-        args.extend_from_slice(extra);
-        let mut cmd = statd_command(&self.sb, &args);
+        let mut cmd = daemon::statd(&self.sb, &self.stock.dir, PORT, extra);
         cmd.env("STATMON_DIALECT", "seed");
-        let pid = self.sb.spawn(cmd, "statd.log");
+        let pid = daemon::spawn_answering_smclient(&mut self.sb, self.smc, cmd, PORT, "statd.log");
         self.statd = Some(pid);
-        let up = self
-            .sb
-            .wait_until(10, || self.call(&["-t", "1"], &["null"]) == Reply::Void);
-        assert!(up, "statd did not answer:\n{}", self.log());
         pid
     }
 
     fn stop(&mut self) {
         let pid = self.statd.take().unwrap();
-        let status = self.sb.stop(pid, libc::SIGTERM).expect("statd stops");
-        assert_eq!(status.code(), Some(0), "{}", self.log());
+        daemon::stop_cleanly(&mut self.sb, pid, "statd.log");
     }
 
     fn log(&self) -> String {
@@ -101,10 +83,7 @@ impl Fixture {
     }
 
     fn call(&self, opts: &[&str], rest: &[&str]) -> Reply {
-        let mut args: Vec<&str> = opts.to_vec();
-        args.extend(["127.0.0.1", PORT, "udp"]);
-        args.extend_from_slice(rest);
-        self.smc.run(&self.sb, &args)
+        self.smc.local_udp(&self.sb, PORT, opts, rest)
     }
 
     fn mon(&self, mon: &str) {

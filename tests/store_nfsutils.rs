@@ -8,6 +8,8 @@ mod common;
 
 use common::layout;
 use common::prereq::{self, Need};
+use common::sandbox::Sandbox;
+use common::start_rpcbind;
 
 use statmon::statd::record::{CallerKey, Change, Effect, Registration, UnmonitorKey};
 use statmon::statd::store::nfsutils::format::format_line;
@@ -678,25 +680,21 @@ fn debian_rpc_statd_reads_our_store() {
             Change::Monitor(reg("127.0.0.21", "labclient", 4, 0x33)),
         ])
         .unwrap();
-    let script = format!(
-        "set -e; mount -t tmpfs tmpfs /run; ip link set lo up; rpcbind -f -w & rb=$!; sleep 0.5; \
-         timeout 3 {} -F -L -d -P {} -p 20024 -o 20025 2>&1 || true; kill $rb",
-        statd.display(),
-        dir.path().display()
-    );
-    let out = std::process::Command::new("unshare")
-        .args([
-            "--net",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout);
+    // In a sandbox with its own rpcbind; the daemon runs until it has
+    // loaded the records and reported the state (at most 10 s), then stops.
+    let mut sb = Sandbox::new();
+    start_rpcbind(&mut sb);
+    let mut cmd = sb.command(statd);
+    cmd.args(["-F", "-L", "-d", "-P"])
+        .arg(dir.path())
+        .args(["-p", "20024", "-o", "20025"]);
+    let pid = sb.spawn(cmd, "debian-statd.log");
+    sb.wait_until(10, || {
+        let log = sb.log("debian-statd.log");
+        log.contains("Loaded ") && log.contains("Local NSM state number")
+    });
+    sb.stop(pid, libc::SIGTERM);
+    let log = sb.log("debian-statd.log");
     assert!(
         log.contains("Version") || log.contains("statd"),
         "rpc.statd did not start in the namespace: {log}"

@@ -21,7 +21,7 @@ use super::fake_lockd::{FakeLockd, Options, Style};
 use super::layout::{self, StateFile, Stock};
 use super::prereq::{self, Need};
 use super::sandbox::Sandbox;
-use super::{rpcinfo, start_rpcbind, statd_command};
+use super::{daemon, rpcinfo, start_rpcbind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -315,19 +315,7 @@ impl Host {
                 c.args(["-F", "-d", "-L", "-P", &dir, "-p", STATD_PORT]);
                 c
             }
-            Flavour::Statmon => statd_command(
-                &self.sb,
-                &[
-                    "-F",
-                    "-d",
-                    "-P",
-                    &dir,
-                    "-p",
-                    STATD_PORT,
-                    "--config",
-                    "/dev/null",
-                ],
-            ),
+            Flavour::Statmon => daemon::statd_may_embed(&self.sb, &dir, STATD_PORT, &[]),
         };
         let log = self.next_log(flavour.name());
         let pid = self.sb.spawn(cmd, &log);
@@ -403,16 +391,8 @@ impl Host {
 
     /// Every log file of this host (oldest program first), with headers.
     pub fn logs(&self) -> String {
-        let mut names: Vec<String> = std::fs::read_dir(self.sb.dir.path())
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(".log"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        self.sb
+            .log_names(".log")
             .iter()
             .map(|n| format!("--- {} {n}\n{}", self.name, self.sb.log(n)))
             .collect()

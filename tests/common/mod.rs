@@ -8,6 +8,7 @@
 )]
 
 pub mod cbuild;
+pub mod daemon;
 pub mod fake_lockd;
 pub mod fake_peer;
 pub mod lab;
@@ -17,6 +18,7 @@ pub mod nsmraw;
 pub mod prereq;
 pub mod sandbox;
 pub mod smclient;
+pub mod vectors;
 pub mod wire;
 
 use std::process::Command;
@@ -24,7 +26,8 @@ use std::process::Command;
 /// The statmon binary under test.
 pub const STATMON: &str = env!("CARGO_BIN_EXE_statmon");
 
-/// `statmon rpc.statd ARGS` as a command run inside `sb`.
+/// `statmon rpc.statd ARGS` as a command run inside `sb` (for a daemon
+/// with the test defaults, see [`daemon::statd`]).
 pub fn statd_command(sb: &sandbox::Sandbox, args: &[&str]) -> Command {
     let mut c = sb.command(STATMON);
     c.arg("rpc.statd").args(args);

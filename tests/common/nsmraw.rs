@@ -1,8 +1,9 @@
 //! Raw NSM calls for the robustness tests: call bytes built with the
 //! library's own encoder (`statmon::rpc::message::encode_call`) and the
 //! `statmon::proto::sm_inter` types, replies decoded with `decode_reply`,
-//! plus helpers to start statmon's rpc.statd in a sandbox and look at its
-//! process (`/proc/PID/status`) and store.
+//! plus helpers to wait for statmon's rpc.statd to answer (it is started
+//! by `common::daemon`) and look at its process (`/proc/PID/status`) and
+//! store.
 //!
 //! Names longer than `SM_MAXSTRLEN` cannot be held by the typed
 //! `SmString`; [`xdr_string`] encodes any bytes as an XDR string so tests
@@ -11,8 +12,6 @@
 //! Every socket here is opened by the calling thread, which must already be
 //! in the sandbox's network namespace (`Sandbox::enter_net`).
 
-use super::sandbox::Sandbox;
-use super::statd_command;
 use statmon::proto::sm_inter::{Mon, MonId, MyId, SmName, SmStat, SmStatRes, StatChge};
 use statmon::rpc::message::{decode_reply, encode_call, ReplyKind};
 use statmon::rpc::Credential;
@@ -223,40 +222,6 @@ fn tcp_exchange(mut s: TcpStream, xid: u32, proc: u32, args: &[u8]) -> Option<An
     let mut reply = vec![0u8; len.min(1 << 16)];
     s.read_exact(&mut reply).ok()?;
     decode(proc, &reply).map(|(_, a)| a)
-}
-
-/// Starts `statmon rpc.statd -F --config /dev/null --no-embedded-portmap
-/// -P DIR -p PORT EXTRA` inside `sb`, logging to `<sb dir>/LOG`, and waits
-/// (up to 10 s) until it answers SM_NULL on 127.0.0.1. Returns its pid, or
-/// `None` (after the wait) if it never answered. `DIR` is normally the
-/// distribution's layout (`layout::stock`, or `layout::apple_stock` for
-/// the Apple store), so the daemon drops to `statd` as it would in use.
-pub fn start_statd(
-    sb: &mut Sandbox,
-    dir: &Path,
-    port: u16,
-    extra: &[&str],
-    log: &str,
-) -> Option<u32> {
-    let dir = dir.to_str().expect("utf-8 path").to_string();
-    let port_s = port.to_string();
-    let mut args = vec![
-        "-F",
-        "-d",
-        "--config",
-        "/dev/null",
-        "--no-embedded-portmap",
-        "-P",
-        &dir,
-        "-p",
-        &port_s,
-    ];
-    args.extend_from_slice(extra);
-    let cmd = statd_command(sb, &args);
-    let pid = sb.spawn(cmd, log);
-    let to = local(port);
-    let ready = wait_answer(to, Duration::from_secs(10));
-    ready.then_some(pid)
 }
 
 /// 127.0.0.1:port.

@@ -163,6 +163,21 @@ impl Sandbox {
         std::fs::read_to_string(self.dir.path().join(log)).unwrap_or_default()
     }
 
+    /// Names of the files in the scratch directory ending in `suffix`
+    /// (`".log"`: every log so far), sorted.
+    pub fn log_names(&self, suffix: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(suffix))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// Sends `sig` to a daemon started here and waits (up to 10 s) for its exit
     /// status; `None` if it did not exit.
     pub fn stop(&mut self, pid: u32, sig: i32) -> Option<std::process::ExitStatus> {

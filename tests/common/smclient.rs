@@ -130,6 +130,21 @@ impl SmClient {
         self.run_full(sb, args).reply
     }
 
+    /// `smclient OPTS 127.0.0.1 PORT udp REST` inside `sb`, parsed as
+    /// [`SmClient::run`] does.
+    pub fn local_udp(&self, sb: &Sandbox, port: &str, opts: &[&str], rest: &[&str]) -> Reply {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.extend(["127.0.0.1", port, "udp"]);
+        args.extend_from_slice(rest);
+        self.run(sb, &args)
+    }
+
+    /// Whether the statd on 127.0.0.1:`port` answers SM_NULL over UDP
+    /// within a second.
+    pub fn answers_null(&self, sb: &Sandbox, port: &str) -> bool {
+        self.local_udp(sb, port, &["-t", "1"], &["null"]) == Reply::Void
+    }
+
     /// As [`SmClient::run`], also reporting the local address used.
     pub fn run_full(&self, sb: &Sandbox, args: &[&str]) -> Run {
         let out = self.command(sb, args).output().expect("run smclient");
