@@ -1,0 +1,3 @@
+//! mdmpd.
+
+pub mod core;
