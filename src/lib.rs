@@ -11,6 +11,7 @@
 //! - [`daemon`]: the toolkit every daemon shares (run skeleton, locks, pid
 //!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
+//! - [`mdmpd`]: the md multipath path monitor.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
 pub mod daemon;

@@ -4,9 +4,12 @@
 //! every 15 seconds, and puts the path back into its array once it reads
 //! again.
 //!
+//! - [`core`]: the sans-IO engine: the saved state, the per-member state
+//!   machine, the probe schedule, the events;
 //! - `probe.rs`: the path probe (a direct read of the device's first page);
 //! - `actuator.rs`: the ways a recovered path is put back (sysfs, the md
 //!   ioctls, mdadm, a dry run).
 
 pub mod actuator;
+pub mod core;
 pub mod probe;
