@@ -6,9 +6,12 @@
 //!   (kept in `api.rs`; one host's rounds in `rounds.rs`);
 //! - [`peer`]: finding one address's statd and what to send it;
 //! - [`schedule`]: when to try a host again, and when to give up;
-//! - [`progress`]: the progress record (where each host stands), as bytes.
+//! - [`progress`]: the progress record (where each host stands), as bytes;
+//! - [`ledger`]: what the progress record should say, and when it is owed
+//!   a write ([`ledger::PersistProgress`]).
 
 mod api;
+pub mod ledger;
 pub mod notifier;
 pub mod peer;
 pub mod progress;
