@@ -15,14 +15,18 @@
 //! Progress: where each host stands (since when, rounds, next try, given
 //! up) and the last state each monitored host announced go to the
 //! progress file ([`progress::FILE_NAME`] in the state directory) at most
-//! once a second, replaced atomically, for `rpc.statd -l` and for a
-//! restarted notifier to resume its schedule ([`read_progress`]). It is
+//! once a second, for `rpc.statd -l` and for a restarted notifier to
+//! resume its schedule ([`read_progress`]). The [`ProgressLedger`] says
+//! what it holds; the store thread replaces it durably
+//! ([`ProgressWriter`]), so the event loop never waits for the disk. It is
 //! advisory: losing it only restarts schedules.
 
+use super::store_worker::{ProgressWriter, StoreWorker};
 use crate::daemon::clock;
 use crate::daemon::resolver::{Lane, Resolver};
 use crate::reactor::{Context, Deadline, Event, SourceId, TimerId};
 use crate::service::registrar::initial_xid;
+use crate::statd::notify::ledger::ProgressLedger;
 use crate::statd::notify::notifier::{
     HostStatus, LookupId, Notifier, NotifyConfig, NotifyEvent, NotifyStats, Target,
 };
@@ -31,7 +35,7 @@ use crate::statd::record::{Change, HostEntry};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Where notifications go out from.
@@ -141,23 +145,15 @@ pub struct NotifyIo {
     timer: Deadline,
     cleared: Vec<Change>,
     given_up: Vec<Vec<u8>>,
-    progress: Progress,
+    ledger: ProgressLedger,
+    /// Where the progress file goes (`None`: nowhere).
+    writer: Option<ProgressWriter>,
+    /// The next write of the progress file.
+    progress_timer: Option<TimerId>,
 }
 
 /// How often the progress file is rewritten at most.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-
-/// The progress file and what only it remembers.
-struct Progress {
-    path: Option<PathBuf>,
-    /// Hosts given up: (name, since, rounds), by lower-case name.
-    given_up: HashMap<Vec<u8>, (Vec<u8>, u64, u32)>,
-    /// Last state announced by monitored hosts, by lower-case name.
-    last_states: HashMap<Vec<u8>, (Vec<u8>, i32)>,
-    dirty: bool,
-    timer: Option<TimerId>,
-    warned: bool,
-}
 
 /// What the progress file in `dir` holds, by lower-case host name; empty
 /// if it is missing or unreadable (it is advisory).
@@ -206,14 +202,14 @@ pub fn targets(hosts: &[HostEntry], known: &HashMap<Vec<u8>, HostProgress>) -> V
 impl NotifyIo {
     /// Starts the resolver threads (after any privilege drop) and the
     /// notifier on `socks`.
-    /// `state_dir` is where the progress file goes (`None`: nowhere);
+    /// `writer` writes the progress file (`None`: nowhere);
     /// `known` is what it held at start ([`read_progress`]), for the last
     /// states seen.
     pub fn start(
         cx: &mut Context<'_>,
         socks: NotifySockets,
         mut cfg: NotifyConfig,
-        state_dir: Option<&Path>,
+        writer: Option<ProgressWriter>,
         known: &HashMap<Vec<u8>, HostProgress>,
     ) -> io::Result<NotifyIo> {
         let resolver = Resolver::start("notify", cx.waker()?)?;
@@ -226,10 +222,6 @@ impl NotifyIo {
             cfg.window = window;
         }
         let engine = Notifier::new(cfg, cx.now(), clock::unix_now(), initial_xid());
-        let last_states = known
-            .iter()
-            .filter_map(|(k, p)| p.last_state.map(|s| (k.clone(), (p.host.clone(), s))))
-            .collect();
         Ok(NotifyIo {
             engine,
             socks,
@@ -237,89 +229,38 @@ impl NotifyIo {
             timer: Deadline::default(),
             cleared: Vec::new(),
             given_up: Vec::new(),
-            progress: Progress {
-                path: state_dir.map(|d| d.join(progress::FILE_NAME)),
-                given_up: HashMap::new(),
-                last_states,
-                dirty: true,
-                timer: None,
-                warned: false,
-            },
+            ledger: ProgressLedger::new(known),
+            writer,
+            progress_timer: None,
         })
     }
 
     /// Remembers that monitored host `host` announced `state`.
     pub fn note_state(&mut self, cx: &mut Context<'_>, host: &[u8], state: i32) {
-        let key = host.to_ascii_lowercase();
-        if self.progress.last_states.get(&key).map(|(_, s)| *s) != Some(state) {
-            self.progress
-                .last_states
-                .insert(key, (host.to_vec(), state));
-            self.progress.dirty = true;
+        if self.ledger.note_state(host, state) {
             self.pump(cx);
         }
     }
 
-    /// Writes the progress file now if anything changed (at exit).
+    /// Hands the progress file to the store thread now if anything changed
+    /// (at exit; [`NotifyIo::progress_settled`] says when it is written).
     pub fn flush_progress(&mut self) {
-        if self.progress.dirty {
+        if self.ledger.is_dirty() {
             self.write_progress();
         }
     }
 
+    /// Whether every progress write handed over is done with.
+    pub fn progress_settled(&self) -> bool {
+        self.writer.as_ref().is_none_or(ProgressWriter::settled)
+    }
+
     fn write_progress(&mut self) {
-        self.progress.dirty = false;
-        let Some(path) = self.progress.path.clone() else {
-            return;
-        };
-        let now = clock::unix_now();
-        let mut entries: Vec<HostProgress> = Vec::new();
-        let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-        let last = |key: &[u8]| self.progress.last_states.get(key).map(|(_, s)| *s);
-        for st in self.engine.status() {
-            let key = st.host.to_ascii_lowercase();
-            entries.push(HostProgress {
-                last_state: last(&key),
-                host: st.host,
-                since_unix: st.since_unix,
-                rounds: st.rounds,
-                next_unix: Some(st.next_unix.unwrap_or(now)),
-            });
-            seen.insert(key);
-        }
-        for (key, (host, since, rounds)) in &self.progress.given_up {
-            if seen.insert(key.clone()) {
-                entries.push(HostProgress {
-                    host: host.clone(),
-                    since_unix: *since,
-                    rounds: *rounds,
-                    next_unix: None,
-                    last_state: last(key),
-                });
+        let request = self.ledger.persist(self.engine.status(), clock::unix_now());
+        if let Some(w) = self.writer.as_mut() {
+            if w.write(request).is_err() {
+                log::debug!("the store thread is gone: progress not written");
             }
-        }
-        for (key, (host, state)) in &self.progress.last_states {
-            if seen.insert(key.clone()) {
-                entries.push(HostProgress {
-                    host: host.clone(),
-                    since_unix: 0,
-                    rounds: 0,
-                    next_unix: None,
-                    last_state: Some(*state),
-                });
-            }
-        }
-        entries.sort_by(|a, b| a.host.cmp(&b.host));
-        let tmp = path.with_extension("tmp");
-        let written = std::fs::write(&tmp, progress::encode(&entries))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        match written {
-            Ok(()) => self.progress.warned = false,
-            Err(e) if !self.progress.warned => {
-                self.progress.warned = true;
-                log::warn!("cannot write {}: {e}", path.display());
-            }
-            Err(e) => log::debug!("cannot write {}: {e}", path.display()),
         }
     }
 
@@ -349,12 +290,7 @@ impl NotifyIo {
     /// was pending or given up.
     pub fn forget(&mut self, cx: &mut Context<'_>, host: &[u8]) -> bool {
         let mut found = self.engine.forget(cx.now(), host);
-        found |= self
-            .progress
-            .given_up
-            .remove(&host.to_ascii_lowercase())
-            .is_some();
-        self.progress.dirty = true;
+        found |= self.ledger.forget(host);
         self.pump(cx);
         found
     }
@@ -371,8 +307,8 @@ impl NotifyIo {
             Event::Timer(t) if self.timer.fired(*t) => {
                 self.engine.handle_timeout(now);
             }
-            Event::Timer(t) if self.progress.timer == Some(*t) => {
-                self.progress.timer = None;
+            Event::Timer(t) if self.progress_timer == Some(*t) => {
+                self.progress_timer = None;
                 self.write_progress();
                 return true;
             }
@@ -446,10 +382,10 @@ impl NotifyIo {
             }
         }
         if self.engine.take_dirty() {
-            self.progress.dirty = true;
+            self.ledger.touch();
         }
-        if self.progress.dirty && self.progress.timer.is_none() && self.progress.path.is_some() {
-            self.progress.timer = Some(cx.set_timer(now + PROGRESS_EVERY));
+        if self.ledger.is_dirty() && self.progress_timer.is_none() && self.writer.is_some() {
+            self.progress_timer = Some(cx.set_timer(now + PROGRESS_EVERY));
         }
         self.timer.follow(cx, self.engine.poll_timeout());
     }
@@ -474,7 +410,7 @@ impl NotifyIo {
                         .map(|m| format!(" for {}", m.escape_ascii()))
                         .unwrap_or_default()
                 );
-                self.progress.given_up.remove(&host.to_ascii_lowercase());
+                self.ledger.notified(&host);
                 self.cleared.push(Change::NotifyDone { host, my_name });
             }
             NotifyEvent::GaveUp {
@@ -482,11 +418,7 @@ impl NotifyIo {
                 since_unix,
                 rounds,
             } => {
-                self.progress.given_up.insert(
-                    host.to_ascii_lowercase(),
-                    (host.clone(), since_unix, rounds),
-                );
-                self.progress.dirty = true;
+                self.ledger.gave_up(&host, since_unix, rounds);
                 log::warn!(
                     "giving up notifying {} after {rounds} round(s); \
                      `rpc.statd -N {}` clears it",
@@ -499,19 +431,21 @@ impl NotifyIo {
     }
 }
 
-/// Starts the notifier with the progress file of `dir`, and lists the hosts
-/// owed a notice. After a reboot step a new round of notification starts;
-/// otherwise each host resumes its schedule.
+/// Starts the notifier with the progress file of `dir`, written by the
+/// thread of `store`, and lists the hosts owed a notice. After a reboot
+/// step a new round of notification starts; otherwise each host resumes
+/// its schedule.
 pub fn start_notifier(
     cx: &mut Context<'_>,
     socks: NotifySockets,
     cfg: NotifyConfig,
     dir: &Path,
+    store: &StoreWorker,
     hosts: &[HostEntry],
     rebooted: bool,
 ) -> io::Result<(NotifyIo, Vec<Target>)> {
     let mut known = read_progress(dir);
-    let notify = NotifyIo::start(cx, socks, cfg, Some(dir), &known)?;
+    let notify = NotifyIo::start(cx, socks, cfg, store.progress_writer(dir), &known)?;
     if rebooted {
         known.clear();
     }

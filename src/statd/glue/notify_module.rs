@@ -86,15 +86,16 @@ impl NotifyModule {
             schedule: self.cfg.schedule.clone(),
             window: self.cfg.window,
         };
+        let store = StoreWorker::start(opened.store, cx.waker()?)?;
         let (mut notify, targets) = notify_io::start_notifier(
             cx,
             socks,
             cfg,
             &startup::private_dir(self.cfg.store, &self.cfg.state_dir),
+            &store,
             &opened.hosts,
             opened.rebooted,
         )?;
-        let store = StoreWorker::start(opened.store, cx.waker()?)?;
         if targets.is_empty() {
             log::info!("no hosts to notify");
         }
@@ -123,7 +124,7 @@ impl NotifyModule {
             }
             r.in_flight = true;
         }
-        let store_idle = !r.in_flight && r.queued.is_empty();
+        let store_idle = !r.in_flight && r.queued.is_empty() && r.notify.progress_settled();
         if !store_idle {
             return;
         }
@@ -133,6 +134,10 @@ impl NotifyModule {
         }
         if r.notify.is_idle() {
             r.notify.flush_progress();
+            if !r.notify.progress_settled() {
+                // The store thread wakes us once the file is written.
+                return;
+            }
             let stats = r.notify.stats();
             log::info!(
                 "done: {} host(s) notified, {} given up",

@@ -191,6 +191,7 @@ impl StatdModule {
             socks,
             self.notify_config(opened.state),
             &startup::private_dir(self.cfg.store, &self.cfg.state_dir),
+            &store,
             &opened.hosts,
             opened.rebooted,
         )?;

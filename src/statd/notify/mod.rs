@@ -2,12 +2,20 @@
 //! restarted (outbound SM_NOTIFY), as the seed's statd.notify service and
 //! nfs-utils' sm-notify do. All of it is sans-IO.
 //!
-//! - [`notifier`]: the notifier's state machine;
+//! - [`notifier`]: the notifier's state machine and its inputs and outputs
+//!   (kept in `api.rs`; one host's rounds in `rounds.rs`);
 //! - [`peer`]: finding one address's statd and what to send it;
 //! - [`schedule`]: when to try a host again, and when to give up;
-//! - [`progress`]: the progress record (where each host stands), as bytes.
+//! - [`progress`]: the progress record (where each host stands), as bytes;
+//! - [`ledger`]: what the progress record should say, and when it is owed
+//!   a write ([`ledger::PersistProgress`]).
 
+mod api;
+pub mod ledger;
 pub mod notifier;
 pub mod peer;
 pub mod progress;
+mod rounds;
 pub mod schedule;
+#[cfg(test)]
+mod sim;
