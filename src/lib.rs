@@ -15,6 +15,7 @@
 
 pub mod daemon;
 pub mod log;
+pub mod mdmpd;
 pub mod multicall;
 pub mod portmap;
 pub mod proto;
