@@ -3,6 +3,7 @@
 # captured request becomes an input of the request-path target (with a
 # leading byte choosing the caller: 0 = 127.0.0.1 reserved port, 1 = unreserved),
 # of the record reader (TCP ones, framed) and of the XDR target (its arguments).
+# The /proc/mdstat fixtures (compat/fixtures/mdstat) seed the mdstat target.
 # Run from anywhere; writes fuzz/corpus/<target>/<vector name>.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,4 +23,6 @@ for f in "$vectors"/*.txt; do
         printf '%s' "$hex" | xxd -r -p > "corpus/record_reader/$name"
     fi
 done
-echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs"
+mkdir -p corpus/mdstat
+cp ../compat/fixtures/mdstat/*.mdstat corpus/mdstat/
+echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs, $(ls corpus/mdstat | wc -l) mdstat inputs"

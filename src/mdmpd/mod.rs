@@ -4,6 +4,9 @@
 //! every 15 seconds, and puts the path back into its array once it reads
 //! again.
 //!
+//! - [`mdstat`]: the `/proc/mdstat` parser; [`member_state`]: the sysfs
+//!   values (`md/dev-*/state`, `array_state`, `degraded`, `slot`);
+//!   [`conf`]: `/etc/mdmpd.conf`;
 //! - [`core`]: the sans-IO engine: the saved state, the per-member state
 //!   machine, the probe schedule, the events;
 //! - `probe.rs`: the path probe (a direct read of the device's first page);
@@ -11,5 +14,8 @@
 //!   ioctls, mdadm, a dry run).
 
 pub mod actuator;
+pub mod conf;
 pub mod core;
+pub mod mdstat;
+pub mod member_state;
 pub mod probe;
