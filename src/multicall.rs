@@ -50,6 +50,13 @@ pub const DAEMONS: &[Daemon] = &[
         plan: None,
     },
     Daemon {
+        name: "mdmpd",
+        aliases: &[],
+        summary: "md multipath path monitor: re-adds failed paths of md arrays once they work",
+        main: crate::mdmpd::entry::main,
+        plan: Some(crate::mdmpd::entry::plan),
+    },
+    Daemon {
         name: "portmap",
         aliases: &[],
         summary: "portmapper (ONC RPC program 100000 v2-4) for hosts without rpcbind",

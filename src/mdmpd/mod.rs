@@ -9,6 +9,9 @@
 //!   [`conf`]: `/etc/mdmpd.conf`;
 //! - [`core`]: the sans-IO engine: the saved state, the per-member state
 //!   machine, the probe schedule, the events;
+//! - [`scan`]: one scan made into the engine's snapshot; [`module`]: the
+//!   daemon on the reactor; [`entry`]: the `mdmpd` program; [`status`]:
+//!   `mdmpd status`, the client of the daemon's status socket;
 //! - `probe.rs`: the path probe (a direct read of the device's first page);
 //! - `actuator.rs`: the ways a recovered path is put back (sysfs, the md
 //!   ioctls, mdadm, a dry run).
@@ -16,6 +19,10 @@
 pub mod actuator;
 pub mod conf;
 pub mod core;
+pub mod entry;
 pub mod mdstat;
 pub mod member_state;
+pub mod module;
 pub mod probe;
+pub mod scan;
+pub mod status;

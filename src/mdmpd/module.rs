@@ -22,7 +22,7 @@
 //!   packet: [`MdmpdCore::render_status`].
 
 use super::actuator::{Actuator, Readd};
-use super::core::{Action, CoreConfig, Event, MdmpdCore, Priority, ProbeId, ReaddId};
+use super::core::{Action, CoreConfig, Event, MdmpdCore, Priority, ProbeId, ReaddId, Snapshot};
 use super::probe::probe;
 use super::scan;
 use crate::daemon::children::ChildQueue;
@@ -109,6 +109,9 @@ pub struct MdmpdModule {
     /// member's device is not probed meanwhile.
     hung: HashMap<u64, String>,
     mdstat: Option<File>,
+    /// Whether `mdstat` is watched for POLLPRI (the kernel's file, held
+    /// open); if not, each scan opens the path again.
+    mdstat_polled: bool,
     polled: HashMap<SourceId, Polled>,
     rescan: Option<TimerId>,
     listener: Option<SourceId>,
@@ -118,6 +121,8 @@ pub struct MdmpdModule {
     ready: Option<ReadyPipe>,
     /// Problems of the last scan, so that each is logged once.
     problems: HashSet<String>,
+    /// The last scan's view.
+    last: Snapshot,
 }
 
 impl MdmpdModule {
@@ -134,6 +139,7 @@ impl MdmpdModule {
             in_flight: HashMap::new(),
             hung: HashMap::new(),
             mdstat: None,
+            mdstat_polled: false,
             polled: HashMap::new(),
             rescan: None,
             listener: None,
@@ -141,6 +147,7 @@ impl MdmpdModule {
             children: ChildQueue::new("event program"),
             ready,
             problems: HashSet::new(),
+            last: Snapshot::default(),
         }
     }
 
@@ -151,6 +158,16 @@ impl MdmpdModule {
 
     /// Reads the arrays, hands them to the engine and follows up.
     fn scan(&mut self, cx: &mut Context<'_>) {
+        if !self.mdstat_polled {
+            // Not the kernel's file: it may have been replaced; read anew.
+            match File::open(&self.paths.mdstat) {
+                Ok(f) => self.mdstat = Some(f),
+                Err(e) => {
+                    log::error!("cannot read {}: {e}", self.paths.mdstat.display());
+                    return;
+                }
+            }
+        }
         let text = match self.mdstat.as_mut().map(read_from_start) {
             Some(Ok(text)) => text,
             Some(Err(e)) => {
@@ -159,7 +176,7 @@ impl MdmpdModule {
             }
             None => return,
         };
-        let scanned = scan::snapshot(&text, &self.paths.sys, &self.settings.core);
+        let scanned = scan::snapshot(&text, &self.paths.sys, &self.settings.core, &self.last);
         let fresh: HashSet<String> = scanned.problems.iter().cloned().collect();
         for p in fresh.difference(&self.problems) {
             log::warn!("{}: {p}", self.paths.mdstat.display());
@@ -167,6 +184,7 @@ impl MdmpdModule {
         self.problems = fresh;
         self.core.handle_scan(cx.now(), &scanned.snapshot);
         self.watch_attributes(cx, &scanned.pollable);
+        self.last = scanned.snapshot;
         self.pump(cx);
     }
 
@@ -398,6 +416,7 @@ impl MdmpdModule {
         {
             Ok(id) => {
                 log::debug!("waiting for POLLPRI on {}", path.display());
+                self.mdstat_polled = true;
                 self.polled.insert(
                     id,
                     Polled {
