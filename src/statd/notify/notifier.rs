@@ -37,7 +37,7 @@
 //! # Panic contract
 //! No method panics, whatever arrives from the network.
 
-use super::rounds::{unix_at, InFlight, Job, JobId, Phase};
+use super::jobs::{unix_at, InFlight, Job, JobId, Phase};
 use crate::rpc::client::{CallId, RpcClient};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

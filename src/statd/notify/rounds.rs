@@ -4,7 +4,9 @@
 //! identity owed, then wait for the next round as the schedule says or
 //! give up). The module doc of [`super::notifier`] tells the whole story.
 
-use super::notifier::{LookupId, Notifier, NotifyEvent};
+use super::api::{LookupId, NotifyEvent};
+use super::jobs::{unix_at, Identity, InFlight, JobId, Phase, Purpose};
+use super::notifier::Notifier;
 use super::peer::{self, Found};
 use crate::rpc::client::{CallId, CallResult, OutCall, RetryPolicy};
 use std::net::{IpAddr, SocketAddr};
@@ -30,61 +32,6 @@ const COURTESY_RETRY: RetryPolicy = RetryPolicy {
     max_timeout: Duration::from_secs(2),
     max_transmits: 1,
 };
-
-/// Names one job (one host being notified).
-pub(super) type JobId = u64;
-
-/// A name to send in SM_NOTIFY, and the records its acknowledgement
-/// clears (`None`: all of the host's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Identity {
-    send: Vec<u8>,
-    clears: Option<Vec<u8>>,
-}
-
-/// Where a job's round stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Waiting for its round to be due (and a window slot).
-    Waiting(Instant),
-    /// Its name is being resolved.
-    Resolving(LookupId),
-    /// Asking the portmapper of `addrs[addr]`, stage `stage`.
-    Lookup { addr: usize, stage: usize },
-    /// Notifying `to`, the statd of `addrs[addr]`.
-    Notifying { addr: usize, to: SocketAddr },
-}
-
-/// One host to notify.
-#[derive(Debug)]
-pub(super) struct Job {
-    pub(super) host: Vec<u8>,
-    pub(super) identities: Vec<Identity>,
-    pub(super) since_unix: u64,
-    /// The round running or next.
-    pub(super) round: u32,
-    pub(super) addrs: Vec<IpAddr>,
-    pub(super) phase: Phase,
-    /// The call in flight, if any.
-    pub(super) call: Option<CallId>,
-}
-
-/// What a call in flight is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    /// The job's current step.
-    Step(JobId),
-    /// A short-name copy; its answer does not matter.
-    Courtesy,
-}
-
-/// A call in flight: what for, where to, and its xid once sent.
-#[derive(Debug)]
-pub(super) struct InFlight {
-    purpose: Purpose,
-    to: SocketAddr,
-    xid: Option<u32>,
-}
 
 impl Notifier {
     /// Whether `msg` from `from` may answer a call in flight: its xid is
@@ -380,13 +327,6 @@ fn xid_of(msg: &[u8]) -> Option<u32> {
     msg.get(..4)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_be_bytes)
-}
-
-/// The Unix time of `at`, given that `epoch.0` was `epoch.1`.
-pub(super) fn unix_at(epoch: (Instant, u64), at: Instant) -> u64 {
-    epoch
-        .1
-        .saturating_add(at.saturating_duration_since(epoch.0).as_secs())
 }
 
 /// Whether a reply from `from` can answer a call sent to `to`: the same
