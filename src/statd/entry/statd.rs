@@ -9,8 +9,10 @@ use crate::daemon::run::{self, write_pid_files};
 use crate::daemon::{lock, root};
 use crate::statd::config::{self as cli, Command, Dialect};
 use crate::statd::glue::kernel;
-use crate::statd::glue::startup::{self, ROLE_DAEMON, ROLE_NOTIFIER};
-use crate::statd::glue::statd_module::{refuse_second_statd, StatdModule, NFS_UTILS_PID_FILE};
+use crate::statd::glue::startup::{
+    self, refuse_second_statd, NFS_UTILS_PID_FILE, ROLE_DAEMON, ROLE_NOTIFIER,
+};
+use crate::statd::glue::statd_module::StatdModule;
 use std::ffi::OsString;
 
 /// Entry point for `rpc.statd`: returns the process exit status. A

@@ -1,7 +1,11 @@
 //! Opening the store at start: load it, report damage, decide the state,
-//! and do the reboot step when the host booted since the last run.
+//! and do the reboot step when the host booted since the last run; and
+//! the check made before anything opens, that no other statd serves
+//! ([`refuse_second_statd`]).
 
 use crate::daemon::{clock, privs, root};
+use crate::proto::sm_inter::{SM_PROG, SM_VERS};
+use crate::service::probe;
 use crate::statd::config::Config;
 use crate::statd::record::{Change, HostEntry};
 use crate::statd::store::{BootInfo, Store, StoreFormat, NFS_UTILS_STATE_FILE};
@@ -192,4 +196,29 @@ pub fn records_owner_at(format: StoreFormat, state_dir: &Path) -> PathBuf {
     } else {
         state_dir.to_path_buf()
     }
+}
+
+/// The pid file of nfs-utils' rpc.statd (systemd's `PIDFile=` in Debian's
+/// `rpc-statd.service`; `start-statd` reads it).
+pub const NFS_UTILS_PID_FILE: &str = "/run/rpc.statd.pid";
+
+/// Fails when another process's statd is registered for NSM with the local
+/// portmapper and answers there, naming its port (and its pid, from the
+/// nfs-utils pid file, when that names a live process).
+pub fn refuse_second_statd() -> io::Result<()> {
+    let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
+        return Ok(());
+    };
+    let pid_file = crate::daemon::root::path(NFS_UTILS_PID_FILE);
+    let pid = crate::daemon::run::live_pid_in(&pid_file)
+        .map(|pid| format!(" (pid {pid}, from {})", pid_file.display()))
+        .unwrap_or_default();
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!(
+            "Statd service already running! Program {SM_PROG} version {SM_VERS} is \
+             registered with rpcbind on port {port} and answers{pid}; \
+             not starting a second status monitor"
+        ),
+    ))
 }

@@ -14,8 +14,12 @@
 //! also finds the program with `rpcinfo`. When nothing listens on port 111
 //! (a refused connection), the embedded portmapper serves at once with
 //! NSM already in its table, before privileges are dropped. A statd of
-//! another process that is registered and answers is not replaced: start
-//! fails (nfs-utils' "Statd service already running!").
+//! another process that is registered and answers is not replaced: the
+//! entry point checks that before the module starts
+//! ([`super::startup::refuse_second_statd`]).
+//!
+//! (A little over 600 lines: one module, whose start sequence and event
+//! dispatch read best in one place; its engines live elsewhere.)
 
 use super::callback_io::CallbackIo;
 use super::forget_spool::take_forget_requests;
@@ -32,7 +36,6 @@ use crate::reactor::{Context, Event, Module, TcpOpts, TimerId};
 use crate::service::endpoint::{EndpointConfig, RpcEndpoint};
 use crate::service::hold::Hold;
 use crate::service::portmapper::PortmapModule;
-use crate::service::probe;
 use crate::service::registrar::{self, initial_xid, Progress, Registrar};
 use crate::statd::config::Config;
 use crate::statd::core::{Callout, NsmCore, Output, ResolveId};
@@ -576,31 +579,6 @@ impl Module for StatdModule {
             _ => {}
         }
     }
-}
-
-/// The pid file of nfs-utils' rpc.statd (systemd's `PIDFile=` in Debian's
-/// `rpc-statd.service`; `start-statd` reads it).
-pub const NFS_UTILS_PID_FILE: &str = "/run/rpc.statd.pid";
-
-/// Fails when another process's statd is registered for NSM with the local
-/// portmapper and answers there, naming its port (and its pid, from the
-/// nfs-utils pid file, when that names a live process).
-pub fn refuse_second_statd() -> io::Result<()> {
-    let Some(port) = probe::running_instance(SM_PROG, SM_VERS) else {
-        return Ok(());
-    };
-    let pid_file = crate::daemon::root::path(NFS_UTILS_PID_FILE);
-    let pid = crate::daemon::run::live_pid_in(&pid_file)
-        .map(|pid| format!(" (pid {pid}, from {})", pid_file.display()))
-        .unwrap_or_default();
-    Err(io::Error::new(
-        io::ErrorKind::AddrInUse,
-        format!(
-            "Statd service already running! Program {SM_PROG} version {SM_VERS} is \
-             registered with rpcbind on port {port} and answers{pid}; \
-             not starting a second status monitor"
-        ),
-    ))
 }
 
 fn register_plan(endpoint: &RpcEndpoint) -> Registration {

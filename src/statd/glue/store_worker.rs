@@ -64,9 +64,14 @@ impl StoreWorker {
         let (jobs, job_rx) = mpsc::channel::<Work>();
         let (done_tx, done) = mpsc::channel();
         let id = waker.id();
+        // The thread logs as the daemon that started it.
+        let program = crate::log::current_program();
         let thread = std::thread::Builder::new()
             .name("statd-store".into())
-            .spawn(move || serve(store.as_mut(), &job_rx, &done_tx, &|| waker.wake()))?;
+            .spawn(move || {
+                let _scope = program.map(crate::log::Program::enter);
+                serve(store.as_mut(), &job_rx, &done_tx, &|| waker.wake())
+            })?;
         Ok(StoreWorker {
             jobs: Some(jobs),
             done,
