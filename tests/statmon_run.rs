@@ -249,3 +249,59 @@ fn portmap_alone_serves_rpcbinds_place_and_exits_0_on_sigterm() {
         "portmap (root throughout) removes its socket"
     );
 }
+
+#[test]
+fn mdmpd_beside_rpc_statd_keeps_root_and_both_serve() {
+    let Some(mut sb) = sandbox() else {
+        return;
+    };
+    // A stand-in system for mdmpd under STATMON_ROOT (the whole process's).
+    let root = sb.dir.path().join("root");
+    for d in ["proc", "sys/block/md0/md", "dev", "etc", "run", "var/run"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(
+        root.join("proc/mdstat"),
+        "Personalities : [multipath]\nmd0 : active multipath sdc[1] sdb[0](F)\n      \
+         1048512 blocks [2/1] [_U]\n\nunused devices: <none>\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("etc/mdmpd.conf"), "ACTUATOR dry-run\n").unwrap();
+    let mut cmd = run_both(&sb, "");
+    cmd.arg("mdmpd").env("STATMON_ROOT", &root);
+    let pid = sb.spawn(cmd, "three.log");
+    // The portmapper's local socket is under STATMON_ROOT: ask over UDP.
+    assert!(
+        sb.wait_until(10, || rpcinfo(&sb, &["-u", "127.0.0.1", "100024", "1"])
+            .contains("ready and waiting")),
+        "{}",
+        sb.log("three.log")
+    );
+    assert!(
+        sb.wait_until(10, || lines_of(&sb.log("three.log"), "mdmpd", pid)
+            .iter()
+            .any(|l| l.contains("Fail event detected on md device /dev/md0"))),
+        "{}",
+        sb.log("three.log")
+    );
+    let log = sb.log("three.log");
+    assert!(
+        lines_of(&log, "rpc.statd", pid)
+            .iter()
+            .any(|l| l.contains("keeping root")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("running as uid"),
+        "rpc.statd gave up root:\n{log}"
+    );
+    let status = Command::new(STATMON)
+        .args(["mdmpd", "status"])
+        .env("STATMON_ROOT", &root)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("sdb"));
+    let code = sb.stop(pid, libc::SIGTERM).and_then(|s| s.code());
+    assert_eq!(code, Some(0), "{}", sb.log("three.log"));
+}

@@ -39,11 +39,25 @@ pub trait Plan {
     fn serves_others(&self) -> bool {
         false
     }
+    /// Whether it needs root while it runs (not just to start): a daemon
+    /// beside it that would give up root for the whole process keeps it.
+    fn needs_root(&self) -> bool {
+        false
+    }
     /// Does what the daemon does before its event loop runs (locks, pid
-    /// files, checks) and returns its modules. `hosted` says whether other
-    /// daemons share the process. A failure is logged by the daemon; the
-    /// `Err` is its exit status.
-    fn open(self: Box<Self>, hosted: bool) -> Result<Opened, i32>;
+    /// files, checks) and returns its modules. A failure is logged by the
+    /// daemon; the `Err` is its exit status.
+    fn open(self: Box<Self>, hosting: Hosting) -> Result<Opened, i32>;
+}
+
+/// What a daemon is told about the process it shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hosting {
+    /// Other daemons share the process.
+    pub shared: bool,
+    /// One of them needs root while it runs: privileges are the
+    /// process's, so nobody may give them up.
+    pub others_need_root: bool,
 }
 
 /// An opened daemon: its modules, and what must live while it runs.
@@ -80,15 +94,23 @@ pub fn run(mut plans: Vec<Box<dyn Plan>>) -> i32 {
         }
     };
     let hosted = plans.len() > 1;
+    let needing_root: Vec<bool> = plans.iter().map(|p| p.needs_root()).collect();
     // Every daemon opens before any module starts: the checks a daemon
     // makes while opening (is another statd registered?) then meet no
     // socket of ours that is bound but not yet served.
     let mut opened = Vec::new();
-    for plan in plans {
+    for (i, plan) in plans.into_iter().enumerate() {
         let program = Program::new(plan.name(), plan.verbosity());
         let serves_others = plan.serves_others() && hosted;
+        let hosting = Hosting {
+            shared: hosted,
+            others_need_root: needing_root
+                .iter()
+                .enumerate()
+                .any(|(j, needs)| j != i && *needs),
+        };
         let _scope = program.enter();
-        match plan.open(hosted) {
+        match plan.open(hosting) {
             Ok(o) => opened.push((program, serves_others, o)),
             // Those opened already are dropped: their locks and pid files
             // go with them.

@@ -13,7 +13,7 @@ use super::conf::{self, MdmpdConf};
 use super::core::CoreConfig;
 use super::module::{MdmpdModule, Paths, Settings};
 use crate::daemon::detach::ReadyPipe;
-use crate::daemon::host::{Opened, Plan};
+use crate::daemon::host::{Hosting, Opened, Plan};
 use crate::daemon::run::{self, write_pid_files};
 use crate::daemon::{lock, root, sd_notify};
 use std::ffi::OsString;
@@ -200,7 +200,11 @@ impl Plan for MdmpdPlan {
     fn log_stderr(&self) -> bool {
         foreground_env()
     }
-    fn open(self: Box<Self>, _hosted: bool) -> Result<Opened, i32> {
+    fn needs_root(&self) -> bool {
+        // Re-adding writes sysfs and runs mdadm.
+        true
+    }
+    fn open(self: Box<Self>, _hosting: Hosting) -> Result<Opened, i32> {
         for w in &self.warnings {
             log::warn!("{w}");
         }

@@ -6,7 +6,7 @@
 
 use super::portmapper::{OnSignal, PortmapModule, LOCAL_SOCKET};
 use crate::daemon::args::{self, Arg, Opt};
-use crate::daemon::host::{Opened, Plan};
+use crate::daemon::host::{Hosting, Opened, Plan};
 use crate::daemon::{root, run};
 use crate::proto::pmap::PMAP_PORT;
 use std::ffi::OsString;
@@ -232,8 +232,8 @@ impl Plan for PortmapPlan {
     fn serves_others(&self) -> bool {
         true
     }
-    fn open(self: Box<Self>, hosted: bool) -> Result<Opened, i32> {
-        let on_signal = if hosted {
+    fn open(self: Box<Self>, hosting: Hosting) -> Result<Opened, i32> {
+        let on_signal = if hosting.shared {
             OnSignal::Ignore
         } else {
             OnSignal::StopAndExit

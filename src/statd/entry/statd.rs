@@ -4,7 +4,7 @@
 //! ([`plan`]).
 
 use crate::daemon::detach::ReadyPipe;
-use crate::daemon::host::{Opened, Plan};
+use crate::daemon::host::{Hosting, Opened, Plan};
 use crate::daemon::run::{self, write_pid_files};
 use crate::daemon::{lock, root};
 use crate::statd::config::{self as cli, Command, Dialect};
@@ -98,8 +98,14 @@ impl Plan for StatdPlan {
     fn log_stderr(&self) -> bool {
         self.cfg.log_stderr
     }
-    fn open(self: Box<Self>, _hosted: bool) -> Result<Opened, i32> {
-        open(self.cfg, None)
+    fn open(self: Box<Self>, hosting: Hosting) -> Result<Opened, i32> {
+        if hosting.others_need_root {
+            log::warn!(
+                "keeping root: a daemon beside it in this process needs root, \
+                 and privileges are the process's"
+            );
+        }
+        open(self.cfg, None, hosting.others_need_root)
     }
 }
 
@@ -108,7 +114,7 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
         return 1;
     };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
-    let Opened { modules, keep } = match open(cfg, ready) {
+    let Opened { modules, keep } = match open(cfg, ready, false) {
         Ok(opened) => opened,
         Err(code) => return code,
     };
@@ -124,9 +130,10 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
 
 /// What rpc.statd does before its event loop, in nfs-utils' order:
 /// lockd's ports, the state directory's lock, the check for a statd
-/// already serving, the pid files; then its module. A failure is logged
+/// already serving, the pid files; then its module (which keeps root when
+/// `keep_root`). A failure is logged
 /// (and told to the waiting parent); `Err` is the exit status.
-fn open(cfg: cli::Config, ready: Option<ReadyPipe>) -> Result<Opened, i32> {
+fn open(cfg: cli::Config, ready: Option<ReadyPipe>, keep_root: bool) -> Result<Opened, i32> {
     let fail = |ready: Option<ReadyPipe>, msg: String| {
         // Logged once: on stderr in the foreground (Sink::Stderr or
         // Sink::Both), and through the ready pipe by the parent.
@@ -158,7 +165,9 @@ fn open(cfg: cli::Config, ready: Option<ReadyPipe>) -> Result<Opened, i32> {
     }
     let (seed, nfs_utils) = (root::path(SEED_PID_FILE), root::path(NFS_UTILS_PID_FILE));
     let pid_files = write_pid_files(&[&seed, &nfs_utils], &startup::records_owner(&cfg));
-    let module = StatdModule::new(cfg, ready).taking_over(took_over);
+    let module = StatdModule::new(cfg, ready)
+        .taking_over(took_over)
+        .keeping_root(keep_root);
     Ok(Opened {
         modules: vec![Box::new(module)],
         keep: vec![Box::new(lock), Box::new(pid_files)],

@@ -91,6 +91,8 @@ pub struct StatdModule {
     stop_timer: Option<TimerId>,
     /// A standalone notifier handed its work over at start.
     took_over: bool,
+    /// Stay root after opening the store (see [`StatdModule::keeping_root`]).
+    keep_root: bool,
     /// HA callouts running and waiting.
     callouts: ChildQueue,
     /// Warnings about a full lookup queue.
@@ -115,6 +117,7 @@ impl StatdModule {
             unregistered: false,
             stop_timer: None,
             took_over: false,
+            keep_root: false,
             callouts: ChildQueue::new("HA callout"),
             lookup_warn: crate::log::RateLimit::default(),
         }
@@ -124,6 +127,13 @@ impl StatdModule {
     /// hosts are notified even with notification turned off.
     pub fn taking_over(mut self, took_over: bool) -> StatdModule {
         self.took_over = took_over;
+        self
+    }
+
+    /// Whether to stay root after opening the store (another daemon in
+    /// the process needs it; see `daemon::host`).
+    pub fn keeping_root(mut self, keep: bool) -> StatdModule {
+        self.keep_root = keep;
         self
     }
 
@@ -184,7 +194,15 @@ impl StatdModule {
         } else {
             startup::RebootStep::OnNewBoot
         };
-        let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, step)?;
+        let opened = if self.keep_root {
+            startup::open(
+                self.cfg.store.open(&self.cfg.state_dir),
+                step,
+                &self.cfg.state_dir,
+            )?
+        } else {
+            startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, step)?
+        };
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);
         let store = StoreWorker::start(opened.store, cx.waker()?)?;
