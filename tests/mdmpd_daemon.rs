@@ -261,3 +261,60 @@ fn bad_settings_are_reported_with_file_and_line_and_no_mdstat_is_an_error() {
     );
     assert!(!Path::new(&s.path("run/mdmpd/mdmpd.sock")).exists());
 }
+
+#[test]
+fn detached_the_parent_exits_0_once_the_daemon_has_read_the_arrays() {
+    let s = System::new();
+    let out = s
+        .mdmpd()
+        .env_remove("MDMPD_FOREGROUND")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // By then the state is read and saved: the status already shows md0.
+    let pid: i32 = s.read("run/mdmpd/mdmpd.pid").trim().parse().unwrap();
+    let status = s.mdmpd().arg("status").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("md0"),
+        "{status:?}"
+    );
+    // Stopped by the pid it wrote (ours: it is the daemon this test started).
+    let p = rustix::process::Pid::from_raw(pid).unwrap();
+    rustix::process::kill_process(p, rustix::process::Signal::TERM).unwrap();
+    s.wait_for("the detached daemon to exit", 10, || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|st| st.contains(") Z "))
+    });
+}
+
+#[test]
+fn under_systemd_it_stays_in_the_foreground_and_says_ready() {
+    let s = System::new();
+    let socket = s.path("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let log = std::fs::File::create(s.path("mdmpd.log")).unwrap();
+    let mut child = s
+        .mdmpd()
+        .env_remove("MDMPD_FOREGROUND")
+        .env("NOTIFY_SOCKET", &socket)
+        .stdin(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = listener.recv(&mut buf).unwrap();
+    let said = String::from_utf8_lossy(&buf[..n]);
+    assert!(said.starts_with("READY=1\n"), "{said}");
+    assert!(said.contains("STATUS=watching 1 md array"), "{said}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it did not stay in the foreground"
+    );
+    assert_eq!(s.read("run/mdmpd/mdmpd.pid").trim(), child.id().to_string());
+    assert_eq!(stop(&mut child), Some(0), "{}", s.read("mdmpd.log"));
+}
