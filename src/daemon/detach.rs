@@ -29,6 +29,17 @@ impl ReadyPipe {
     }
 }
 
+/// A module's start result, told to the waiting parent (taking `ready`)
+/// when it is an error; returned as it is.
+pub fn report_start(ready: &mut Option<ReadyPipe>, started: io::Result<()>) -> io::Result<()> {
+    if let Err(e) = &started {
+        if let Some(pipe) = ready.take() {
+            pipe.failed(&e.to_string());
+        }
+    }
+    started
+}
+
 /// Forks into the background. Returns in the child only; the parent waits for
 /// the child's report and exits the process.
 ///

@@ -106,6 +106,25 @@ pub fn bootstrap(modules: Vec<Box<dyn Module>>) -> io::Result<Reactor> {
     Ok(reactor)
 }
 
+/// Runs an opened daemon alone: its modules on a reactor of their own
+/// until one asks to exit, then drops what it kept (locks, pid files) and
+/// logs the exit. `Err` (a start that failed, said already) is returned
+/// as the exit status; so is a module that could not start.
+pub fn run_alone(opened: Result<super::host::Opened, i32>) -> i32 {
+    let super::host::Opened { modules, keep } = match opened {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let Ok(reactor) = bootstrap(modules) else {
+        // Said already: by the module (and to the ready pipe), or the loop.
+        return EXIT_FAILURE;
+    };
+    let code = run_to_exit(reactor);
+    drop(keep);
+    log::info!("exiting");
+    code
+}
+
 /// Runs `reactor` until a module asks to exit; returns that code, or
 /// [`EXIT_FAILURE`] (logged) when the event loop fails.
 pub fn run_to_exit(mut reactor: Reactor) -> i32 {

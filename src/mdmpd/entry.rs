@@ -62,17 +62,7 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
     for w in &settings.1 {
         log::warn!("{w}");
     }
-    let Opened { modules, keep } = match open(settings.0, ready) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let Ok(reactor) = run::bootstrap(modules) else {
-        return run::EXIT_FAILURE;
-    };
-    let code = run::run_to_exit(reactor);
-    drop(keep);
-    log::info!("exiting");
-    code
+    run::run_alone(open(settings.0, ready))
 }
 
 /// `mdmpd` for `statmon run` (only the daemon: no arguments).

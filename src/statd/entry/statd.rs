@@ -114,18 +114,7 @@ fn run(prog: &'static str, cfg: cli::Config) -> i32 {
         return 1;
     };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
-    let Opened { modules, keep } = match open(cfg, ready, false) {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
-    let Ok(reactor) = run::bootstrap(modules) else {
-        // Said already: by the module (and to the ready pipe), or the loop.
-        return run::EXIT_FAILURE;
-    };
-    let code = run::run_to_exit(reactor);
-    drop(keep);
-    log::info!("exiting");
-    code
+    run::run_alone(open(cfg, ready, false))
 }
 
 /// What rpc.statd does before its event loop, in nfs-utils' order:

@@ -540,12 +540,7 @@ impl Module for StatdModule {
 
     fn start(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         let opened = self.open(cx);
-        if let Err(e) = &opened {
-            if let Some(ready) = self.ready.take() {
-                ready.failed(&e.to_string());
-            }
-        }
-        opened
+        crate::daemon::detach::report_start(&mut self.ready, opened)
     }
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
