@@ -2,8 +2,11 @@
 //! probes of a failed path come exactly every 15 seconds of the clock, a
 //! path that reads again is re-added through the actuator, and a member
 //! the administrator removes is no longer probed. The stand-in system is
-//! a temporary directory: mdstat a regular file, devices files.
+//! a temporary directory: mdstat a regular file, devices files. And the
+//! event source is a real kernel POLLPRI where the file raises one.
 #![allow(clippy::unwrap_used)]
+
+mod common;
 
 use statmon::mdmpd::actuator::Actuator;
 use statmon::mdmpd::core::CoreConfig;
@@ -26,6 +29,11 @@ struct Rig {
 
 impl Rig {
     fn new(rescan: Duration) -> Rig {
+        Rig::watching(rescan, None)
+    }
+
+    /// A rig whose "mdstat" is `mdstat` when given.
+    fn watching(rescan: Duration, mdstat: Option<PathBuf>) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         for d in ["proc", "sys/block/md0/md", "dev"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
@@ -33,7 +41,7 @@ impl Rig {
         std::fs::write(dir.path().join("proc/mdstat"), FAILED).unwrap();
         std::fs::write(dir.path().join("dev/sdc"), [1u8; 4096]).unwrap();
         let paths = Paths {
-            mdstat: dir.path().join("proc/mdstat"),
+            mdstat: mdstat.unwrap_or_else(|| dir.path().join("proc/mdstat")),
             sys: dir.path().join("sys"),
             dev: dir.path().join("dev"),
             socket: None,
@@ -132,4 +140,33 @@ fn a_member_the_administrator_removes_is_not_probed_again() {
     assert!(counts.iter().all(|n| *n == 1), "{counts:?}");
     let status = rig.module().core().render_status(Instant::now());
     assert!(!status.contains("sdb"), "{status}");
+}
+
+#[test]
+fn a_real_pollpri_wakes_a_scan_without_the_timer() {
+    use common::prereq::{self, Need};
+    if !prereq::require(&[Need::Sandbox, Need::Tool("mount")]) {
+        return;
+    }
+    // /proc/PID/mounts raises POLLPRI when its mount table changes, as
+    // /proc/mdstat does on md events; a sandbox has a mount table of its
+    // own to change.
+    let sb = common::sandbox::Sandbox::new();
+    let mounts = PathBuf::from(format!("/proc/{}/mounts", sb.holder_pid()));
+    let mut rig = Rig::watching(Duration::from_secs(3600), Some(mounts));
+    rig.settle();
+    let before = rig.module().core().stats().scans;
+    assert_eq!(before, 1, "the start's scan");
+    let target = sb.dir.path().join("mnt");
+    std::fs::create_dir_all(&target).unwrap();
+    let out = sb.run("mount", &["-t", "tmpfs", "tmpfs", target.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rig.module().core().stats().scans == before && Instant::now() < deadline {
+        rig.reactor.turn(Some(Duration::from_millis(20))).unwrap();
+    }
+    assert!(
+        rig.module().core().stats().scans > before,
+        "no scan after the kernel's POLLPRI (the clock never moved)"
+    );
 }

@@ -189,12 +189,13 @@ impl MdmpdModule {
     }
 
     /// Watches the pollable attributes of this scan's arrays (and stops
-    /// watching those of arrays gone).
+    /// watching those of arrays gone; `/proc/mdstat` is always watched).
     fn watch_attributes(&mut self, cx: &mut Context<'_>, wanted: &[PathBuf]) {
+        let mdstat = &self.paths.mdstat;
         let stale: Vec<SourceId> = self
             .polled
             .iter()
-            .filter(|(_, p)| !wanted.contains(&p.path))
+            .filter(|(_, p)| &p.path != mdstat && !wanted.contains(&p.path))
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
