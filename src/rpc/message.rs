@@ -2,6 +2,8 @@
 //! for the client. Messages here carry no record mark (a UDP datagram, or a
 //! TCP record after [`super::record`] took the marks off).
 //!
+//! (Just over 600 lines only with its tests; the code is about 310.)
+//!
 //! Replies are built and parsed by the `onc-rpc` crate. Calls are parsed and
 //! built with [`crate::xdr`] instead, because onc-rpc's call path does not fit
 //! a drop-in libtirpc server:

@@ -1,4 +1,7 @@
 //! The NSM service as an I/O-free state machine (quinn-proto style).
+//! (About 600 lines: the machine's state and its driving API in one
+//! place; the procedures are in `procs/`, the monitor table in
+//! `monitors.rs`.)
 //!
 //! The RPC server hands calls to [`NsmCore`] through the [`Program`] trait.
 //! Whatever needs the outside world comes back out of
