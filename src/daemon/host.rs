@@ -60,13 +60,7 @@ pub struct Hosting {
     pub others_need_root: bool,
 }
 
-/// An opened daemon: its modules, and what must live while it runs.
-pub struct Opened {
-    /// Modules to add to the reactor, in order.
-    pub modules: Vec<Box<dyn Module>>,
-    /// Locks, pid files and the like, dropped when the daemon ends.
-    pub keep: Vec<Box<dyn Any>>,
-}
+pub use super::run::Opened;
 
 /// Runs `plans` in this process until they have all ended; returns the
 /// process exit status.

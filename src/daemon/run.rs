@@ -15,6 +15,7 @@ use super::pidfile::PidFiles;
 use super::privs;
 use crate::log::{self as logging, Sink};
 use crate::reactor::{Module, Reactor, SystemClock};
+use std::any::Any;
 use std::io;
 use std::path::Path;
 
@@ -106,12 +107,20 @@ pub fn bootstrap(modules: Vec<Box<dyn Module>>) -> io::Result<Reactor> {
     Ok(reactor)
 }
 
+/// An opened daemon: its modules, and what must live while it runs.
+pub struct Opened {
+    /// Modules to add to the reactor, in order.
+    pub modules: Vec<Box<dyn Module>>,
+    /// Locks, pid files and the like, dropped when the daemon ends.
+    pub keep: Vec<Box<dyn Any>>,
+}
+
 /// Runs an opened daemon alone: its modules on a reactor of their own
 /// until one asks to exit, then drops what it kept (locks, pid files) and
 /// logs the exit. `Err` (a start that failed, said already) is returned
 /// as the exit status; so is a module that could not start.
-pub fn run_alone(opened: Result<super::host::Opened, i32>) -> i32 {
-    let super::host::Opened { modules, keep } = match opened {
+pub fn run_alone(opened: Result<Opened, i32>) -> i32 {
+    let Opened { modules, keep } = match opened {
         Ok(o) => o,
         Err(code) => return code,
     };
