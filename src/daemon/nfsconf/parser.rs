@@ -366,4 +366,26 @@ mod tests {
         let (_, w) = parse("[s]\ninclude = x\n");
         assert_eq!(lines_warned(&w), vec![2]);
     }
+
+    /// The fuzz campaign's first finding (fuzz/artifacts/nfsconf/crash-579c…,
+    /// 2026-12-03): the target compared `parse` (no file) with `parse_with`
+    /// of a file; they differ only in the file each assignment names.
+    #[test]
+    fn parse_names_no_file_and_parse_with_names_its_own() {
+        let text = "\u{82}\u{b8}\u{1e}\n[\\\n\u{2}\n[]\n\u{2}\u{1}\u{1f}9999=99[\n";
+        let (plain, _) = NfsConf::parse(text);
+        let mut refuse = |_: &Path| Included::Failed("not read".into());
+        let (named, _) = NfsConf::parse_with(text, Path::new("/etc/nfs.conf"), &mut refuse);
+        let plain: Vec<_> = plain.assignments("").cloned().collect();
+        let named: Vec<_> = named.assignments("").cloned().collect();
+        assert_eq!(plain.len(), 1, "{plain:?}");
+        assert_eq!(plain.len(), named.len());
+        for (p, n) in plain.iter().zip(&named) {
+            assert_eq!((&p.key, &p.value, p.line), (&n.key, &n.value, n.line));
+            assert_eq!(
+                (p.file.as_os_str(), n.file.as_path()),
+                ("".as_ref(), Path::new("/etc/nfs.conf"))
+            );
+        }
+    }
 }
