@@ -74,6 +74,16 @@ pub fn current_program() -> Option<Program> {
     PROGRAM.with(Cell::get)
 }
 
+/// `f`, made to run in this thread's program scope wherever it runs: wrap
+/// a new thread's body with it so the thread logs as its daemon.
+pub fn in_current_program<T>(f: impl FnOnce() -> T + Send) -> impl FnOnce() -> T + Send {
+    let program = current_program();
+    move || {
+        let _scope = program.map(Program::enter);
+        f()
+    }
+}
+
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {

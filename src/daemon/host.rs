@@ -143,7 +143,7 @@ fn start(
         .add_module(Box::new(Tagged {
             program,
             modules: opened.modules,
-            started: Vec::new(),
+            first: None,
         }))
         .map_err(|e| {
             log::error!("cannot start: {e}");
@@ -212,7 +212,7 @@ struct Tagged {
     /// Waiting to start; emptied by `start`.
     modules: Vec<Box<dyn Module>>,
     /// The started first module, which gets the events.
-    started: Vec<Box<dyn Module>>,
+    first: Option<Box<dyn Module>>,
 }
 
 impl Module for Tagged {
@@ -227,7 +227,7 @@ impl Module for Tagged {
             return Err(io::Error::other("a daemon with no module"));
         };
         first.start(cx)?;
-        self.started.push(first);
+        self.first = Some(first);
         for m in modules {
             cx.add_module(m)?;
         }
@@ -236,7 +236,7 @@ impl Module for Tagged {
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
         let _scope = self.program.enter();
-        if let Some(m) = self.started.first_mut() {
+        if let Some(m) = self.first.as_mut() {
             m.on_event(cx, ev);
         }
     }

@@ -60,7 +60,6 @@ impl<R: Send + 'static> Jobs<R> {
             Condvar::new(),
         ));
         let (tx, done) = mpsc::channel();
-        let program = crate::log::current_program();
         let wake = waker.id();
         let threads = threads.max(1);
         let mut handles = Vec::with_capacity(threads);
@@ -69,10 +68,9 @@ impl<R: Send + 'static> Jobs<R> {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("{name}-{n}"))
-                    .spawn(move || {
-                        let _scope = program.map(crate::log::Program::enter);
-                        work(&shared, &tx, &waker);
-                    })?,
+                    .spawn(crate::log::in_current_program(move || {
+                        work(&shared, &tx, &waker)
+                    }))?,
             );
         }
         Ok(Jobs {

@@ -91,17 +91,14 @@ impl<Id: Send + 'static> Resolver<Id> {
         let (done_tx, done) = mpsc::channel();
         let id = waker.id();
         let mut threads = Vec::new();
-        // The threads log as the daemon that started them.
-        let program = crate::log::current_program();
         for n in 0..RESOLVER_THREADS {
             let (shared, tx, waker) = (shared.clone(), done_tx.clone(), waker.clone());
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("{name}-resolve-{n}"))
-                    .spawn(move || {
-                        let _scope = program.map(crate::log::Program::enter);
+                    .spawn(crate::log::in_current_program(move || {
                         work(&shared, &tx, &waker)
-                    })?,
+                    }))?,
             );
         }
         Ok(Resolver {

@@ -51,7 +51,7 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
             return 1;
         }
     }
-    let Ok(settings) = settings(prog) else {
+    let Ok((settings, warnings)) = settings(prog) else {
         return 1;
     };
     let foreground = foreground_env() || sd_notify::expected();
@@ -59,10 +59,10 @@ pub fn main(prog: &'static str, args: Vec<OsString>) -> i32 {
         return 1;
     };
     log::info!("statmon {} starting as {prog}", env!("CARGO_PKG_VERSION"));
-    for w in &settings.1 {
+    for w in &warnings {
         log::warn!("{w}");
     }
-    run::run_alone(open(settings.0, ready))
+    run::run_alone(open(settings, ready))
 }
 
 /// `mdmpd` for `statmon run` (only the daemon: no arguments).

@@ -65,13 +65,11 @@ impl StoreWorker {
         let (done_tx, done) = mpsc::channel();
         let id = waker.id();
         // The thread logs as the daemon that started it.
-        let program = crate::log::current_program();
         let thread = std::thread::Builder::new()
             .name("statd-store".into())
-            .spawn(move || {
-                let _scope = program.map(crate::log::Program::enter);
+            .spawn(crate::log::in_current_program(move || {
                 serve(store.as_mut(), &job_rx, &done_tx, &|| waker.wake())
-            })?;
+            }))?;
         Ok(StoreWorker {
             jobs: Some(jobs),
             done,
