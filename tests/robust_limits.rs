@@ -81,12 +81,13 @@ fn with_probe(sb: &Sandbox, name: &str, attack: impl FnOnce()) -> Probe {
                         nsmraw::tcp_call_reserved(to, 0x5000_0000 + n * 2 + 1, MON, &args)
                     } else {
                         // As an RPC client does: the same call again every
-                        // 500 ms (a flood may fill the socket buffer).
+                        // 500 ms (a flood may fill the socket buffer for
+                        // as long as it lasts), until the liveness bound.
                         let sock = nsmraw::udp_from("127.0.0.1:0");
-                        (0..4).find_map(|_| {
-                            let wait = Duration::from_millis(500);
-                            nsmraw::udp_call(&sock, to, 0x5000_0000 + n * 2, MON, &args, wait)
-                        })
+                        let wait = Duration::from_millis(500);
+                        std::iter::from_fn(|| (t.elapsed() + wait <= LIVE).then_some(())).find_map(
+                            |()| nsmraw::udp_call(&sock, to, 0x5000_0000 + n * 2, MON, &args, wait),
+                        )
                     };
                     let took = t.elapsed();
                     let mut p = probe.lock().unwrap();
