@@ -43,6 +43,8 @@ mod client;
 mod common;
 #[path = "load/daemons.rs"]
 mod daemons;
+#[path = "load/disk.rs"]
+mod disk;
 #[path = "load/durable_floor.rs"]
 mod durable_floor;
 #[path = "load/floor.rs"]
@@ -57,6 +59,8 @@ use common::machine;
 mod sandbox;
 #[path = "load/scripts.rs"]
 mod scripts;
+#[path = "load/targets.rs"]
+mod targets;
 #[path = "load/workloads.rs"]
 mod workloads;
 
@@ -131,10 +135,34 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
+/// `--floor nsm ADDR` or `--floor durable ADDR DIR`: this process is a
+/// floor ([`daemons::start_floor`]); serves until killed.
+fn floor_role(args: &[String]) -> Option<i32> {
+    let at = args.iter().position(|a| a == "--floor")?;
+    let rest = args.get(at + 1..).unwrap_or(&[]);
+    let addr = rest.get(1).and_then(|a| a.parse().ok());
+    let e = match (rest.first().map(String::as_str), addr, rest.get(2)) {
+        (Some("nsm"), Some(addr), _) => floor::serve(addr),
+        (Some("durable"), Some(addr), Some(dir)) => {
+            durable_floor::serve_forever(addr, Path::new(dir))
+        }
+        _ => {
+            eprintln!("load bench: usage: --floor nsm ADDR | --floor durable ADDR DIR");
+            return Some(2);
+        }
+    };
+    eprintln!("load bench floor: {e}");
+    Some(1)
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(code) = floor_role(&args) {
+        std::process::exit(code);
+    }
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, and a benchmark is not a test.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !args.iter().any(|a| a == "--bench") {
         println!("load bench: run it with `cargo bench --bench load`");
         return;
     }
@@ -155,21 +183,23 @@ fn main() {
         println!("reference: not measured ({DEBIAN} missing or LOAD_BENCH_NO_REFERENCE set)");
     }
     let mut sb = Sandbox::new();
-    // The client and floor threads are spawned from here and inherit the
-    // sandbox's network namespace.
+    // The client threads are spawned from here and inherit the sandbox's
+    // network namespace; the floors are processes of their own inside it.
     sb.enter_net();
     if let Err(e) = daemons::start_rpcbind(&mut sb) {
         println!("load bench: skipped, {e}");
         return;
     }
-    if let Err(e) = floor::start(Daemon::Floor.addr()) {
-        println!("load bench: skipped, floor: {e}");
-        return;
-    }
     let durable = sb.dir.path().join("durable-floor");
-    if let Err(e) = durable_floor::start(Daemon::DurableFloor.addr(), &durable) {
-        println!("load bench: skipped, durable floor: {e}");
-        return;
+    let mut floors = Vec::new();
+    for (floor, dir) in [(Daemon::Floor, &durable), (Daemon::DurableFloor, &durable)] {
+        match daemons::start_floor(&mut sb, floor, dir) {
+            Ok(pid) => floors.push(pid),
+            Err(e) => {
+                println!("load bench: skipped, {e}");
+                return;
+            }
+        }
     }
     let mut results = workloads::Results::default();
     for w in &s.workloads {
@@ -182,6 +212,9 @@ fn main() {
         }
     }
     println!();
-    workloads::targets(&results);
+    targets::print(&results);
+    for pid in floors {
+        daemons::stop(&mut sb, pid);
+    }
     drop(sb);
 }

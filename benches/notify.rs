@@ -18,12 +18,23 @@
 //!   the median is shown; the reference runs once);
 //! - `NOTIFY_BENCH_NO_REFERENCE`: if set, statmon only;
 //! - `NOTIFY_BENCH_TRACE`: if set, lookups and SM_NOTIFYs per 100 ms and the
-//!   end of each daemon's log after each run.
+//!   end of each daemon's log after each run (`all`: the whole log), and the
+//!   daemons run with `-d`
+//!   (otherwise statmon runs at its production log level, warnings only;
+//!   sm-notify always has `-d`, the only way to keep it in the foreground).
+//!
+//! Beside them in the same run, every answering workload is also notified
+//! by the minimal notifier (`notify/floor.rs`, a process of its own:
+//! GETPORT and SM_NOTIFY per peer, nothing else), the floor of the
+//! `targets` table: statmon's time to the last SM_NOTIFY over the floor's,
+//! medians of the same number of runs.
 
 #[path = "shared/mod.rs"]
 mod common;
 #[path = "notify/farm.rs"]
 mod farm;
+#[path = "notify/floor.rs"]
+mod floor;
 #[path = "notify/measure.rs"]
 mod measure;
 #[path = "notify/records.rs"]
@@ -117,7 +128,27 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
+/// `--floor DIR`: this process is the minimal notifier of `DIR`.
+fn floor_role() -> Option<i32> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--floor")?;
+    let Some(dir) = args.get(at + 1) else {
+        eprintln!("notify bench: usage: --floor DIR");
+        return Some(2);
+    };
+    match floor::notify_all(Path::new(dir)) {
+        Ok(_) => Some(0),
+        Err(e) => {
+            eprintln!("minimal notifier: {dir}: {e}");
+            Some(1)
+        }
+    }
+}
+
 fn main() {
+    if let Some(code) = floor_role() {
+        std::process::exit(code);
+    }
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, and a benchmark is not a test.
     if !std::env::args().any(|a| a == "--bench") {
@@ -167,6 +198,8 @@ fn main() {
             }
         }
     }
+    println!();
+    print_targets(&answering_rows);
     if s.workloads.len() > 1 {
         println!("\nAll runs");
         if !answering_rows.is_empty() {
@@ -203,20 +236,46 @@ fn raise_nofile(need: u64) -> Result<(), String> {
 /// `statmon rpc.statd` in the foreground on `dir`.
 fn statmon_command(sb: &Sandbox, s: &Settings, dir: &Path) -> Command {
     let mut c = sb.command(STATMON);
-    c.args(["rpc.statd", "-F", "-d", "--config", "/dev/null"])
-        .arg("--no-embedded-portmap")
+    c.args(["rpc.statd", "-F", "--config", "/dev/null"]);
+    if tracing() {
+        c.arg("-d");
+    }
+    c.arg("--no-embedded-portmap")
         .args(["-p", STATD_PORT, "-P"])
         .arg(dir)
         .args(&s.statmon_args);
     c
 }
 
-/// `sm-notify -f -d -P dir ARGS`.
+/// `sm-notify -f -d -P dir ARGS`. `-d` is the only way to keep sm-notify
+/// in the foreground, where its end can be seen (without it the parent
+/// exits at once and the notifying child is out of the bench's reach); it
+/// also logs each host to stderr, a few hundred bytes per host.
 fn reference_command(sb: &Sandbox, dir: &Path, extra: &[&str]) -> Command {
     let mut c = sb.command(SM_NOTIFY);
     c.args(["-f", "-d", "-P"]).arg(dir).args(extra);
     c
 }
+
+/// The minimal notifier on `dir` ([`floor`]).
+fn floor_command(sb: &Sandbox, dir: &Path) -> Option<Command> {
+    let exe = std::env::current_exe().ok()?;
+    let mut c = sb.command(exe);
+    c.arg("--floor").arg(dir);
+    Some(c)
+}
+
+/// Whether `NOTIFY_BENCH_TRACE` is set.
+fn tracing() -> bool {
+    std::env::var_os("NOTIFY_BENCH_TRACE").is_some()
+}
+
+/// How much faster than its floor statmon may seem from noise alone
+/// before the ratio is refused (a fraction of the floor's time).
+const NOISE: f64 = 0.05;
+
+/// The floor's name in tables.
+const FLOOR: &str = "minimal notifier";
 
 /// One table row: a daemon's run of a workload.
 struct Row {
@@ -254,6 +313,39 @@ fn answering(sb: &mut Sandbox, s: &Settings, i: usize, n: usize, reference: bool
         rows.push(Row {
             workload: w,
             daemon: "statmon",
+            m: m.clone(),
+        });
+    }
+    let mut floors = Vec::new();
+    for k in 0..s.runs {
+        let dir = sb.dir.path().join(format!("w{i}-floor-{k}"));
+        let Some(cmd) = floor_command(sb, &dir) else {
+            println!("minimal notifier: the bench binary cannot be found");
+            break;
+        };
+        let stop = Stop {
+            when_clear: false,
+            exits: true,
+            cap: s.cap,
+        };
+        let log = format!("w{i}-floor-{k}.log");
+        let m = measure::run(sb, &peers, true, &dir, cmd, &log, stop);
+        floors.push(m);
+    }
+    floors.sort_by_key(|m| m.last_notify().unwrap_or(Duration::MAX));
+    let all: Vec<String> = floors
+        .iter()
+        .map(|m| m.last_notify().map_or("none".into(), secs))
+        .collect();
+    println!(
+        "minimal notifier, {} runs (last SM_NOTIFY, s): {}; the table shows the median run",
+        floors.len(),
+        all.join(", ")
+    );
+    if let Some(m) = floors.get(floors.len() / 2) {
+        rows.push(Row {
+            workload: w,
+            daemon: FLOOR,
             m: m.clone(),
         });
     }
@@ -410,6 +502,46 @@ fn print_answering(rows: &[Row]) {
     );
 }
 
+/// The target of every answering workload: statmon's time to its last
+/// SM_NOTIFY at most 1.5 × the minimal notifier's, medians of this run.
+fn print_targets(rows: &[Row]) {
+    let mut cells = Vec::new();
+    for r in rows.iter().filter(|r| r.daemon == "statmon") {
+        let floor = rows
+            .iter()
+            .find(|f| f.daemon == FLOOR && f.workload.label() == r.workload.label());
+        let Some(floor) = floor else { continue };
+        let (measured, verdict) = match (r.m.last_notify(), floor.m.last_notify()) {
+            (Some(a), Some(b)) if r.m.tally.notified_peers == r.workload.peers() => {
+                let x = a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+                let verdict = if x < 1.0 - NOISE {
+                    format!(
+                        "no ratio: statmon beat its floor by {:.0} %",
+                        100.0 * (1.0 - x)
+                    )
+                } else if x <= 1.5 {
+                    "met".into()
+                } else {
+                    "missed".into()
+                };
+                (
+                    format!("{x:.2} × ({} s vs {} s)", secs(a), secs(b)),
+                    verdict,
+                )
+            }
+            _ => ("not every peer notified".into(), "missed".into()),
+        };
+        cells.push(vec![
+            format!("reboot notification, {}", r.workload.label()),
+            "≤ 1.5 × the minimal notifier (last SM_NOTIFY)".into(),
+            measured,
+            verdict,
+        ]);
+    }
+    println!("## targets (each a ratio inside this run)");
+    table(&["workload", "target", "statmon", "verdict"], &cells);
+}
+
 /// Counts of `times` per `width` since `t0`.
 fn buckets(times: &[Instant], t0: Instant, width: Duration) -> Vec<usize> {
     let mut per: Vec<usize> = Vec::new();
@@ -468,7 +600,12 @@ fn trace(daemon: &str, m: &Measured) {
     println!("  {}", cells.join(" "));
     let lines: Vec<&str> = m.log.lines().collect();
     println!("{daemon}: {} log lines; first and last ones:", lines.len());
-    let head = if lines.len() <= 40 { lines.len() } else { 6 };
+    let all = std::env::var("NOTIFY_BENCH_TRACE").is_ok_and(|v| v == "all");
+    let head = if all || lines.len() <= 40 {
+        lines.len()
+    } else {
+        6
+    };
     for l in lines.iter().take(head) {
         println!("  {l}");
     }

@@ -74,6 +74,35 @@ pub(crate) fn start_rpcbind(sb: &mut Sandbox) -> Result<u32, String> {
     }
 }
 
+/// Starts a floor ([`Daemon::Floor`] or [`Daemon::DurableFloor`]; the
+/// latter keeps its records under `dir`) in a process of its own, the
+/// bench binary again with `--floor`, inside the sandbox, and waits (up to
+/// 10 s) for its first answer. Returns its pid.
+pub(crate) fn start_floor(sb: &mut Sandbox, daemon: Daemon, dir: &Path) -> Result<u32, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the bench binary: {e}"))?;
+    let mut cmd = sb.command(exe);
+    cmd.arg("--floor");
+    match daemon {
+        Daemon::Floor => cmd.arg("nsm").arg(daemon.addr().to_string()),
+        Daemon::DurableFloor => cmd.arg("durable").arg(daemon.addr().to_string()).arg(dir),
+        Daemon::Statmon | Daemon::Debian => return Err(format!("{daemon:?} is not a floor")),
+    };
+    let log = format!("{}.log", daemon.label().replace(' ', "-"));
+    let t0 = Instant::now();
+    let pid = sb.spawn(cmd, &log);
+    match first_answer(sb, pid, daemon, t0, Duration::from_secs(10)) {
+        Some(_) => Ok(pid),
+        None => {
+            stop(sb, pid);
+            Err(format!(
+                "{} did not answer: {}",
+                daemon.label(),
+                sb.log(&log)
+            ))
+        }
+    }
+}
+
 /// How a statd is started.
 pub(crate) struct Start<'a> {
     pub(crate) daemon: Daemon,

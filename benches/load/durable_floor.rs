@@ -15,6 +15,9 @@
 //! list, no store thread. Every call gets the floor's canned reply
 //! ([`Canned`]); other procedures touch no file. A load against it measures what this disk
 //! allows for durable SM_MON+SM_UNMON at a given concurrency.
+//!
+//! It runs in a process of its own (the bench binary started again with
+//! `--floor durable ADDR DIR`, [`crate::daemons::start_floor`]).
 
 use crate::floor::Canned;
 use statmon::proto::sm_inter::{Mon, MonId, SmProc};
@@ -34,16 +37,20 @@ const MAX_SPARES: usize = 256;
 /// Most calls taken into one group.
 const MAX_GROUP: usize = 4096;
 
-/// Starts the responder on UDP `addr`, keeping its records under `dir/sm`.
-pub(crate) fn start(addr: SocketAddr, dir: &Path) -> io::Result<()> {
-    let sock = UdpSocket::bind(addr)?;
+/// Serves UDP `addr` for ever, keeping its records under `dir/sm`;
+/// returns only if the socket or the directory cannot be opened.
+pub(crate) fn serve_forever(addr: SocketAddr, dir: &Path) -> io::Error {
     let sm = dir.join("sm");
-    fs::create_dir_all(&sm)?;
-    let mut store = Records::open(sm)?;
-    std::thread::Builder::new()
-        .name("floor-durable".into())
-        .spawn(move || serve(&sock, &mut store))?;
-    Ok(())
+    let opened = UdpSocket::bind(addr)
+        .and_then(|sock| fs::create_dir_all(&sm).map(|()| sock))
+        .and_then(|sock| Records::open(sm).map(|store| (sock, store)));
+    match opened {
+        Ok((sock, mut store)) => {
+            serve(&sock, &mut store);
+            io::Error::other("UDP socket failed")
+        }
+        Err(e) => e,
+    }
 }
 
 fn serve(sock: &UdpSocket, store: &mut Records) {

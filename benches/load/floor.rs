@@ -5,8 +5,10 @@
 //! xid and the procedure number, so a load against it measures the client,
 //! the kernel's loopback and the scheduler: the machine's limit.
 //!
-//! It runs on threads of the bench process (spawned after the caller moved
-//! into the sandbox's network namespace) for the whole process lifetime.
+//! It runs in a process of its own (the bench binary started again with
+//! `--floor nsm ADDR`, [`crate::daemons::start_floor`]), like a daemon:
+//! one thread on the UDP socket, one per TCP connection, nothing shared
+//! with the load generator.
 
 use statmon::proto::sm_inter::{Res, SmProc, SmStat, SmStatRes};
 use statmon::rpc::message::{encode_reply, ReplyKind};
@@ -57,14 +59,14 @@ impl Canned {
     }
 }
 
-/// Starts the responder on `addr` (UDP and TCP).
-pub(crate) fn start(addr: SocketAddr) -> io::Result<()> {
-    let udp = UdpSocket::bind(addr)?;
-    let tcp = TcpListener::bind(addr)?;
-    std::thread::Builder::new()
-        .name("floor-udp".into())
-        .spawn(move || serve_udp(&udp))?;
-    std::thread::Builder::new()
+/// Serves `addr` (UDP and TCP) for ever; returns only if a socket cannot
+/// be opened.
+pub(crate) fn serve(addr: SocketAddr) -> io::Error {
+    let (udp, tcp) = match (UdpSocket::bind(addr), TcpListener::bind(addr)) {
+        (Ok(u), Ok(t)) => (u, t),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let acceptor = std::thread::Builder::new()
         .name("floor-tcp".into())
         .spawn(move || {
             for conn in tcp.incoming().flatten() {
@@ -72,8 +74,12 @@ pub(crate) fn start(addr: SocketAddr) -> io::Result<()> {
                     .name("floor-conn".into())
                     .spawn(move || serve_tcp(conn));
             }
-        })?;
-    Ok(())
+        });
+    if let Err(e) = acceptor {
+        return e;
+    }
+    serve_udp(&udp);
+    io::Error::other("UDP socket failed")
 }
 
 fn serve_udp(sock: &UdpSocket) {
@@ -81,8 +87,10 @@ fn serve_udp(sock: &UdpSocket) {
     let mut buf = vec![0u8; 65_536];
     let mut out = Vec::new();
     loop {
-        let Ok((len, from)) = sock.recv_from(&mut buf) else {
-            continue;
+        let (len, from) = match sock.recv_from(&mut buf) {
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
         };
         if canned.answer(buf.get(..len).unwrap_or(&[]), &mut out) {
             let _ = sock.send_to(&out, from);

@@ -15,15 +15,19 @@ use std::time::{Duration, Instant};
 /// UDP retransmission timeout of the throughput runs.
 const RTO: Duration = Duration::from_secs(2);
 
-/// The figures the targets are judged on.
+/// The figures the targets are judged on ([`crate::targets`]).
 #[derive(Default)]
 pub(crate) struct Results {
-    /// Throughput medians: (workload, load label, daemon, outcome).
-    tput: Vec<(String, String, Daemon, Outcome)>,
+    /// Throughput medians: (workload, load label, daemon, median outcome,
+    /// every run's ops/s).
+    pub(crate) tput: Vec<(String, String, Daemon, Outcome, Vec<f64>)>,
     /// SM_MON median latency (ns) by list size and daemon.
-    mon_p50: Vec<(usize, Daemon, Option<u64>)>,
+    pub(crate) mon_p50: Vec<(usize, Daemon, Option<u64>)>,
     /// Start to first answer by records to notify and daemon.
-    startup: Vec<(usize, Daemon, Option<Duration>)>,
+    pub(crate) startup: Vec<(usize, Daemon, Option<Duration>)>,
+    /// Median of one `pwrite` + `fdatasync` of a small file in the
+    /// sandbox's state directories (ns), timed in the `list` workload.
+    pub(crate) fdatasync_p50: Option<u64>,
 }
 
 /// A fresh, empty directory for one daemon start.
@@ -81,7 +85,8 @@ fn script_for(workload: &str, in_flight: usize) -> Box<dyn Script> {
     }
 }
 
-fn load_label(t: Transport, n: usize) -> String {
+/// The label of a load in tables and [`Results`].
+pub(crate) fn load_label(t: Transport, n: usize) -> String {
     match t {
         Transport::Udp => format!("UDP, {n} in flight"),
         Transport::Tcp(c) => format!("TCP ({c} conns), {n} in flight"),
@@ -181,7 +186,7 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
                 thousands(d as u64)
             ));
         }
-        for (l, d, o, _) in rows.iter().filter(|(l, _, _, _)| *l == label) {
+        for (l, d, o, all) in rows.iter().filter(|(l, _, _, _)| *l == label) {
             let lat = o.all_latencies();
             let vs_ref = match (d, reference) {
                 (Daemon::Statmon, Some(rr)) if rr > 0.0 => format!("{:.1}", o.rate() / rr),
@@ -204,7 +209,8 @@ pub(crate) fn throughput(sb: &mut Sandbox, s: &Settings, w: &str, r: &mut Result
                 vs_ref,
                 of_floor,
             ]);
-            r.tput.push((w.into(), l.clone(), *d, o.clone()));
+            r.tput
+                .push((w.into(), l.clone(), *d, o.clone(), all.clone()));
         }
     }
     table(
@@ -247,6 +253,16 @@ pub(crate) fn list(sb: &mut Sandbox, s: &Settings, r: &mut Results) {
         s.samples,
         s.cap.as_secs()
     );
+    match crate::disk::fdatasync_p50(sb.dir.path(), 101) {
+        Ok(ns) => {
+            println!(
+                "one pwrite + fdatasync of a 100-byte file in the state directories' file system: p50 {} (101 samples)",
+                dur_ns(ns)
+            );
+            r.fdatasync_p50 = Some(ns);
+        }
+        Err(e) => println!("fdatasync probe: {e}"),
+    }
     let mut cells = Vec::new();
     let mut rss: Vec<(usize, Daemon, u64)> = Vec::new();
     for &n in &s.sizes {
@@ -478,93 +494,4 @@ pub(crate) fn memory(sb: &mut Sandbox, s: &Settings) {
         ],
         &cells,
     );
-}
-
-/// The targets, met or missed, from what ran.
-pub(crate) fn targets(r: &Results) {
-    let tput = |w: &str, label: &str, d: Daemon| {
-        r.tput
-            .iter()
-            .find(|(ww, l, dd, _)| ww == w && l == label && *dd == d)
-            .map(|x| x.3.rate())
-    };
-    let met = |ok: bool| if ok { "met" } else { "missed" }.to_string();
-    let mut cells = Vec::new();
-    let udp16 = load_label(Transport::Udp, 16);
-    let udp128 = load_label(Transport::Udp, 128);
-    if let (Some(a), Some(f)) = (
-        tput("stat", &udp16, Daemon::Statmon),
-        tput("stat", &udp16, Daemon::Floor),
-    ) {
-        let p = a / f;
-        cells.push(vec![
-            "SM_STAT, UDP 16 in flight".into(),
-            "≥ 80 % of the floor".into(),
-            format!(
-                "{:.0} % ({} vs {} ops/s)",
-                100.0 * p,
-                thousands(a as u64),
-                thousands(f as u64)
-            ),
-            met(p >= 0.8),
-        ]);
-    }
-    for (label, times) in [(&udp16, 20.0), (&udp128, 100.0)] {
-        if let (Some(a), Some(b)) = (
-            tput("monunmon", label, Daemon::Statmon),
-            tput("monunmon", label, Daemon::Debian),
-        ) {
-            let durable = tput("monunmon", label, Daemon::DurableFloor)
-                .map(|d| {
-                    format!(
-                        "; durable floor {} pairs/s = {:.1} × reference, statmon {:.0} % of it",
-                        thousands(d as u64),
-                        d / b.max(1e-9),
-                        100.0 * a / d.max(1e-9)
-                    )
-                })
-                .unwrap_or_default();
-            cells.push(vec![
-                format!("SM_MON+SM_UNMON, {label}"),
-                format!("≥ {times:.0} × reference"),
-                format!(
-                    "{:.1} × ({} vs {} pairs/s{durable})",
-                    a / b.max(1e-9),
-                    thousands(a as u64),
-                    thousands(b as u64)
-                ),
-                met(a >= times * b),
-            ]);
-        }
-    }
-    let mon = |n: usize| {
-        r.mon_p50
-            .iter()
-            .find(|(nn, d, _)| *nn == n && *d == Daemon::Statmon)
-            .and_then(|x| x.2)
-    };
-    if let (Some(empty), Some(at)) = (mon(0), mon(10_000)) {
-        cells.push(vec![
-            "SM_MON p50 at 10,000 hosts".into(),
-            "same as with an empty list (≤ 1.25 ×)".into(),
-            format!("{} vs {}", dur_ns(at), dur_ns(empty)),
-            met(at as f64 <= 1.25 * empty as f64),
-        ]);
-    }
-    if let Some((_, _, first)) = r
-        .startup
-        .iter()
-        .find(|(n, d, _)| *n == 1000 && *d == Daemon::Statmon)
-    {
-        cells.push(vec![
-            "start to first answer, 1,000 hosts to notify".into(),
-            "< 50 ms".into(),
-            first.map_or("none".into(), |t| {
-                format!("{:.1} ms", t.as_secs_f64() * 1e3)
-            }),
-            met(first.is_some_and(|t| t < Duration::from_millis(50))),
-        ]);
-    }
-    println!("## targets");
-    table(&["target", "wanted", "statmon", ""], &cells);
 }
