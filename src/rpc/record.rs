@@ -143,12 +143,19 @@ impl RecordReader {
 /// Puts one record behind record marks for sending on TCP: a single fragment
 /// with the last-fragment bit, unless the record is over 2 GiB − 1 bytes.
 pub fn frame(record: &[u8]) -> Vec<u8> {
-    frame_in(record, MAX_FRAGMENT)
+    let mut out = Vec::with_capacity(record.len() + 4);
+    frame_into(record, &mut out);
+    out
 }
 
-/// [`frame`] with fragments of at most `max_fragment` bytes (≥ 1).
-fn frame_in(record: &[u8], max_fragment: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(record.len() + 4);
+/// [`frame`] appended to `out` (several replies written with one call).
+pub fn frame_into(record: &[u8], out: &mut Vec<u8>) {
+    frame_in(record, MAX_FRAGMENT, out);
+}
+
+/// [`frame_into`] with fragments of at most `max_fragment` bytes (≥ 1).
+fn frame_in(record: &[u8], max_fragment: usize, out: &mut Vec<u8>) {
+    out.reserve(record.len() + 4);
     let mut chunks = record.chunks(max_fragment.max(1)).peekable();
     if chunks.peek().is_none() {
         out.extend_from_slice(&LAST_FRAGMENT.to_be_bytes());
@@ -163,7 +170,6 @@ fn frame_in(record: &[u8], max_fragment: usize) -> Vec<u8> {
         out.extend_from_slice(&(chunk.len() as u32 | last).to_be_bytes());
         out.extend_from_slice(chunk);
     }
-    out
 }
 
 #[cfg(test)]
@@ -295,7 +301,9 @@ mod tests {
 
     #[test]
     fn frame_splits_when_over_the_fragment_limit() {
-        let framed = frame_in(&[1, 2, 3, 4, 5], 2);
+        let mut framed = vec![9];
+        frame_in(&[1, 2, 3, 4, 5], 2, &mut framed);
+        assert_eq!(framed.remove(0), 9, "frame_in appends");
         assert_eq!(
             framed,
             vec![0, 0, 0, 2, 1, 2, 0, 0, 0, 2, 3, 4, 0x80, 0, 0, 1, 5]

@@ -267,12 +267,14 @@ impl RpcEndpoint {
         };
         c.records.push(data);
         let caller = c.caller;
-        loop {
+        // The replies to every record of this read go out in one write.
+        let mut out = Vec::new();
+        let close = loop {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
             match c.records.poll_record() {
-                None => return,
+                None => break false,
                 Some(Err(e)) => {
                     if let Some(more) = self.record_warn.allow(cx.now()) {
                         log::warn!(
@@ -280,20 +282,23 @@ impl RpcEndpoint {
                             caller.addr
                         );
                     }
-                    self.conns.remove(&conn);
-                    let _ = cx.close(conn);
-                    return;
+                    break true;
                 }
                 Some(Ok(rec)) => match self.server.handle(cx.now(), caller, &rec, programs) {
-                    Outcome::Reply(reply) => {
-                        let _ = cx.send(conn, &record::frame(&reply));
-                    }
+                    Outcome::Reply(reply) => record::frame_into(&reply, &mut out),
                     Outcome::Deferred(token) => {
                         self.deferred.insert(token, ReplyPath::Tcp(conn));
                     }
                     Outcome::Drop => {}
                 },
             }
+        };
+        if !out.is_empty() {
+            let _ = cx.send(conn, &out);
+        }
+        if close {
+            self.conns.remove(&conn);
+            let _ = cx.close(conn);
         }
     }
 

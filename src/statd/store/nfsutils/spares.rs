@@ -15,10 +15,11 @@
 //!   [`SPARE_PREFIX`]. The leading `.` keeps it invisible to nfs-utils
 //!   (`nsm_load_dir` and `nsm_retire_monitored_hosts` skip dot names) and
 //!   to our own loader. Its content is meaningless.
-//! - A spare is written, made durable (the batch's `syncfs` or `fsync`)
-//!   and only then renamed over its record name, exactly as a fresh
-//!   temporary file would be, so a record file never shows a spare's old
-//!   content.
+//! - A record file never shows a spare's old content: over a record file
+//!   in place, a spare is written and made durable (the batch's `syncfs` or
+//!   `fsync`) before its rename, as a fresh temporary file would be; for a
+//!   new name it is cut to length 0 before it is written, renamed, and the
+//!   commit made durable with one `syncfs` (`batch.rs`).
 //! - A spare with more than one link (a hard link an administrator made,
 //!   or a crash that left a rename half done on a file system without a
 //!   journal) is never rewritten: it is unlinked instead.
