@@ -46,7 +46,9 @@ pub fn read_optional(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut bytes = Vec::new();
+    // Room for a typical small file up front: one read and the one that
+    // sees its end, not the growth steps from an empty buffer.
+    let mut bytes = Vec::with_capacity(usize::try_from(max.min(4096)).unwrap_or(4096) + 1);
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(io::Error::new(
@@ -183,10 +185,11 @@ pub fn remove(dir: &Path, name: &OsStr) -> io::Result<()> {
     }
 }
 
-/// Renames `from/name` to `to/name` (same file system). Neither directory
-/// is synced.
-pub fn rename_into(from: &Path, name: &OsStr, to: &Path) -> io::Result<()> {
-    fs::rename(from.join(name), to.join(name))
+/// Renames `from/name` to `to/name` (same file system), the directories
+/// given as open handles (no path walk per file, for moving many files).
+/// Neither directory is synced.
+pub fn rename_between(from: &File, name: &OsStr, to: &File) -> io::Result<()> {
+    rustix::fs::renameat(from, name, to, name).map_err(io::Error::from)
 }
 
 /// Moves a damaged `dir/name` aside to `dir/.name.corrupt-N` (the first free

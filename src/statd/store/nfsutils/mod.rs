@@ -165,6 +165,8 @@ impl NfsUtilsStore {
     /// names) stay in `sm/`. Needs write access to `sm/` and `sm.bak/`
     /// only.
     fn retire_each_file(&mut self) -> Result<(), StoreError> {
+        let sm_dir = File::open(&self.sm).map_err(StoreError::io(&self.sm, "open"))?;
+        let bak_dir = File::open(&self.bak).map_err(StoreError::io(&self.bak, "open"))?;
         let names: Vec<Vec<u8>> = self
             .files
             .iter()
@@ -178,7 +180,7 @@ impl NfsUtilsStore {
             };
             if files.bak.is_empty() {
                 // As sm-notify: the file itself moves, keeping its mtime.
-                durable::rename_into(&self.sm, os, &self.bak)
+                durable::rename_between(&sm_dir, os, &bak_dir)
                     .map_err(StoreError::io(self.sm.join(os), "retire"))?;
                 files.bak = std::mem::take(&mut files.sm);
             } else {
@@ -198,10 +200,8 @@ impl NfsUtilsStore {
             }
             log::debug!("retired record for {}", show(name));
         }
-        for dir in [&self.bak, &self.sm] {
-            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
-        }
-        Ok(())
+        // Both directories in one commit.
+        self.syncfs_dirs(&BTreeSet::from([Dir::Sm, Dir::Bak]))
     }
 
     /// Applies one change to memory; records touched files and the undo copy.
