@@ -723,3 +723,59 @@ fn debian_rpc_statd_reads_our_store() {
         ])
     );
 }
+
+/// A deferred reboot step: `begin_reboot` makes only the new state
+/// durable; the records move and the boot id is written at `settle` (or
+/// before the next commit), and a crash in between is a boot whose step
+/// is taken again.
+#[test]
+fn a_deferred_reboot_step_moves_records_at_settle_and_records_the_boot_last() {
+    let (dir, mut store) = fresh();
+    store
+        .commit(&[
+            Change::Monitor(reg("a", "me", 3, 1)),
+            Change::Monitor(reg("b", "me", 3, 1)),
+        ])
+        .unwrap();
+    let boot_id = dir.path().join("sm/.statmon-boot-id");
+    let mut store = NfsUtilsStore::open(dir.path());
+    assert!(store.load(&boot("b2")).unwrap().new_boot);
+    store.defer_reboot_moves();
+    assert_eq!(store.begin_reboot(Some(b"b2")).unwrap(), 5);
+    assert_eq!(
+        read_state(dir.path()),
+        5,
+        "the new state is durable at once"
+    );
+    assert_eq!(names_in(&dir.path().join("sm")), vec!["a", "b"]);
+    assert!(!boot_id.exists() || fs::read(&boot_id).unwrap() != b"b2\n");
+    assert!(store.hosts().iter().all(|h| !h.monitored && h.needs_notify));
+
+    // A crash here: the next start sees a boot whose step is to be taken.
+    let mut again = NfsUtilsStore::open(dir.path());
+    assert!(again.load(&boot("b2")).unwrap().new_boot);
+
+    store.settle().unwrap();
+    assert!(names_in(&dir.path().join("sm")).is_empty());
+    assert_eq!(names_in(&dir.path().join("sm.bak")), vec!["a", "b"]);
+    assert_eq!(fs::read(&boot_id).unwrap(), b"b2\n");
+    store.settle().unwrap();
+
+    // A commit before settling settles first: nothing lands out of order.
+    store
+        .commit(&[Change::Monitor(reg("a", "me", 3, 2))])
+        .unwrap();
+    let mut store = NfsUtilsStore::open(dir.path());
+    assert!(store.load(&boot("b3")).unwrap().new_boot);
+    store.defer_reboot_moves();
+    store.begin_reboot(Some(b"b3")).unwrap();
+    store
+        .commit(&[Change::Monitor(reg("c", "me", 3, 1))])
+        .unwrap();
+    assert_eq!(names_in(&dir.path().join("sm")), vec!["c"]);
+    assert_eq!(
+        fs::read(dir.path().join("sm.bak/a")).unwrap(),
+        lines(&[reg("a", "me", 3, 1), reg("a", "me", 3, 2)])
+    );
+    assert_eq!(fs::read(&boot_id).unwrap(), b"b3\n");
+}

@@ -75,7 +75,12 @@ impl NotifyModule {
             cx.watch_signal(sig)?;
         }
         let socks = NotifySockets::open(cx, self.cfg.source)?;
-        let opened = startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, self.cfg.step)?;
+        let opened = startup::open_then_drop(
+            self.cfg.store,
+            &self.cfg.state_dir,
+            self.cfg.step,
+            startup::Moves::Now,
+        )?;
         if self.cfg.tell_kernel {
             statd_module::tell_kernel(opened.state);
         }

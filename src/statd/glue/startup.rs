@@ -67,10 +67,22 @@ pub enum RebootStep {
     Always,
 }
 
+/// How the reboot step's file moves are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moves {
+    /// Before [`open`] returns.
+    Now,
+    /// By the store thread ([`StoreWorker`](super::store_worker::StoreWorker)
+    /// settles the store first), while the daemon already answers: `open`
+    /// returns once the new state is durable.
+    OnStoreThread,
+}
+
 /// Loads `store` and takes the reboot step as `step` says.
 pub fn open(
     mut store: Box<dyn Store + Send>,
     step: RebootStep,
+    moves: Moves,
     where_: &Path,
 ) -> io::Result<Opened> {
     let boot = boot_info();
@@ -120,6 +132,9 @@ pub fn open(
     };
     if take {
         let before = state;
+        if moves == Moves::OnStoreThread {
+            store.defer_reboot_moves();
+        }
         state = store
             .begin_reboot(boot.boot_id.as_deref())
             .map_err(|e| io::Error::other(format!("cannot record this boot: {e}")))?;
@@ -155,8 +170,9 @@ pub fn open_then_drop(
     format: StoreFormat,
     state_dir: &Path,
     step: RebootStep,
+    moves: Moves,
 ) -> io::Result<Opened> {
-    let opened = open(format.open(state_dir), step, state_dir)?;
+    let opened = open(format.open(state_dir), step, moves, state_dir)?;
     let owner = records_owner_at(format, state_dir);
     if format == StoreFormat::NfsUtils {
         let state = state_dir.join(NFS_UTILS_STATE_FILE);

@@ -198,10 +198,16 @@ impl StatdModule {
             startup::open(
                 self.cfg.store.open(&self.cfg.state_dir),
                 step,
+                startup::Moves::OnStoreThread,
                 &self.cfg.state_dir,
             )?
         } else {
-            startup::open_then_drop(self.cfg.store, &self.cfg.state_dir, step)?
+            startup::open_then_drop(
+                self.cfg.store,
+                &self.cfg.state_dir,
+                step,
+                startup::Moves::OnStoreThread,
+            )?
         };
         tell_kernel(opened.state);
         let core = NsmCore::new(opened.state, &opened.hosts);

@@ -59,7 +59,9 @@ pub struct StoreWorker {
 }
 
 impl StoreWorker {
-    /// Moves `store` (already loaded) to a new thread.
+    /// Moves `store` (already loaded) to a new thread, which first writes
+    /// what the store left for later ([`Store::settle`]: a deferred reboot
+    /// step's moves).
     pub fn start(mut store: Box<dyn Store + Send>, waker: Waker) -> std::io::Result<StoreWorker> {
         let (jobs, job_rx) = mpsc::channel::<Work>();
         let (done_tx, done) = mpsc::channel();
@@ -169,6 +171,9 @@ fn serve(
     wake: &dyn Fn(),
 ) {
     let mut warned = false;
+    if let Err(e) = store.settle() {
+        log::error!("cannot finish the reboot step: {e} (tried again before the next change)");
+    }
     while let Ok(first) = work.recv() {
         let turn = plan(std::iter::once(first).chain(work.try_iter()));
         for done in run_jobs(store, turn.jobs) {

@@ -237,6 +237,21 @@ pub trait Store {
     /// and `boot_id` is recorded if given. Returns the new state.
     fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError>;
 
+    /// Lets the next [`begin_reboot`](Store::begin_reboot) return once the
+    /// new state is durable, leaving the moves of the records (and the boot
+    /// id, written after them) to [`settle`](Store::settle): the daemon
+    /// answers and notifies while its store thread moves the files. A store
+    /// that cannot split the step ignores this.
+    fn defer_reboot_moves(&mut self) {}
+
+    /// Writes what a deferred reboot step left (see
+    /// [`defer_reboot_moves`](Store::defer_reboot_moves)); nothing if there
+    /// is none. Every commit and reboot step settles first, so nothing
+    /// reaches the disk out of order; on `Err` the work stays pending.
+    fn settle(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The state in force.
     fn state(&self) -> i32;
 

@@ -29,6 +29,7 @@
 mod batch;
 pub mod format;
 mod load;
+mod retire;
 mod spares;
 
 use super::state;
@@ -96,6 +97,10 @@ pub struct NfsUtilsStore {
     spares: Spares,
     state: i32,
     boot_id: Option<Vec<u8>>,
+    /// The next reboot step leaves its file moves for [`Store::settle`].
+    defer_moves: bool,
+    /// A reboot step whose moves (and boot id) are still to be written.
+    pending: Option<retire::Pending>,
 }
 
 impl NfsUtilsStore {
@@ -113,6 +118,8 @@ impl NfsUtilsStore {
             aliases: HashMap::new(),
             state: 0,
             boot_id: None,
+            defer_moves: false,
+            pending: None,
         }
     }
 
@@ -157,51 +164,6 @@ impl NfsUtilsStore {
                 })
             })
             .unwrap_or(fresh)
-    }
-
-    /// The reboot step, file by file as sm-notify does: each `sm/` record
-    /// moves to `sm.bak/`, or merges into the file there when that host
-    /// still waits for an earlier notification. Spares and sidecars (dot
-    /// names) stay in `sm/`. Needs write access to `sm/` and `sm.bak/`
-    /// only.
-    fn retire_each_file(&mut self) -> Result<(), StoreError> {
-        let sm_dir = File::open(&self.sm).map_err(StoreError::io(&self.sm, "open"))?;
-        let bak_dir = File::open(&self.bak).map_err(StoreError::io(&self.bak, "open"))?;
-        let names: Vec<Vec<u8>> = self
-            .files
-            .iter()
-            .filter(|(_, f)| !f.sm.is_empty())
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in &names {
-            let os = OsStr::from_bytes(name);
-            let Some(files) = self.files.get_mut(name) else {
-                continue;
-            };
-            if files.bak.is_empty() {
-                // As sm-notify: the file itself moves, keeping its mtime.
-                durable::rename_between(&sm_dir, os, &bak_dir)
-                    .map_err(StoreError::io(self.sm.join(os), "retire"))?;
-                files.bak = std::mem::take(&mut files.sm);
-            } else {
-                // Still notifying from an earlier boot: merge, don't clobber.
-                let mut merged = files.bak.clone();
-                for reg in &files.sm {
-                    if !merged.contains(reg) {
-                        merged.push(reg.clone());
-                    }
-                }
-                durable::write_synced(&self.bak, os, &nfsutils::format_file(&merged), MODE_RECORD)
-                    .map_err(StoreError::io(self.bak.join(os), "write"))?;
-                durable::remove(&self.sm, os)
-                    .map_err(StoreError::io(self.sm.join(os), "remove"))?;
-                files.bak = merged;
-                files.sm.clear();
-            }
-            log::debug!("retired record for {}", show(name));
-        }
-        // Both directories in one commit.
-        self.syncfs_dirs(&BTreeSet::from([Dir::Sm, Dir::Bak]))
     }
 
     /// Applies one change to memory; records touched files and the undo copy.
@@ -416,6 +378,7 @@ impl Store for NfsUtilsStore {
     }
 
     fn commit(&mut self, batch: &[Change]) -> Result<Vec<Effect>, StoreError> {
+        self.settle()?;
         precheck(self, batch)?;
         let (old_state, old_boot) = (self.state, self.boot_id.clone());
         let mut dirty = BTreeSet::new();
@@ -448,10 +411,39 @@ impl Store for NfsUtilsStore {
     }
 
     fn begin_reboot(&mut self, boot_id: Option<&[u8]>) -> Result<i32, StoreError> {
-        self.retire_each_file()?;
+        self.settle()?;
+        let moves = self.plan_retire();
         state::take_boot_step(&mut self.state, &mut self.boot_id, boot_id);
-        self.flush_base(true, boot_id.is_some())?;
+        if std::mem::take(&mut self.defer_moves) {
+            // The new state is durable before anyone is told of it; the
+            // boot id only once every record has moved (retire.rs).
+            self.flush_base(true, false)?;
+            self.pending = Some(retire::Pending {
+                moves,
+                boot: boot_id.is_some(),
+            });
+        } else {
+            self.move_records(&moves)?;
+            self.flush_base(true, boot_id.is_some())?;
+        }
         Ok(self.state)
+    }
+
+    fn defer_reboot_moves(&mut self) {
+        self.defer_moves = true;
+    }
+
+    fn settle(&mut self) -> Result<(), StoreError> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        let done = self
+            .move_records(&pending.moves)
+            .and_then(|()| self.flush_base(false, pending.boot));
+        if done.is_err() {
+            self.pending = Some(pending);
+        }
+        done
     }
 
     fn state(&self) -> i32 {
