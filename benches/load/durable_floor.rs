@@ -4,10 +4,10 @@
 //! in the nfs-utils layout and answers them only after it:
 //!
 //! - SM_MON: the record line (`format_line`) written into a spare file (a
-//!   file an earlier SM_UNMON left, cut to length 0 first, else a new
+//!   file an earlier SM_UNMON left, already cut to length 0, else a new
 //!   `.tmp-N`) and renamed to `sm/<mon_name>`;
-//! - SM_UNMON: `sm/<mon_name>` renamed to a spare (at most 256 kept, past
-//!   that unlinked);
+//! - SM_UNMON: `sm/<mon_name>` renamed to a spare and cut to length 0 (at
+//!   most 256 kept, past that unlinked);
 //! - one `syncfs` for the whole group (the data, then one journal commit
 //!   with every rename). A group that rewrites a record in place (the same
 //!   name monitored twice) syncs the files before renaming and `sm/` after.
@@ -169,11 +169,15 @@ impl Records {
             fs::rename(temp, target)?;
         }
         for target in removes {
-            let len = self.live.remove(&target).unwrap_or(u64::MAX);
+            self.live.remove(&target);
             if self.spares.len() < MAX_SPARES {
                 let spare = self.fresh_name("spare");
                 match fs::rename(&target, &spare) {
-                    Ok(()) => self.spares.push((spare, len)),
+                    Ok(()) => {
+                        // Cut with the removal, as statmon's store does.
+                        OpenOptions::new().write(true).open(&spare)?.set_len(0)?;
+                        self.spares.push((spare, 0));
+                    }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
                 }
