@@ -1,0 +1,19 @@
+//! sihmon: the SIH monitor of Reliant UNIX (sihmon(1M)), a Service Access
+//! Facility port monitor that keeps HDLC links in loading mode, sets their
+//! line parameters and runs a loader program when a link is switched on;
+//! and sihadm, its administration command.
+//!
+//! - [`wire`]: the SAF message layouts (`sacmsg`, `pmmsg`, `admcmd`,
+//!   `admack`), byte for byte;
+//! - [`tables`]: `_pmtab`, `/etc/ttydefs` and our `hdlcdefs`/`hdlclabs`;
+//! - [`core`]: the sans-IO engine (SAF state, per-link state machine,
+//!   retry and hang deadlines); [`argv`]: the loader command's words;
+//! - [`logfile`]: the `log`, `trace` and `state` files and their rotation;
+//! - [`exit`]: the exit codes of the manual.
+
+pub mod argv;
+pub mod core;
+pub mod exit;
+pub mod logfile;
+pub mod tables;
+pub mod wire;
