@@ -12,6 +12,7 @@
 //! - [`exit`]: the exit codes of the manual.
 
 pub mod argv;
+pub mod backend;
 pub mod core;
 pub mod exit;
 pub mod logfile;
