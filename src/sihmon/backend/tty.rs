@@ -119,7 +119,7 @@ mod tests {
             tty: Some(TtyDef {
                 label: "4800".into(),
                 initial: String::new(),
-                fin: "4800 cs7 parenb -crtscts erase ^h".into(),
+                fin: "4800 cs8 cstopb clocal -hupcl erase ^h".into(),
             }),
             hdlc: None,
         };
@@ -129,7 +129,8 @@ mod tests {
         let slave = File::open(&path).unwrap();
         let t = termios::tcgetattr(&slave).unwrap();
         assert_eq!(t.output_speed(), 4800);
-        assert!(t.control_modes.contains(ControlModes::CS7 | ControlModes::PARENB));
+        assert!(t.control_modes.contains(ControlModes::CSTOPB | ControlModes::CLOCAL));
+        assert!(!t.control_modes.contains(ControlModes::HUPCL));
         assert!(flock(&slave, FlockOperation::NonBlockingLockExclusive).is_err());
         dev.set_loading_mode(false).unwrap();
         assert!(dev.switched_on().unwrap());
