@@ -14,7 +14,11 @@
 pub mod argv;
 pub mod backend;
 pub mod core;
+pub mod ctl;
+pub mod entry;
 pub mod exit;
 pub mod logfile;
+pub mod module;
+pub mod opts;
 pub mod tables;
 pub mod wire;
