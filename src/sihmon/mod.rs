@@ -9,8 +9,12 @@
 //! - [`core`]: the sans-IO engine (SAF state, per-link state machine,
 //!   retry and hang deadlines); [`argv`]: the loader command's words;
 //! - [`logfile`]: the `log`, `trace` and `state` files and their rotation;
-//! - [`exit`]: the exit codes of the manual.
+//! - [`exit`]: the exit codes of the manual; [`opts`]: the command line;
+//! - [`backend`]: the admin devices (serial lines, files);
+//! - [`module`]: the daemon on the reactor; [`entry`]: the `sihmon`
+//!   program; [`ctl`]: its control socket; [`adm`]: `sihadm`.
 
+pub mod adm;
 pub mod argv;
 pub mod backend;
 pub mod core;

@@ -136,8 +136,25 @@ impl Sac {
         self.open_pipes();
         let child = self.command(args, istate).spawn().unwrap();
         self.child = Some(child);
-        let started = self.wait(|s| s.log().contains("started"));
+        let started = self.wait(|s| {
+            s.log().contains("started") || s.read(&s.var("trace")).contains("started")
+        });
         assert!(started, "sihmon did not start:\n{}", self.output());
+    }
+
+    /// `statmon sihadm ARGS` on this root: (exit code, stdout, stderr).
+    pub fn sihadm(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(STATMON)
+            .arg("sihadm")
+            .args(args)
+            .env("STATMON_ROOT", self.dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Runs the monitor to its end (it is expected to fail at start).
