@@ -30,13 +30,18 @@ struct Rig {
 }
 
 impl Rig {
-    /// One link `l1` whose loader is `bin/load` running `body`.
+    /// One link `l1` whose loader is `bin/load` running `body` (`RUNS`
+    /// in it names the file counting the runs).
     fn new(body: &str, timeout: u64, retries: u32) -> Rig {
         let sac = Sac::new();
         let count = sac.path("runs");
+        let runs = count.display().to_string();
         sac.script(
             "load",
-            &format!("echo run >> {}\n{body}", count.display()),
+            &format!(
+                "echo run >> {runs}\n{}",
+                body.replace("RUNS", &runs)
+            ),
         );
         sac.device("l1");
         let load = sac.path("bin/load");
@@ -173,7 +178,8 @@ fn r_failures_disable_the_link_and_readdb_enables_it() {
 
 #[test]
 fn a_hung_loader_is_killed_after_twice_the_interval() {
-    let mut r = Rig::new("exec sleep 1000", 10, 0);
+    // The first run hangs; the second loads.
+    let mut r = Rig::new("[ \"$(wc -l < RUNS)\" -gt 1 ] && exit 0\nexec sleep 1000", 10, 0);
     r.until("the loader running", |r| r.runs() == 1);
     r.settled(LinkState::Loading);
     r.advance(19);
@@ -184,6 +190,7 @@ fn a_hung_loader_is_killed_after_twice_the_interval() {
     assert!(r.sac.log().contains("still running after 20 s, killed"));
     r.advance(10);
     r.until("the next run", |r| r.runs() == 2);
+    r.settled(LinkState::Loaded);
 }
 
 #[test]
