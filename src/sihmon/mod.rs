@@ -4,7 +4,8 @@
 //! and sihadm, its administration command.
 //!
 //! - [`wire`]: the SAF message layouts (`sacmsg`, `pmmsg`, `admcmd`,
-//!   `admack`), byte for byte;
+//!   `admack`), byte for byte; [`framing`]: `_pmpipe`'s bytes cut into
+//!   messages;
 //! - [`tables`]: `_pmtab`, `/etc/ttydefs` and our `hdlcdefs`/`hdlclabs`;
 //! - [`core`]: the sans-IO engine (SAF state, per-link state machine,
 //!   retry and hang deadlines); [`argv`]: the loader command's words;
@@ -21,6 +22,7 @@ pub mod core;
 pub mod ctl;
 pub mod entry;
 pub mod exit;
+pub mod framing;
 pub mod logfile;
 pub mod module;
 pub mod opts;

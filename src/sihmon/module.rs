@@ -3,9 +3,8 @@
 //! the control socket.
 //!
 //! - `_pmpipe` is read as a FIFO; every whole `sacmsg` in it is answered
-//!   on `../_sacpipe` with one `pmmsg` (a class-1 message with data after
-//!   it has its data skipped; a size beyond [`MAX_DATA`] discards what is
-//!   buffered). The FIFO failing ends the monitor with exit 20.
+//!   on `../_sacpipe` with one `pmmsg` ([`super::framing`] cuts the
+//!   stream). The FIFO failing ends the monitor with exit 20.
 //! - `SC_READDB` reads the tables again; tables that cannot be read are
 //!   a warning, and the old ones stay.
 //! - Loaders run without a shell, stdin `/dev/null`, stdout and stderr to
@@ -23,7 +22,7 @@ use super::ctl::Request;
 use super::exit::Exit;
 use super::logfile::{Logs, Type};
 use super::tables::{TableFiles, Tables, Warning};
-use super::wire::{SacMsg, SACMSG_SIZE};
+use super::framing::{Framed, SacStream};
 use crate::reactor::{
     ChildId, Context, Deadline, Event as Ev, Module, SourceId, UnixKind, WatchId, WatchMask,
 };
@@ -34,12 +33,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Instant, SystemTime};
-
-/// The most class-specific data after a `sacmsg` that is skipped.
-pub const MAX_DATA: i32 = 4096;
-
-/// Most bytes waiting in the `_pmpipe` buffer.
-const MAX_BUFFER: usize = 64 * 1024;
 
 /// Where the monitor finds its world.
 #[derive(Debug)]
@@ -67,7 +60,7 @@ pub struct SihmonModule {
     first: Option<(Tables, Vec<Warning>)>,
     deadline: Deadline,
     pmpipe: Option<SourceId>,
-    buf: Vec<u8>,
+    stream: SacStream,
     devices: HashMap<String, Box<dyn AdminDevice>>,
     watches: HashMap<WatchId, String>,
     children: HashMap<ChildId, String>,
@@ -90,7 +83,7 @@ impl SihmonModule {
             first: Some(tables),
             deadline: Deadline::default(),
             pmpipe: None,
-            buf: Vec::new(),
+            stream: SacStream::new(),
             devices: HashMap::new(),
             watches: HashMap::new(),
             children: HashMap::new(),
@@ -254,27 +247,22 @@ impl SihmonModule {
 
     /// Bytes from `_pmpipe`: every whole message answered.
     fn from_sac(&mut self, cx: &mut Context<'_>, data: &[u8]) {
-        if self.buf.len() + data.len() > MAX_BUFFER {
-            self.logs
-                .log(Type::Warn, "too much unread data on _pmpipe; discarded");
-            self.buf.clear();
-            return;
-        }
-        self.buf.extend_from_slice(data);
-        while let Ok(msg) = SacMsg::decode(&self.buf) {
-            if !(0..=MAX_DATA).contains(&msg.size) {
-                self.logs.log(
-                    Type::Warn,
-                    &format!("SAC message with data size {}; discarded", msg.size),
-                );
-                self.buf.clear();
-                break;
-            }
-            let whole = SACMSG_SIZE + msg.size as usize;
-            if self.buf.len() < whole {
-                break;
-            }
-            self.buf.drain(..whole);
+        for framed in self.stream.push(data) {
+            let msg = match framed {
+                Framed::Msg(msg) => msg,
+                Framed::BadSize(size) => {
+                    self.logs.log(
+                        Type::Warn,
+                        &format!("SAC message with data size {size}; input discarded"),
+                    );
+                    continue;
+                }
+                Framed::Overflow => {
+                    self.logs
+                        .log(Type::Warn, "too much unread data on _pmpipe; discarded");
+                    continue;
+                }
+            };
             let (reply, reread) = self.engine.handle_sac(cx.now(), msg.kind);
             if let Err(e) = self.setup.sacpipe.write_all(&reply.encode()) {
                 self.logs
