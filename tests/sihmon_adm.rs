@@ -17,7 +17,16 @@ fn formats_checked_pmtab_fields_without_a_newline() {
     let sac = Sac::new();
     sac.device("adm01");
     let (code, out, err) = sac.sihadm(&[
-        "-d", "adm01", "-a", "o", "-l", "9600", "-k", "sw8", "-p", "/usr/lib/saf/xbload /dev/sih/01",
+        "-d",
+        "adm01",
+        "-a",
+        "o",
+        "-l",
+        "9600",
+        "-k",
+        "sw8",
+        "-p",
+        "/usr/lib/saf/xbload /dev/sih/01",
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "adm01:o:9600:sw8:/usr/lib/saf/xbload /dev/sih/01");
@@ -46,7 +55,13 @@ fn prints_the_versions_it_expects() {
     assert_eq!(sac.sihadm(&["-v", "nosuch"]).0, 1);
     let (code, all, _) = sac.sihadm(&["-V"]);
     assert_eq!(code, 0);
-    for line in ["pmtab 1", "hdlclabs 1", "hdlcdefs 1", "ttydefs 1", "sihmon statmon-"] {
+    for line in [
+        "pmtab 1",
+        "hdlclabs 1",
+        "hdlcdefs 1",
+        "ttydefs 1",
+        "sihmon statmon-",
+    ] {
         assert!(all.contains(line), "{all}");
     }
     let (code, out, err) = sac.sihadm(&["-h"]);
@@ -63,13 +78,20 @@ fn sets_and_resets_loading_mode_without_the_monitor() {
     let sac = Sac::new();
     sac.device("l1");
     sac.device("l2");
-    sac.pmtab(&format!("{}{}", Sac::link("l1", "", ""), Sac::link("l2", "x", "")));
+    sac.pmtab(&format!(
+        "{}{}",
+        Sac::link("l1", "", ""),
+        Sac::link("l2", "x", "")
+    ));
     let (code, out, err) = sac.sihadm(&["-I", "sih1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "l1: loading mode set\nl2: loading mode set\n");
     let mode = |n: &str| sac.read(&sac.path("dev").join(n));
     assert!(mode("l1").contains("loadmode 1") && mode("l2").contains("loadmode 1"));
-    assert_eq!(sac.sihadm(&["-R", "l2", "sih1"]).1, "l2: loading mode reset\n");
+    assert_eq!(
+        sac.sihadm(&["-R", "l2", "sih1"]).1,
+        "l2: loading mode reset\n"
+    );
     assert!(mode("l1").contains("loadmode 1") && mode("l2").contains("loadmode 0"));
     assert_eq!(sac.sihadm(&["-R", "nosuch", "sih1"]).0, 5);
     assert_eq!(sac.sihadm(&["-I", "nopm"]).0, 5);
@@ -106,7 +128,10 @@ fn queries_and_traces_a_running_monitor() {
     assert_eq!(lines[0], "sih1 ENABLED trace=0");
     assert!(lines[1].starts_with("l1 LOADED enabled 0/5 rc=0 "), "{out}");
     assert!(lines[2].starts_with("l2 RETRY enabled 1/5 rc=3 "), "{out}");
-    assert!(is_stamp(lines[1].rsplitn(3, ' ').collect::<Vec<_>>()), "{out}");
+    assert!(
+        is_stamp(lines[1].rsplitn(3, ' ').collect::<Vec<_>>()),
+        "{out}"
+    );
     let (code, one, _) = sac.sihadm(&["-S", "l2", "sih1"]);
     assert_eq!((code, one.lines().count()), (0, 2));
     assert_eq!(sac.sihadm(&["-S", "nosuch", "sih1"]).0, 5);
@@ -133,7 +158,8 @@ fn queries_and_traces_a_running_monitor() {
 /// `[HH:MM:SS, dd.mm, ...]` as rsplitn gives a status line's end.
 fn is_stamp(parts: Vec<&str>) -> bool {
     let digits = |s: &str, sep: char| {
-        s.split(sep).all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
+        s.split(sep)
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
     };
     parts.len() == 3 && digits(parts[0], ':') && digits(parts[1], '.')
 }

@@ -27,7 +27,12 @@ fn ready() -> Sac {
 /// Runs sihmon on `sac` and checks its exit code; returns stderr.
 fn expect(sac: &mut Sac, args: &[&str], istate: &str, code: i32) -> String {
     let (status, stderr) = sac.run_to_exit(args, istate);
-    assert_eq!(status.code(), Some(code), "stderr: {stderr}\nlog: {}", sac.log());
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "stderr: {stderr}\nlog: {}",
+        sac.log()
+    );
     stderr
 }
 
@@ -35,8 +40,14 @@ fn expect(sac: &mut Sac, args: &[&str], istate: &str, code: i32) -> String {
 fn fatal(sac: &mut Sac, code: i32, what: &str) {
     let stderr = expect(sac, &[], "enabled", code);
     let log = sac.log();
-    let line = log.lines().find(|l| l.starts_with("FATAL ")).unwrap_or_default();
-    assert!(line.contains(what), "FATAL line naming {what}: {log}\nstderr: {stderr}");
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("FATAL "))
+        .unwrap_or_default();
+    assert!(
+        line.contains(what),
+        "FATAL line naming {what}: {log}\nstderr: {stderr}"
+    );
 }
 
 fn root() -> bool {
@@ -64,7 +75,12 @@ fn e03_not_root() {
     }
     let sac = ready();
     std::fs::set_permissions(sac.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = sac.command(&[], "enabled").uid(65534).gid(65534).output().unwrap();
+    let out = sac
+        .command(&[], "enabled")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only root"));
 }
@@ -103,7 +119,11 @@ fn e06_no_pmtag() {
         return;
     }
     let sac = ready();
-    let out = sac.command(&[], "enabled").env_remove("PMTAG").output().unwrap();
+    let out = sac
+        .command(&[], "enabled")
+        .env_remove("PMTAG")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(6));
 }
 
@@ -125,7 +145,10 @@ fn e08_istate_unknown() {
     let mut sac = ready();
     let stderr = expect(&mut sac, &[], "foo", 8);
     assert!(stderr.contains("ISTATE"));
-    assert!(sac.log().lines().any(|l| l.starts_with("FATAL ") && l.contains("ISTATE \"foo\"")));
+    assert!(sac
+        .log()
+        .lines()
+        .any(|l| l.starts_with("FATAL ") && l.contains("ISTATE \"foo\"")));
 }
 
 #[test]
@@ -177,8 +200,17 @@ fn e11_too_few_descriptors() {
         p
     };
     let out = limited("16:16").output().unwrap();
-    assert_eq!(out.status.code(), Some(11), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(sac.log().contains("too few file descriptors: 20 needed"), "{}", sac.log());
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sac.log().contains("too few file descriptors: 20 needed"),
+        "{}",
+        sac.log()
+    );
     // With the soft limit below and the hard limit above, it is raised.
     std::fs::remove_file(sac.var("log")).unwrap();
     let mut child = limited("16:64")
@@ -221,7 +253,9 @@ fn e16_to_e19_a_table_of_another_version() {
         (19, "etc/ttydefs", "ttydefs"),
     ] {
         let mut sac = ready();
-        let text = sac.read(&sac.path(rel)).replace("# VERSION=1", "# VERSION=2");
+        let text = sac
+            .read(&sac.path(rel))
+            .replace("# VERSION=1", "# VERSION=2");
         sac.write(rel, &text);
         fatal(&mut sac, code, word);
     }
@@ -244,12 +278,18 @@ fn e21_a_loader_that_cannot_be_executed() {
 
 #[test]
 fn version_and_help() {
-    let out = std::process::Command::new(sac::STATMON).args(["sihmon", "-v"]).output().unwrap();
+    let out = std::process::Command::new(sac::STATMON)
+        .args(["sihmon", "-v"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v = String::from_utf8(out.stdout).unwrap();
     assert!(v.starts_with("statmon-") && !v.ends_with('\n'), "{v:?}");
     for flag in ["-h", "-?"] {
-        let out = std::process::Command::new(sac::STATMON).args(["sihmon", flag]).output().unwrap();
+        let out = std::process::Command::new(sac::STATMON)
+            .args(["sihmon", flag])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0));
         assert!(out.stdout.is_empty());
         assert!(String::from_utf8_lossy(&out.stderr).contains("usage: sihmon [-d level]"));

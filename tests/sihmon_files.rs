@@ -53,14 +53,19 @@ fn sigterm_resets_loading_mode_and_releases_the_pid_file() {
     ));
     sac.start(&[], "enabled");
     let dev = |s: &Sac, n: &str| s.read(&s.path("dev").join(n));
-    assert!(sac.wait(|s| ["l1", "l2", "l3"].iter().all(|n| dev(s, n).contains("loadmode 1"))));
+    assert!(sac.wait(|s| ["l1", "l2", "l3"]
+        .iter()
+        .all(|n| dev(s, n).contains("loadmode 1"))));
     let pid_text = sac.read(&sac.pm("_pid"));
     assert_eq!(pid_text, sac.child.as_ref().unwrap().id().to_string());
     assert_eq!(sac.terminate().code(), Some(0));
     for n in ["l1", "l2", "l3"] {
         assert!(dev(&sac, n).contains("loadmode 0"), "{n}: {}", dev(&sac, n));
     }
-    let f = std::fs::OpenOptions::new().write(true).open(sac.pm("_pid")).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(sac.pm("_pid"))
+        .unwrap();
     rustix::fs::fcntl_lock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)
         .expect("_pid is released");
     assert!(sac.log().contains("terminated by SIGTERM"));
@@ -102,7 +107,9 @@ fn s0_writes_no_log_but_still_traces() {
     sac.start(&["-s", "0", "-d", "1"], "enabled");
     sac.send(ScType(42));
     sac.reply();
-    assert!(sac.wait(|s| s.read(&s.var("trace")).contains("unknown SAC message type 42")));
+    assert!(sac.wait(|s| s
+        .read(&s.var("trace"))
+        .contains("unknown SAC message type 42")));
     assert!(!sac.var("log").exists());
     assert_eq!(sac.terminate().code(), Some(0));
     all_well_formed(&sac.read(&sac.var("trace")));
@@ -136,7 +143,12 @@ fn two_hundred_and_one_enabled_entries() {
     }
     sac.pmtab(&lines);
     sac.start(&[], "enabled");
-    assert!(sac.log().contains("WARN") && sac.log().contains("link l200 not monitored: limit 200 reached"));
+    assert!(
+        sac.log().contains("WARN")
+            && sac
+                .log()
+                .contains("link l200 not monitored: limit 200 reached")
+    );
     let (code, out, err) = sac.sihadm(&["-S", "sih1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 201, "a header and 200 links");
@@ -160,8 +172,14 @@ fn readdb_adds_and_removes_links() {
     sac.pmtab(&format!("{}bad line\n", Sac::link("l2", "", "")));
     sac.send(ScType::READDB);
     sac.reply();
-    assert!(sac.wait(|s| dev(s, "l2").contains("loadmode 1") && dev(s, "l1").contains("loadmode 0")));
-    assert!(sac.log().contains("pmtab line 3: 1 fields, 11 expected"), "{}", sac.log());
+    assert!(
+        sac.wait(|s| dev(s, "l2").contains("loadmode 1") && dev(s, "l1").contains("loadmode 0"))
+    );
+    assert!(
+        sac.log().contains("pmtab line 3: 1 fields, 11 expected"),
+        "{}",
+        sac.log()
+    );
     // A table that cannot be read keeps the tables in use.
     std::fs::remove_file(sac.path("etc/ttydefs")).unwrap();
     sac.send(ScType::READDB);

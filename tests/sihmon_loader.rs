@@ -38,10 +38,7 @@ impl Rig {
         let runs = count.display().to_string();
         sac.script(
             "load",
-            &format!(
-                "echo run >> {runs}\n{}",
-                body.replace("RUNS", &runs)
-            ),
+            &format!("echo run >> {runs}\n{}", body.replace("RUNS", &runs)),
         );
         sac.device("l1");
         let load = sac.path("bin/load");
@@ -104,7 +101,12 @@ impl Rig {
     fn until(&mut self, what: &str, mut cond: impl FnMut(&mut Rig) -> bool) {
         let deadline = Instant::now() + PATIENCE;
         while !cond(self) {
-            assert!(Instant::now() < deadline, "never {what}: {:?}\n{}", self.status(), self.sac.log());
+            assert!(
+                Instant::now() < deadline,
+                "never {what}: {:?}\n{}",
+                self.status(),
+                self.sac.log()
+            );
             self.reactor.turn(Some(Duration::from_millis(10))).unwrap();
         }
     }
@@ -170,7 +172,9 @@ fn r_failures_disable_the_link_and_readdb_enables_it() {
     r.advance(1000);
     assert_eq!(r.runs(), 3, "a disabled link is left alone");
     assert!(r.sac.log().contains("internally DISABLED after 3"));
-    r.pmpipe.write_all(&SacMsg::new(ScType::READDB).encode()).unwrap();
+    r.pmpipe
+        .write_all(&SacMsg::new(ScType::READDB).encode())
+        .unwrap();
     r.until("a run after SC_READDB", |r| r.runs() == 4);
     r.settled(LinkState::Retry);
     assert_eq!(r.status().failures, 1, "the count starts again");
@@ -179,7 +183,11 @@ fn r_failures_disable_the_link_and_readdb_enables_it() {
 #[test]
 fn a_hung_loader_is_killed_after_twice_the_interval() {
     // The first run hangs; the second loads.
-    let mut r = Rig::new("[ \"$(wc -l < RUNS)\" -gt 1 ] && exit 0\nexec sleep 1000", 10, 0);
+    let mut r = Rig::new(
+        "[ \"$(wc -l < RUNS)\" -gt 1 ] && exit 0\nexec sleep 1000",
+        10,
+        0,
+    );
     r.until("the loader running", |r| r.runs() == 1);
     r.settled(LinkState::Loading);
     r.advance(19);

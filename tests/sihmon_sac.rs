@@ -20,7 +20,10 @@ fn answers_every_sac_message_with_its_state() {
     sac.start(&[], "enabled");
     sac.send(ScType::STATUS);
     let m = sac.reply();
-    assert_eq!((m.kind, m.state, m.maxclass, m.size), (PmType::STATUS, PmState::ENABLED, 1, 0));
+    assert_eq!(
+        (m.kind, m.state, m.maxclass, m.size),
+        (PmType::STATUS, PmState::ENABLED, 1, 0)
+    );
     assert_eq!(m.tag, b"sih1");
     sac.send(ScType::DISABLE);
     assert_eq!(sac.reply().state, PmState::DISABLED);
@@ -50,7 +53,13 @@ fn answers_every_sac_message_with_its_state() {
     let st = sac.terminate();
     assert_eq!(st.code(), Some(0), "{}", sac.output());
     let log = sac.log();
-    for word in ["started", "disabled by SAC", "enabled by SAC", "unknown SAC message type 9", "terminated"] {
+    for word in [
+        "started",
+        "disabled by SAC",
+        "enabled by SAC",
+        "unknown SAC message type 9",
+        "terminated",
+    ] {
         assert!(log.contains(word), "{word} not in:\n{log}");
     }
 }
@@ -65,4 +74,36 @@ fn a_disabled_start_reports_disabled() {
     sac.send(ScType::STATUS);
     assert_eq!(sac.reply().state, PmState::DISABLED);
     assert_eq!(sac.terminate().code(), Some(0));
+}
+
+#[test]
+fn serves_sac_inside_statmon_run_too() {
+    if !require(&[Need::Root]) {
+        return;
+    }
+    let mut sac = Sac::new();
+    sac.open_pipes();
+    let cmd = sac.command(&[], "enabled");
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    assert_eq!(args, ["sihmon"]);
+    let mut run = std::process::Command::new(sac::STATMON);
+    run.args(["run", "sihmon -d 1"]);
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            run.env(k, v);
+        }
+    }
+    run.current_dir(sac.pm(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    sac.child = Some(run.spawn().unwrap());
+    assert!(
+        sac.wait(|s| s.log().contains("started")),
+        "{}",
+        sac.output()
+    );
+    sac.send(ScType::DISABLE);
+    assert_eq!(sac.reply().state, PmState::DISABLED);
+    assert_eq!(sac.terminate().code(), Some(0), "{}", sac.output());
+    assert!(sac.read(&sac.var("trace")).contains("disabled by SAC"));
 }

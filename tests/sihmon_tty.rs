@@ -34,7 +34,10 @@ fn line_parameters_and_the_loader_on_a_pseudo_terminal() {
         "# VERSION=1\n4800:4800:4800 cs8 cstopb clocal -hupcl erase ^h::4800\n",
     );
     let load = sac.script("load", "printf 'LOADED\\n' > \"$1\"");
-    sac.pmtab(&format!("t1::root::::{slave}:o:4800::{} {slave}\n", load.display()));
+    sac.pmtab(&format!(
+        "t1::root::::{slave}:o:4800::{} {slave}\n",
+        load.display()
+    ));
     sac.start(&["-d", "2"], "enabled");
 
     let mut got = Vec::new();
@@ -43,7 +46,11 @@ fn line_parameters_and_the_loader_on_a_pseudo_terminal() {
     let mut buf = [0u8; 256];
     rustix::io::ioctl_fionbio(&master, true).unwrap();
     while !String::from_utf8_lossy(&got).contains("LOADED") {
-        assert!(Instant::now() < deadline, "the loader wrote nothing: {}", sac.log());
+        assert!(
+            Instant::now() < deadline,
+            "the loader wrote nothing: {}",
+            sac.log()
+        );
         match master.read(&mut buf) {
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
@@ -51,7 +58,9 @@ fn line_parameters_and_the_loader_on_a_pseudo_terminal() {
     }
     let t = tcgetattr(&held).unwrap();
     assert_eq!(t.output_speed(), 4800);
-    assert!(t.control_modes.contains(ControlModes::CSTOPB | ControlModes::CLOCAL));
+    assert!(t
+        .control_modes
+        .contains(ControlModes::CSTOPB | ControlModes::CLOCAL));
     assert!(!t.control_modes.contains(ControlModes::HUPCL));
     assert!(
         flock(&held, FlockOperation::NonBlockingLockExclusive).is_err(),
@@ -59,7 +68,10 @@ fn line_parameters_and_the_loader_on_a_pseudo_terminal() {
     );
     assert!(sac.wait(|s| s.sihadm(&["-S", "t1", "sih1"]).1.contains("t1 LOADED")));
     let trace = sac.read(&sac.var("trace"));
-    assert!(trace.contains("termios from ttydefs label 4800; ignored: erase ^h"), "{trace}");
+    assert!(
+        trace.contains("termios from ttydefs label 4800; ignored: erase ^h"),
+        "{trace}"
+    );
     assert_eq!(sac.terminate().code(), Some(0));
     flock(&held, FlockOperation::NonBlockingLockExclusive).expect("released at the end");
 }

@@ -8,9 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use statmon::sihmon::core::{Config, Engine};
 use statmon::sihmon::framing::{Framed, SacStream, MAX_BUFFER};
-use statmon::sihmon::wire::{
-    AdmAck, AdmCmd, PmMsg, PmState, PmType, SacMsg, PMMSG_SIZE,
-};
+use statmon::sihmon::wire::{AdmAck, AdmCmd, PmMsg, PmState, PmType, SacMsg, PMMSG_SIZE};
 use std::time::Instant;
 
 fuzz_target!(|data: &[u8]| {

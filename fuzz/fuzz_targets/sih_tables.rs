@@ -32,7 +32,12 @@ fuzz_target!(|data: &[u8]| {
         assert!((1..=lines).contains(&w.rejected.line));
     }
     for e in &tables.pmtab {
-        let line = format!("{}::{}::::{}", e.svctag, e.identity.replace([':', '#', '\\'], ""), e.specific.pmspecific());
+        let line = format!(
+            "{}::{}::::{}",
+            e.svctag,
+            e.identity.replace([':', '#', '\\'], ""),
+            e.specific.pmspecific()
+        );
         let (back, rejected) = pmtab::parse(&line);
         assert!(rejected.is_empty(), "{line:?}: {rejected:?}");
         assert_eq!(back[0].specific, e.specific);

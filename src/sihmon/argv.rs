@@ -48,7 +48,15 @@ mod tests {
     fn words_quotes_and_escapes() {
         assert_eq!(
             split("  /usr/lib/saf/xbload  -p \"a file\" 'x y' a\\ b \"q\\\"\\\\\\n\"").unwrap(),
-            ["/usr/lib/saf/xbload", "-p", "a file", "'x", "y'", "a b", "q\"\\\\n"]
+            [
+                "/usr/lib/saf/xbload",
+                "-p",
+                "a file",
+                "'x",
+                "y'",
+                "a b",
+                "q\"\\\\n"
+            ]
         );
         assert_eq!(split("\"\"").unwrap(), [""]);
         assert!(split("").unwrap().is_empty());

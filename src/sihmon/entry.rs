@@ -138,7 +138,12 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
     let pid = lock_pid().map_err(|(exit, text)| early(exit, &text))?;
     let tag = match std::env::var("PMTAG") {
         Ok(t) if valid_tag(&t) => t,
-        Ok(t) => return Err(early(Exit::PMTAG, &format!("PMTAG \"{t}\" is not a port monitor tag"))),
+        Ok(t) => {
+            return Err(early(
+                Exit::PMTAG,
+                &format!("PMTAG \"{t}\" is not a port monitor tag"),
+            ))
+        }
         Err(_) => return Err(early(Exit::PMTAG, "PMTAG is not in the environment")),
     };
     let var = root::path("/var/saf").join(&tag);
@@ -150,7 +155,10 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
         match RotatingFile::open(&path, opts.size) {
             Ok(f) => Some(f),
             Err(e) => {
-                return Err(early(Exit::NOLOG, &format!("cannot open {}: {e}", path.display())))
+                return Err(early(
+                    Exit::NOLOG,
+                    &format!("cannot open {}: {e}", path.display()),
+                ))
             }
         }
     };
@@ -166,7 +174,13 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
             let text = format!("ISTATE \"{other}\" is neither enabled nor disabled");
             return Err(fatal(&mut logs, Exit::ISTATE, &text));
         }
-        Err(_) => return Err(fatal(&mut logs, Exit::ISTATE, "ISTATE is not in the environment")),
+        Err(_) => {
+            return Err(fatal(
+                &mut logs,
+                Exit::ISTATE,
+                "ISTATE is not in the environment",
+            ))
+        }
     };
     let pmpipe = cwd().join("_pmpipe");
     match std::fs::metadata(&pmpipe) {
@@ -183,7 +197,9 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
     let sacpipe = open_sacpipe().map_err(|text| fatal(&mut logs, Exit::SACPIPE, &text))?;
     let files = TableFiles::system(cwd());
     fd_budget(&files).map_err(|text| fatal(&mut logs, Exit::TOOFEWFDS, &text))?;
-    let tables = files.read().map_err(|e| fatal(&mut logs, e.exit, &e.text))?;
+    let tables = files
+        .read()
+        .map_err(|e| fatal(&mut logs, e.exit, &e.text))?;
     check_loaders(&tables.0.pmtab).map_err(|text| fatal(&mut logs, Exit::CLDEXEC, &text))?;
     let setup = Setup {
         tag: tag.clone(),
@@ -229,7 +245,9 @@ fn cwd() -> PathBuf {
 fn valid_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// `_pid` created, locked and holding our pid.
@@ -315,15 +333,12 @@ fn check_loaders(entries: &[pmtab::PmtabEntry]) -> Result<(), String> {
 /// Whether `program` (a path, or a name looked up in `PATH`) is an
 /// executable file.
 pub fn executable(program: &str) -> bool {
-    let runs = |p: &Path| {
-        p.is_file() && rustix::fs::access(p, rustix::fs::Access::EXEC_OK).is_ok()
-    };
+    let runs = |p: &Path| p.is_file() && rustix::fs::access(p, rustix::fs::Access::EXEC_OK).is_ok();
     if program.contains('/') {
         return runs(Path::new(program));
     }
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| runs(&dir.join(program)))
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| runs(&dir.join(program))))
 }
 
 /// sihmon, parsed, waiting to be opened on a shared reactor.

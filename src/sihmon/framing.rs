@@ -100,11 +100,20 @@ mod tests {
         with_data.extend_from_slice(b"ab");
         assert!(s.push(&with_data).is_empty(), "one data byte missing");
         let got = s.push(&[b'c']);
-        assert_eq!(got, [Framed::Msg(SacMsg { size: 3, kind: ScType::READDB })]);
+        assert_eq!(
+            got,
+            [Framed::Msg(SacMsg {
+                size: 3,
+                kind: ScType::READDB
+            })]
+        );
         let bad = [msg(ScType::STATUS, -1), msg(ScType::STATUS, 0)].concat();
         assert_eq!(s.push(&bad), [Framed::BadSize(-1)]);
         assert_eq!(s.pending(), 0);
-        assert_eq!(s.push(&msg(ScType::STATUS, MAX_DATA + 1)), [Framed::BadSize(MAX_DATA + 1)]);
+        assert_eq!(
+            s.push(&msg(ScType::STATUS, MAX_DATA + 1)),
+            [Framed::BadSize(MAX_DATA + 1)]
+        );
         assert_eq!(s.push(&vec![0; MAX_BUFFER + 1]), [Framed::Overflow]);
         assert_eq!(s.push(&msg(ScType::STATUS, 0)).len(), 1);
     }

@@ -318,10 +318,14 @@ mod tests {
         assert_eq!(log.lines().count(), 2);
         assert_eq!(trace.lines().count(), 2);
         assert!(trace.contains(" two\n") && trace.contains(" shown\n"));
-        assert!(std::fs::read_to_string(p("state")).unwrap().contains("LOADED rc=0"));
+        assert!(std::fs::read_to_string(p("state"))
+            .unwrap()
+            .contains("LOADED rc=0"));
         // -s 0: no log, the trace still written.
         let mut quiet = Logs::new(None, p("trace0"), p("state0"), 1, false);
         quiet.log(Type::Info, "traced");
-        assert!(std::fs::read_to_string(p("trace0")).unwrap().contains("traced"));
+        assert!(std::fs::read_to_string(p("trace0"))
+            .unwrap()
+            .contains("traced"));
     }
 }

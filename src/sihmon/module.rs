@@ -20,9 +20,9 @@ use super::core::link::LoaderEnd;
 use super::core::{Action, Engine, LinkStatus};
 use super::ctl::Request;
 use super::exit::Exit;
+use super::framing::{Framed, SacStream};
 use super::logfile::{Logs, Type};
 use super::tables::{TableFiles, Tables, Warning};
-use super::framing::{Framed, SacStream};
 use crate::reactor::{
     ChildId, Context, Deadline, Event as Ev, Module, SourceId, UnixKind, WatchId, WatchMask,
 };
@@ -223,7 +223,10 @@ impl SihmonModule {
         } else {
             None
         };
-        match out.as_ref().and_then(|f| Some((f.try_clone().ok()?, f.try_clone().ok()?))) {
+        match out
+            .as_ref()
+            .and_then(|f| Some((f.try_clone().ok()?, f.try_clone().ok()?)))
+        {
             Some((a, b)) => cmd.stdout(a).stderr(b),
             None => cmd.stdout(Stdio::null()).stderr(Stdio::null()),
         };
@@ -362,7 +365,11 @@ impl Module for SihmonModule {
         match cx.fifo_open(&pmpipe) {
             Ok(id) => self.pmpipe = Some(id),
             Err(e) => {
-                self.fatal(cx, Exit::PMPIPE, &format!("cannot open {}: {e}", pmpipe.display()));
+                self.fatal(
+                    cx,
+                    Exit::PMPIPE,
+                    &format!("cannot open {}: {e}", pmpipe.display()),
+                );
                 return Ok(());
             }
         }
@@ -400,9 +407,7 @@ impl Module for SihmonModule {
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Ev<'_>) {
         match ev {
-            Ev::FifoData { source, data } if Some(source) == self.pmpipe => {
-                self.from_sac(cx, data)
-            }
+            Ev::FifoData { source, data } if Some(source) == self.pmpipe => self.from_sac(cx, data),
             Ev::Closed { conn, error } if Some(conn) == self.pmpipe => {
                 let why = error.map_or_else(|| "end of file".to_string(), |e| e.to_string());
                 self.fatal(cx, Exit::POLLSAC, &format!("polling _pmpipe failed: {why}"));
@@ -416,7 +421,8 @@ impl Module for SihmonModule {
                     self.loaders.remove(&link);
                     self.logs
                         .detail(&format!("link {link}: loader ended, {status}"));
-                    self.engine.handle_loader(cx.now(), &link, loader_end(status));
+                    self.engine
+                        .handle_loader(cx.now(), &link, loader_end(status));
                     self.pump(cx);
                 }
             }
@@ -434,7 +440,8 @@ impl Module for SihmonModule {
             Ev::Signal(libc::SIGTERM) => {
                 self.engine.handle_stop();
                 self.pump(cx);
-                self.logs.log(Type::Info, "SIH monitor terminated by SIGTERM");
+                self.logs
+                    .log(Type::Info, "SIH monitor terminated by SIGTERM");
                 if let Some(socket) = &self.setup.socket {
                     let _ = std::fs::remove_file(socket);
                 }

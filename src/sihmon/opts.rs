@@ -18,7 +18,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// The syntax, as `-h` prints it.
-pub const USAGE: &str = "usage: sihmon [-d level] [-f file] [-t timeout] [-r retry] [-s size]\n       \
+pub const USAGE: &str =
+    "usage: sihmon [-d level] [-f file] [-t timeout] [-r retry] [-s size]\n       \
     sihmon -v\n       sihmon -h|-?";
 
 /// The default retry interval in seconds.
@@ -83,7 +84,10 @@ pub fn parse(args: &[OsString]) -> Result<Command, Refused> {
     let mut help = false;
     while let Some(arg) = args.next() {
         let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) else {
-            return Err(refuse(Exit::ILLOPT, format!("unexpected operand \"{arg}\"")));
+            return Err(refuse(
+                Exit::ILLOPT,
+                format!("unexpected operand \"{arg}\""),
+            ));
         };
         let mut chars = cluster.char_indices();
         while let Some((at, c)) = chars.next() {

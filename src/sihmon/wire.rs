@@ -343,7 +343,10 @@ mod tests {
         assert_eq!(b.len(), PMMSG_SIZE);
         assert_eq!(&b[..7], &[1, 2, 1, b's', b'i', b'h', b'1']);
         assert!(b[7..20].iter().all(|&x| x == 0));
-        let sized = PmMsg { size: 0x0102_0304, ..m.clone() };
+        let sized = PmMsg {
+            size: 0x0102_0304,
+            ..m.clone()
+        };
         assert_eq!(&sized.encode()[20..], &0x0102_0304i32.to_ne_bytes());
         assert_eq!(PmMsg::decode(&b), Ok(m));
         assert_eq!(PmMsg::decode(&sized.encode()), Ok(sized));

@@ -136,9 +136,8 @@ impl Sac {
         self.open_pipes();
         let child = self.command(args, istate).spawn().unwrap();
         self.child = Some(child);
-        let started = self.wait(|s| {
-            s.log().contains("started") || s.read(&s.var("trace")).contains("started")
-        });
+        let started = self
+            .wait(|s| s.log().contains("started") || s.read(&s.var("trace")).contains("started"));
         assert!(started, "sihmon did not start:\n{}", self.output());
     }
 
@@ -160,7 +159,10 @@ impl Sac {
     /// Runs the monitor to its end (it is expected to fail at start).
     pub fn run_to_exit(&mut self, args: &[&str], istate: &str) -> (ExitStatus, String) {
         let out = self.command(args, istate).output().unwrap();
-        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Sends one sacmsg.
@@ -252,5 +254,10 @@ impl Drop for Sac {
 }
 
 pub fn mkfifo(path: &Path) {
-    rustix::fs::mkfifoat(rustix::fs::CWD, path, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
 }

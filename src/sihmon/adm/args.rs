@@ -11,7 +11,8 @@
 use std::ffi::OsString;
 
 /// The syntax, as `-h` and every refusal print it.
-pub const USAGE: &str = "usage: sihadm -d admdev -a adjust [-l ttylab] [-k linklab] [-p 'cmd']\n       \
+pub const USAGE: &str =
+    "usage: sihadm -d admdev -a adjust [-l ttylab] [-k linklab] [-p 'cmd']\n       \
     sihadm -I [svctag] pmtag\n       sihadm -R [svctag] pmtag\n       \
     sihadm -S [svctag] pmtag\n       sihadm -T level pmtag\n       \
     sihadm -v type\n       sihadm -V\n       sihadm -h|-?";
@@ -34,7 +35,10 @@ pub enum Request {
         pmtag: String,
     },
     /// A running monitor's links.
-    Status { svctag: Option<String>, pmtag: String },
+    Status {
+        svctag: Option<String>,
+        pmtag: String,
+    },
     /// A running monitor's trace level.
     Trace { level: u8, pmtag: String },
     /// One expected version.
@@ -47,7 +51,10 @@ pub enum Request {
 
 /// Parses the arguments after the program name; `Err` says what is wrong.
 pub fn parse(args: &[OsString]) -> Result<Request, String> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let Some(first) = args.first() else {
         return Err("no option given".into());
     };
@@ -155,10 +162,24 @@ mod tests {
                 pmtag: "sih1".into()
             })
         );
-        assert_eq!(p(&["-T", "2", "sih1"]), Ok(Request::Trace { level: 2, pmtag: "sih1".into() }));
+        assert_eq!(
+            p(&["-T", "2", "sih1"]),
+            Ok(Request::Trace {
+                level: 2,
+                pmtag: "sih1".into()
+            })
+        );
         assert_eq!(p(&["-V"]), Ok(Request::Versions));
         assert_eq!(p(&["-?"]), Ok(Request::Help));
-        for bad in [&[][..], &["-T", "3", "s"], &["-S"], &["-d", "x"], &["-a", "o"], &["-x"], &["-d", "a", "-a", "o", "-q", "z"]] {
+        for bad in [
+            &[][..],
+            &["-T", "3", "s"],
+            &["-S"],
+            &["-d", "x"],
+            &["-a", "o"],
+            &["-x"],
+            &["-d", "a", "-a", "o", "-q", "z"],
+        ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }
     }

@@ -94,7 +94,9 @@ fn run(request: Request) -> Result<(), Failed> {
             }
             _ => Err((
                 BADARGS,
-                format!("unknown type \"{kind}\" (pmtab, hdlclabs, hdlcdefs, ttydefs, sihmon, sihadm)"),
+                format!(
+                    "unknown type \"{kind}\" (pmtab, hdlclabs, hdlcdefs, ttydefs, sihmon, sihadm)"
+                ),
             )),
         },
         Request::Format {
@@ -119,11 +121,20 @@ fn run(request: Request) -> Result<(), Failed> {
 }
 
 /// `-d … -a …`: the fields, checked, on stdout without a newline.
-fn format(admdev: &str, adjust: &str, ttylab: &str, linklab: &str, cmd: &str) -> Result<(), Failed> {
+fn format(
+    admdev: &str,
+    adjust: &str,
+    ttylab: &str,
+    linklab: &str,
+    cmd: &str,
+) -> Result<(), Failed> {
     let spec = Specific::new(admdev, adjust, ttylab, linklab, cmd).map_err(|e| (BADARGS, e))?;
     let path = backend::resolve(admdev, &root::path("/dev"));
     if !path.exists() {
-        return Err((BADARGS, format!("admin device {} does not exist", path.display())));
+        return Err((
+            BADARGS,
+            format!("admin device {} does not exist", path.display()),
+        ));
     }
     let system = TableFiles::system(root::path("/etc/saf"));
     let lookups = [
@@ -140,7 +151,10 @@ fn format(admdev: &str, adjust: &str, ttylab: &str, linklab: &str, cmd: &str) ->
             .iter()
             .any(|l| l.fields.first().is_some_and(|f| f == label));
         if !known {
-            return Err((BADARGS, format!("label \"{label}\" is not in {what} ({})", file.display())));
+            return Err((
+                BADARGS,
+                format!("label \"{label}\" is not in {what} ({})", file.display()),
+            ));
         }
     }
     if !cmd.is_empty() {
@@ -155,7 +169,10 @@ fn format(admdev: &str, adjust: &str, ttylab: &str, linklab: &str, cmd: &str) ->
 fn load_mode(on: bool, svctag: Option<&str>, pmtag: &str) -> Result<(), Failed> {
     let pm_dir = root::path("/etc/saf").join(pmtag);
     if !pm_dir.is_dir() {
-        return Err((NOEXIST, format!("no port monitor {pmtag} ({} missing)", pm_dir.display())));
+        return Err((
+            NOEXIST,
+            format!("no port monitor {pmtag} ({} missing)", pm_dir.display()),
+        ));
     }
     let files = TableFiles::system(pm_dir);
     let path = files.pmtab();
@@ -193,8 +210,12 @@ fn load_mode(on: bool, svctag: Option<&str>, pmtag: &str) -> Result<(), Failed> 
 /// an error).
 fn ask(pmtag: &str, request: &ctl::Request) -> Result<String, Failed> {
     let path = root::path("/var/saf").join(pmtag).join(ctl::SOCKET);
-    let answer = exchange(&path, request.encode().as_bytes())
-        .map_err(|e| (PMNOTRUN, format!("no SIH monitor {pmtag} answers on {}: {e}", path.display())))?;
+    let answer = exchange(&path, request.encode().as_bytes()).map_err(|e| {
+        (
+            PMNOTRUN,
+            format!("no SIH monitor {pmtag} answers on {}: {e}", path.display()),
+        )
+    })?;
     match answer.strip_prefix("ERROR ") {
         Some(text) if text.starts_with("no link") => Err((NOEXIST, text.trim().to_string())),
         Some(text) => Err((SAFERR, text.trim().to_string())),

@@ -110,8 +110,14 @@ mod tests {
 
     #[test]
     fn keys_are_set_and_other_lines_kept() {
-        assert_eq!(with_key("power off\nx 1\n", "loadmode", "1"), "power off\nx 1\nloadmode 1\n");
-        assert_eq!(with_key("loadmode 1\nloadmode 1\n", "loadmode", "0"), "loadmode 0\n");
+        assert_eq!(
+            with_key("power off\nx 1\n", "loadmode", "1"),
+            "power off\nx 1\nloadmode 1\n"
+        );
+        assert_eq!(
+            with_key("loadmode 1\nloadmode 1\n", "loadmode", "0"),
+            "loadmode 0\n"
+        );
         assert_eq!(value_of("power  off \n", "power"), Some("off"));
         assert_eq!(value_of("powerx on\n", "power"), None);
     }
@@ -121,7 +127,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("adm");
         std::fs::write(&path, "power off\n").unwrap();
-        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
         let mut dev = FileDevice::new(file, path.clone());
         dev.set_loading_mode(true).unwrap();
         assert!(!dev.switched_on().unwrap());
@@ -137,11 +147,18 @@ mod tests {
             }),
         };
         assert!(dev.apply(&params).unwrap().starts_with("hdlc address=1"));
-        std::fs::write(&path, std::fs::read_to_string(&path).unwrap().replace("off", "on")).unwrap();
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap().replace("off", "on"),
+        )
+        .unwrap();
         assert!(dev.switched_on().unwrap());
         dev.set_loading_mode(false).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(value_of(&text, "loadmode"), Some("0"));
-        assert_eq!(value_of(&text, "hdlc"), Some("address=1 window=2 t1=3 n2=4 framesize=16"));
+        assert_eq!(
+            value_of(&text, "hdlc"),
+            Some("address=1 window=2 t1=3 n2=4 framesize=16")
+        );
     }
 }

@@ -129,7 +129,9 @@ mod tests {
         let slave = File::open(&path).unwrap();
         let t = termios::tcgetattr(&slave).unwrap();
         assert_eq!(t.output_speed(), 4800);
-        assert!(t.control_modes.contains(ControlModes::CSTOPB | ControlModes::CLOCAL));
+        assert!(t
+            .control_modes
+            .contains(ControlModes::CSTOPB | ControlModes::CLOCAL));
         assert!(!t.control_modes.contains(ControlModes::HUPCL));
         assert!(flock(&slave, FlockOperation::NonBlockingLockExclusive).is_err());
         dev.set_loading_mode(false).unwrap();

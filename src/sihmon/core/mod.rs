@@ -223,7 +223,10 @@ impl Engine {
                     self.drop_link(&l);
                 }
                 None => {
-                    self.log(Type::Info, format!("link {} removed from pmtab", l.svctag()));
+                    self.log(
+                        Type::Info,
+                        format!("link {} removed from pmtab", l.svctag()),
+                    );
                     self.drop_link(&l);
                 }
             }
@@ -250,10 +253,7 @@ impl Engine {
             self.links.push(link);
         }
         for i in 0..self.links.len() {
-            if matches!(
-                self.links[i].state,
-                LinkState::Disabled | LinkState::Retry
-            ) {
+            if matches!(self.links[i].state, LinkState::Disabled | LinkState::Retry) {
                 self.set(now, i, LinkState::LoadMode);
             }
             self.step(now, i);
@@ -484,7 +484,10 @@ impl Engine {
         let from = l.state;
         l.state = state;
         l.changed = now;
-        let rc = l.last.map(|e| format!(" {}", e.render())).unwrap_or_default();
+        let rc = l
+            .last
+            .map(|e| format!(" {}", e.render()))
+            .unwrap_or_default();
         let text = format!("{} {}->{}{rc}", l.svctag(), from.name(), state.name());
         self.actions.push_back(Action::State(text));
     }

@@ -123,7 +123,11 @@ fn failures_are_retried_every_interval_and_at_least_ten_seconds() {
         r.at(10 * n);
         r.expect_spawn();
     }
-    assert_eq!(r.engine.status(None)[0].failures, 50, "-r 0 retries for ever");
+    assert_eq!(
+        r.engine.status(None)[0].failures,
+        50,
+        "-r 0 retries for ever"
+    );
 }
 
 #[test]
@@ -157,7 +161,10 @@ fn r_failures_in_a_row_disable_the_link_until_readdb() {
 fn a_hung_loader_is_killed_after_twice_the_interval() {
     let mut r = Rig::new(ONE, 10, 0, PmState::ENABLED);
     r.up();
-    assert_eq!(r.engine.poll_timeout(), Some(r.t0 + Duration::from_secs(20)));
+    assert_eq!(
+        r.engine.poll_timeout(),
+        Some(r.t0 + Duration::from_secs(20))
+    );
     r.at(20);
     assert_eq!(r.work(), [Action::Kill { link: "l1".into() }]);
     r.engine.handle_loader(r.now, "l1", LoaderEnd::Signal(9));
@@ -196,7 +203,10 @@ fn disabled_entries_and_a_disabled_monitor_only_set_loading_mode() {
 fn sac_messages_are_answered_with_the_state() {
     let mut r = Rig::new(ONE, 10, 0, PmState::ENABLED);
     let (m, reread) = r.engine.handle_sac(r.now, ScType::STATUS);
-    assert_eq!((m.kind, m.state, m.maxclass, reread), (PmType::STATUS, PmState::ENABLED, 1, false));
+    assert_eq!(
+        (m.kind, m.state, m.maxclass, reread),
+        (PmType::STATUS, PmState::ENABLED, 1, false)
+    );
     assert_eq!(m.tag, b"sih1");
     let (m, _) = r.engine.handle_sac(r.now, ScType(9));
     assert_eq!((m.kind, m.state), (PmType::UNKNOWN, PmState::ENABLED));
@@ -215,7 +225,10 @@ fn at_most_two_hundred_enabled_links() {
     pmtab.push_str("off:x:root::::/dev/off:n:::\n");
     let mut r = Rig::new(&pmtab, 10, 0, PmState::ENABLED);
     let all = r.all();
-    let opens = all.iter().filter(|a| matches!(a, Action::Open { .. })).count();
+    let opens = all
+        .iter()
+        .filter(|a| matches!(a, Action::Open { .. }))
+        .count();
     assert_eq!(opens, 201, "200 enabled and the disabled one");
     assert!(all.iter().any(|a| matches!(a, Action::Log(Type::Warn, t)
         if t == "link l200 not monitored: limit 200 reached")));
@@ -238,7 +251,10 @@ fn removed_links_and_stopping_reset_loading_mode() {
     r.engine.handle_stop();
     assert_eq!(
         r.work(),
-        [Action::Kill { link: "l1".into() }, Action::Reset { link: "l1".into() }]
+        [
+            Action::Kill { link: "l1".into() },
+            Action::Reset { link: "l1".into() }
+        ]
     );
     assert_eq!(r.engine.state(), PmState::STOPPING);
 }
@@ -259,12 +275,15 @@ fn failed_opens_and_unknown_labels_are_retried() {
     let pmtab = "l1::root::::/dev/adm1:o::nolab:/bin/load\n";
     let mut r = Rig::new(pmtab, 10, 0, PmState::ENABLED);
     r.work();
-    r.engine.handle_opened(r.now, "l1", Err("no such device".into()));
+    r.engine
+        .handle_opened(r.now, "l1", Err("no such device".into()));
     assert_eq!(r.state("l1"), LinkState::Retry);
     r.at(10);
     assert!(matches!(&r.work()[..], [Action::Open { .. }]));
     r.engine.handle_opened(r.now, "l1", Ok(true));
     assert_eq!(r.state("l1"), LinkState::Retry, "linklab nolab is unknown");
     let logs = r.all();
-    assert!(logs.iter().any(|a| matches!(a, Action::Log(Type::Warn, t) if t.contains("nolab"))));
+    assert!(logs
+        .iter()
+        .any(|a| matches!(a, Action::Log(Type::Warn, t) if t.contains("nolab"))));
 }

@@ -143,7 +143,11 @@ impl Tables {
         }
         let mut warnings = Vec::new();
         let mut note = |kind: Kind, rejected: Vec<Rejected>| {
-            warnings.extend(rejected.into_iter().map(|rejected| Warning { kind, rejected }));
+            warnings.extend(
+                rejected
+                    .into_iter()
+                    .map(|rejected| Warning { kind, rejected }),
+            );
         };
         let (pmtab, r) = pmtab::parse(texts[0].1);
         note(Kind::Pmtab, r);
@@ -281,7 +285,12 @@ mod tests {
     const TTY: &str = "# VERSION=1\n9600::9600 cs8 cread::\n4800::4800 cs7::\n";
 
     fn texts<'a>(p: &'a str, l: &'a str, d: &'a str, t: &'a str) -> [(&'a str, &'a str); 4] {
-        [("pmtab", p), ("hdlclabs", l), ("hdlcdefs", d), ("ttydefs", t)]
+        [
+            ("pmtab", p),
+            ("hdlclabs", l),
+            ("hdlcdefs", d),
+            ("ttydefs", t),
+        ]
     }
 
     #[test]
@@ -291,7 +300,11 @@ mod tests {
         let p0 = t.params(&t.pmtab[0].specific).unwrap();
         assert_eq!(p0, LinkParams::default());
         let p1 = t.params(&t.pmtab[1].specific).unwrap();
-        assert_eq!(p1.tty.unwrap().label, "4800", "ttylab wins over the linklab's");
+        assert_eq!(
+            p1.tty.unwrap().label,
+            "4800",
+            "ttylab wins over the linklab's"
+        );
         assert_eq!(p1.hdlc.unwrap().address, 3);
         let e = t.params(&t.pmtab[2].specific).unwrap_err();
         assert!(e.contains("nolab"), "{e}");
@@ -331,7 +344,10 @@ mod tests {
         std::fs::write(p("tty"), TTY).unwrap();
         assert_eq!(files.read().unwrap().0.pmtab.len(), 3);
         std::fs::write(p("pm/_pmtab"), "# VERSION=1\n").unwrap();
-        assert!(files.read().unwrap().0.pmtab.is_empty(), "_pmtab is preferred");
+        assert!(
+            files.read().unwrap().0.pmtab.is_empty(),
+            "_pmtab is preferred"
+        );
         assert_eq!(Kind::by_name("hdlcdefs"), Some(Kind::Hdlcdefs));
     }
 }

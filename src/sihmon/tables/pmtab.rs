@@ -166,7 +166,9 @@ fn entry(line: &Line) -> Result<PmtabEntry, String> {
     let svctag = &f[0];
     if svctag.is_empty()
         || svctag.len() > MAX_SVCTAG
-        || !svctag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        || !svctag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         return Err(format!(
             "svctag \"{svctag}\" is not 1 to {MAX_SVCTAG} letters, digits, _ or -"
