@@ -99,7 +99,7 @@ mod tests {
         let mut with_data = msg(ScType::READDB, 3);
         with_data.extend_from_slice(b"ab");
         assert!(s.push(&with_data).is_empty(), "one data byte missing");
-        let got = s.push(&[b'c']);
+        let got = s.push(b"c");
         assert_eq!(
             got,
             [Framed::Msg(SacMsg {

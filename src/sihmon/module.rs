@@ -249,7 +249,7 @@ impl SihmonModule {
     }
 
     /// Bytes from `_pmpipe`: every whole message answered.
-    fn from_sac(&mut self, cx: &mut Context<'_>, data: &[u8]) {
+    fn on_pmpipe(&mut self, cx: &mut Context<'_>, data: &[u8]) {
         for framed in self.stream.push(data) {
             let msg = match framed {
                 Framed::Msg(msg) => msg,
@@ -407,7 +407,9 @@ impl Module for SihmonModule {
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Ev<'_>) {
         match ev {
-            Ev::FifoData { source, data } if Some(source) == self.pmpipe => self.from_sac(cx, data),
+            Ev::FifoData { source, data } if Some(source) == self.pmpipe => {
+                self.on_pmpipe(cx, data)
+            }
             Ev::Closed { conn, error } if Some(conn) == self.pmpipe => {
                 let why = error.map_or_else(|| "end of file".to_string(), |e| e.to_string());
                 self.fatal(cx, Exit::POLLSAC, &format!("polling _pmpipe failed: {why}"));

@@ -89,8 +89,7 @@ pub fn parse(args: &[OsString]) -> Result<Command, Refused> {
                 format!("unexpected operand \"{arg}\""),
             ));
         };
-        let mut chars = cluster.char_indices();
-        while let Some((at, c)) = chars.next() {
+        for (at, c) in cluster.char_indices() {
             match c {
                 'v' => version = true,
                 'h' | '?' => help = true,
