@@ -27,6 +27,7 @@ pub mod link;
 
 use self::link::{Link, LinkState, LoaderEnd, Op};
 use super::logfile::Type;
+use super::tables::pmtab::Adjust;
 use super::tables::{LinkParams, Tables};
 use super::wire::{PmMsg, PmState, PmType, ScType};
 use std::collections::VecDeque;
@@ -71,7 +72,8 @@ pub enum Action {
     Reset { link: String },
     /// Apply line parameters; answer with [`Engine::handle_params`].
     Params { link: String, params: LinkParams },
-    /// Run the loader; its end comes back as [`Engine::handle_loader`].
+    /// Run the loader (`argv` is never empty); its end comes back as
+    /// [`Engine::handle_loader`].
     Spawn { link: String, argv: Vec<String> },
     /// Kill the link's loader.
     Kill { link: String },
@@ -238,6 +240,11 @@ impl Engine {
                 Some(i) => kept.swap_remove(i),
                 None => Link::new(entry.clone(), now),
             };
+            if link.entry.disabled && !entry.disabled {
+                // Enabled again: load it, as on its first enable.
+                link.want_load = true;
+                link.params_due = entry.specific.adjust != Adjust::Never;
+            }
             link.entry = entry;
             link.failures = 0;
             if link.state == LinkState::Disabled {
@@ -327,7 +334,7 @@ impl Engine {
         let l = &mut self.links[i];
         if on {
             l.want_load = true;
-            if l.entry.specific.adjust == super::tables::pmtab::Adjust::Load {
+            if l.entry.specific.adjust == Adjust::Load {
                 l.params_due = true;
             }
             if l.state == LinkState::Retry {
@@ -418,7 +425,7 @@ impl Engine {
             l.want_load = false;
             return self.set(now, i, LinkState::Loaded);
         }
-        if l.entry.specific.adjust == super::tables::pmtab::Adjust::Load {
+        if l.entry.specific.adjust == Adjust::Load {
             // Set again before the next run.
             l.params_due = true;
         }

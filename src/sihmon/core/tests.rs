@@ -287,3 +287,19 @@ fn failed_opens_and_unknown_labels_are_retried() {
         .iter()
         .any(|a| matches!(a, Action::Log(Type::Warn, t) if t.contains("nolab"))));
 }
+
+#[test]
+fn an_entry_enabled_again_is_loaded_again() {
+    let mut r = Rig::new(ONE, 10, 0, PmState::ENABLED);
+    r.up();
+    r.engine.handle_loader(r.now, "l1", LoaderEnd::Code(0));
+    let off = ONE.replacen("l1::", "l1:x:", 1);
+    r.engine.handle_tables(r.now, tables(&off));
+    assert!(r.work().is_empty(), "the device stays open in loading mode");
+    assert_eq!(r.state("l1"), LinkState::LoadMode);
+    r.engine.handle_tables(r.now, tables(ONE));
+    let w = r.work();
+    assert!(matches!(&w[..], [Action::Params { .. }]), "{w:?}");
+    r.engine.handle_params(r.now, "l1", Ok(()));
+    r.expect_spawn();
+}
