@@ -11,7 +11,9 @@
 //! The type and state bytes are newtypes over the wire number, so an
 //! unknown value survives decoding (a port monitor answers an unknown
 //! `sc_type` with `PM_UNKNOWN`). Decoding never panics: a short buffer is
-//! [`Short`]; padding is ignored on input and zero on output.
+//! [`Short`]; padding is ignored on input and zero on output; a tag is at
+//! most [`MAX_TAG`] bytes. Whatever decodes re-encodes to bytes that
+//! decode to the same value.
 
 /// Size of `struct sacmsg`.
 pub const SACMSG_SIZE: usize = 8;
@@ -303,9 +305,15 @@ fn first<const N: usize>(buf: &[u8]) -> Result<&[u8; N], Short> {
         .ok_or(Short)
 }
 
-/// The bytes of a C string field up to its first NUL.
+/// The bytes of a tag field up to its first NUL, at most [`MAX_TAG`] (a
+/// field without a NUL is cut where its terminator belongs, so that a tag
+/// re-encodes to what it decoded from).
 fn c_string(field: &[u8]) -> Vec<u8> {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let end = field
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(field.len())
+        .min(MAX_TAG);
     field[..end].to_vec()
 }
 
@@ -360,10 +368,12 @@ mod tests {
         let b = m.encode();
         assert_eq!(b[3 + MAX_TAG], 0);
         assert_eq!(PmMsg::decode(&b).unwrap().state, PmState(200));
-        // A tag field with no NUL at all still decodes (all 15 bytes).
+        // A tag field with no NUL at all decodes to its first 14 bytes.
         let mut raw = b;
         raw[3..18].fill(b'x');
-        assert_eq!(PmMsg::decode(&raw).unwrap().tag.len(), TAG_SIZE);
+        let m = PmMsg::decode(&raw).unwrap();
+        assert_eq!(m.tag.len(), MAX_TAG);
+        assert_eq!(PmMsg::decode(&m.encode()), Ok(m));
     }
 
     #[test]
