@@ -33,6 +33,11 @@ impl Rig {
     /// One link `l1` whose loader is `bin/load` running `body` (`RUNS`
     /// in it names the file counting the runs).
     fn new(body: &str, timeout: u64, retries: u32) -> Rig {
+        Rig::capped(body, timeout, retries, statmon::sihmon::logfile::TRACE_MAX)
+    }
+
+    /// As [`Rig::new`], the trace and state files capped at `cap` bytes.
+    fn capped(body: &str, timeout: u64, retries: u32, cap: u64) -> Rig {
         let sac = Sac::new();
         let count = sac.path("runs");
         let runs = count.display().to_string();
@@ -43,10 +48,10 @@ impl Rig {
         sac.device("l1");
         let load = sac.path("bin/load");
         sac.pmtab(&Sac::link("l1", "", load.to_str().unwrap()));
-        Rig::on(sac, timeout, retries)
+        Rig::on(sac, timeout, retries, cap)
     }
 
-    fn on(sac: Sac, timeout: u64, retries: u32) -> Rig {
+    fn on(sac: Sac, timeout: u64, retries: u32, cap: u64) -> Rig {
         let rw = |p: &std::path::Path| {
             std::fs::OpenOptions::new()
                 .read(true)
@@ -72,7 +77,7 @@ impl Rig {
             socket: None,
         };
         let log = RotatingFile::open(&sac.var("log"), 1 << 20).unwrap();
-        let logs = Logs::new(Some(log), sac.var("trace"), sac.var("state"), 2, false);
+        let logs = Logs::new(Some(log), sac.var("trace"), sac.var("state"), 2, false).capped(cap);
         let engine = Engine::new(Config::new(timeout, retries), TAG, PmState::ENABLED);
         let clock = ManualClock::new(Instant::now());
         let mut reactor = Reactor::new(Box::new(clock.clone())).unwrap();
@@ -208,7 +213,7 @@ fn a_loader_that_cannot_be_executed_is_a_failure() {
     let plain = sac.path("bin/plain");
     std::fs::write(&plain, "not a program").unwrap();
     sac.pmtab(&Sac::link("l1", "", plain.to_str().unwrap()));
-    let mut r = Rig::on(sac, 10, 2);
+    let mut r = Rig::on(sac, 10, 2, statmon::sihmon::logfile::TRACE_MAX);
     r.settled(LinkState::Retry);
     assert_eq!(r.status().last, Some(LoaderEnd::NotStarted));
     r.advance(10);
@@ -228,4 +233,28 @@ fn switching_the_device_off_and_on_loads_it_again() {
     std::fs::write(&dev, text.replace("power off", "power on")).unwrap();
     r.until("a second run", |r| r.runs() == 2);
     r.settled(LinkState::Loaded);
+}
+
+#[test]
+fn trace_and_state_rotate_to_alt_at_their_cap() {
+    let mut r = Rig::capped("exit 3", 10, 0, 600);
+    for n in 1..=8 {
+        r.settled(LinkState::Retry);
+        r.advance(10);
+        r.until("the next run", |r| r.runs() == n + 1);
+    }
+    for name in ["trace", "state"] {
+        let alt = r.sac.read(&r.sac.var(&format!("{name}.alt")));
+        let now = r.sac.read(&r.sac.var(name));
+        assert!(
+            !alt.is_empty() && alt.len() <= 600,
+            "{name}.alt: {} bytes",
+            alt.len()
+        );
+        assert!(now.len() <= 600, "{name}: {} bytes", now.len());
+        assert!(alt
+            .lines()
+            .chain(now.lines())
+            .all(|l| l.starts_with("INFO ") || l.starts_with("WARN ")));
+    }
 }

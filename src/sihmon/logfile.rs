@@ -146,6 +146,8 @@ pub struct Logs {
     trace: Option<RotatingFile>,
     state: Option<RotatingFile>,
     state_path: PathBuf,
+    /// The cap of the trace and the state file.
+    cap: u64,
     level: u8,
     syslog: bool,
 }
@@ -153,8 +155,9 @@ pub struct Logs {
 impl Logs {
     /// The monitor's files: `log` (already opened by the caller, `None`
     /// for `-s 0`), the trace at `trace_path` from trace `level`, and the
-    /// state file at `state_path` (both opened on first use). `syslog`:
-    /// log messages go to syslog too.
+    /// state file at `state_path` (both opened on first use, both kept
+    /// under [`TRACE_MAX`]; see [`Logs::capped`]). `syslog`: log messages
+    /// go to syslog too.
     pub fn new(
         log: Option<RotatingFile>,
         trace_path: PathBuf,
@@ -169,9 +172,16 @@ impl Logs {
             trace: None,
             state: None,
             state_path,
+            cap: TRACE_MAX,
             level,
             syslog,
         }
+    }
+
+    /// The same, with the trace and the state file kept under `cap` bytes
+    /// instead (for tests of their rotation).
+    pub fn capped(self, cap: u64) -> Logs {
+        Logs { cap, ..self }
     }
 
     /// The trace level.
@@ -217,7 +227,7 @@ impl Logs {
     pub fn state(&mut self, text: &str) {
         let line = format_line(Type::Info, &now(), self.pid, text);
         if self.state.is_none() {
-            match RotatingFile::open(&self.state_path, TRACE_MAX) {
+            match RotatingFile::open(&self.state_path, self.cap) {
                 Ok(f) => self.state = Some(f),
                 Err(e) => {
                     return eprintln!("sihmon: cannot open {}: {e}", self.state_path.display())
@@ -231,7 +241,7 @@ impl Logs {
 
     fn trace_line(&mut self, line: &str) {
         if self.trace.is_none() {
-            match RotatingFile::open(&self.trace_path, TRACE_MAX) {
+            match RotatingFile::open(&self.trace_path, self.cap) {
                 Ok(f) => self.trace = Some(f),
                 Err(e) => {
                     return eprintln!("sihmon: cannot open {}: {e}", self.trace_path.display())
