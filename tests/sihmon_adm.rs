@@ -10,6 +10,7 @@ mod sac;
 use common::prereq::{require, Need};
 use sac::Sac;
 use statmon::sihmon::wire::ScType;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 
 #[test]
@@ -132,6 +133,11 @@ fn queries_and_traces_a_running_monitor() {
         is_stamp(lines[1].rsplitn(3, ' ').collect::<Vec<_>>()),
         "{out}"
     );
+    let mode = std::fs::metadata(sac.var("_sihctl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     let (code, one, _) = sac.sihadm(&["-S", "l2", "sih1"]);
     assert_eq!((code, one.lines().count()), (0, 2));
     assert_eq!(sac.sihadm(&["-S", "nosuch", "sih1"]).0, 5);

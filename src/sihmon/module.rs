@@ -376,7 +376,13 @@ impl Module for SihmonModule {
         cx.watch_signal(libc::SIGTERM)?;
         if let Some(socket) = self.setup.socket.clone() {
             match cx.unix_listen(&socket, UnixKind::Seqpacket) {
-                Ok(id) => self.listener = Some(id),
+                Ok(id) => {
+                    // Root only (the peer's uid is checked as well).
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ =
+                        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
+                    self.listener = Some(id);
+                }
                 Err(e) => self.logs.log(
                     Type::Warn,
                     &format!("no control socket {}: {e}", socket.display()),

@@ -23,12 +23,15 @@
 //! At most [`MAX_LINKS`] enabled entries are monitored; the rest are
 //! warned about and ignored.
 
+pub mod action;
 pub mod link;
+
+pub use self::action::{Action, LinkStatus};
 
 use self::link::{Link, LinkState, LoaderEnd, Op};
 use super::logfile::Type;
 use super::tables::pmtab::Adjust;
-use super::tables::{LinkParams, Tables};
+use super::tables::Tables;
 use super::wire::{PmMsg, PmState, PmType, ScType};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -60,46 +63,6 @@ impl Config {
             hang: retry * 2,
         }
     }
-}
-
-/// What the glue is to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Open the link's admin device and set loading mode; answer with
-    /// [`Engine::handle_opened`].
-    Open { link: String, admdev: String },
-    /// Reset loading mode and close the admin device (nothing to answer).
-    Reset { link: String },
-    /// Apply line parameters; answer with [`Engine::handle_params`].
-    Params { link: String, params: LinkParams },
-    /// Run the loader (`argv` is never empty); its end comes back as
-    /// [`Engine::handle_loader`].
-    Spawn { link: String, argv: Vec<String> },
-    /// Kill the link's loader.
-    Kill { link: String },
-    /// A log message.
-    Log(Type, String),
-    /// A detailed operating message (trace level 2).
-    Detail(String),
-    /// A state change, for the state file.
-    State(String),
-}
-
-/// One link as `sihadm -S` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkStatus {
-    /// The service tag.
-    pub svctag: String,
-    /// Its state.
-    pub state: LinkState,
-    /// Whether its entry is enabled.
-    pub enabled: bool,
-    /// Failures in a row.
-    pub failures: u32,
-    /// The last loader's end.
-    pub last: Option<LoaderEnd>,
-    /// When its state last changed.
-    pub changed: Instant,
 }
 
 /// The engine.
