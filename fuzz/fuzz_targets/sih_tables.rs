@@ -14,8 +14,10 @@ use std::time::Instant;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut parts = text.split('\0').map(|p| format!("# VERSION=1\n{p}"));
-    let texts: Vec<String> = (0..4).map(|_| parts.next().unwrap_or_default()).collect();
+    let mut parts = text.split('\0');
+    let texts: Vec<String> = (0..4)
+        .map(|_| format!("# VERSION=1\n{}", parts.next().unwrap_or("")))
+        .collect();
     let named: [(&str, &str); 4] = [
         ("pmtab", &texts[0]),
         ("hdlclabs", &texts[1]),
