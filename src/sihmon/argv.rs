@@ -1,8 +1,12 @@
 //! A loader command line (a pmtab entry's `cmd`) split into words as sac
-//! splits a port monitor's command: blanks separate words; a double-quoted
-//! stretch keeps its blanks, `\"` and `\\` inside it standing for `"` and
-//! `\`; outside quotes a backslash keeps the next character. Single quotes
-//! are ordinary characters. Nothing is expanded: no shell runs.
+//! splits a port monitor's command (illumos `sac.c`, `mkargv`): blanks
+//! (spaces, tabs) separate words; a `'` or `"` starts a quoted word that
+//! ends at the same quote character, inside which a backslash before that
+//! quote character stands for it (any other backslash is itself); a
+//! quoted word is a word of its own, also when text touches it (sac drops
+//! the text before the quote; it is kept here as a word). Outside quotes
+//! a backslash is an ordinary character. Nothing is expanded: no shell
+//! runs.
 
 /// The words of `cmd`; `Err` names an unterminated quote.
 pub fn split(cmd: &str) -> Result<Vec<String>, String> {
@@ -11,27 +15,25 @@ pub fn split(cmd: &str) -> Result<Vec<String>, String> {
     let mut chars = cmd.chars();
     while let Some(c) = chars.next() {
         match c {
-            ' ' | '\t' | '\n' => words.extend(word.take()),
-            '\\' => word
-                .get_or_insert_with(String::new)
-                .push(chars.next().unwrap_or('\\')),
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
+            ' ' | '\t' => words.extend(word.take()),
+            '"' | '\'' => {
+                words.extend(word.take());
+                let mut quoted = String::new();
                 loop {
                     match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\')) => w.push(c),
-                            Some(c) => {
-                                w.push('\\');
-                                w.push(c);
+                        Some(q) if q == c => {
+                            if quoted.ends_with('\\') {
+                                quoted.pop();
+                                quoted.push(q);
+                            } else {
+                                break;
                             }
-                            None => return Err(format!("unterminated \" in \"{cmd}\"")),
-                        },
-                        Some(c) => w.push(c),
-                        None => return Err(format!("unterminated \" in \"{cmd}\"")),
+                        }
+                        Some(other) => quoted.push(other),
+                        None => return Err(format!("unterminated {c} in \"{cmd}\"")),
                     }
                 }
+                words.push(quoted);
             }
             c => word.get_or_insert_with(String::new).push(c),
         }
@@ -47,19 +49,21 @@ mod tests {
     #[test]
     fn words_quotes_and_escapes() {
         assert_eq!(
-            split("  /usr/lib/saf/xbload  -p \"a file\" 'x y' a\\ b \"q\\\"\\\\\\n\"").unwrap(),
+            split("  /usr/lib/saf/xbload \t -p \"a file\" 'x \"y' a\\b \"q\\\"r\\n\"").unwrap(),
             [
                 "/usr/lib/saf/xbload",
                 "-p",
                 "a file",
-                "'x",
-                "y'",
-                "a b",
-                "q\"\\\\n"
+                "x \"y",
+                "a\\b",
+                "q\"r\\n"
             ]
         );
+        assert_eq!(split("'it\\'s'").unwrap(), ["it's"]);
+        assert_eq!(split("ab\"cd\"ef").unwrap(), ["ab", "cd", "ef"]);
         assert_eq!(split("\"\"").unwrap(), [""]);
         assert!(split("").unwrap().is_empty());
         assert!(split("a \"b").is_err());
+        assert!(split("a 'b\\'").is_err());
     }
 }
