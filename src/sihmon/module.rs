@@ -209,8 +209,14 @@ impl SihmonModule {
     }
 
     fn spawn(&mut self, cx: &mut Context<'_>, link: &str, argv: &[String]) {
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
+        let Some((program, args)) = argv.split_first() else {
+            // The engine never asks for an empty command line.
+            return self
+                .engine
+                .handle_loader(cx.now(), link, LoaderEnd::NotStarted);
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args)
             .env_remove("PMTAG")
             .env_remove("ISTATE")
             .stdin(Stdio::null());
@@ -240,7 +246,7 @@ impl SihmonModule {
             Err(e) => {
                 self.logs.log(
                     Type::Warn,
-                    &format!("link {link}: cannot execute {}: {e}", argv[0]),
+                    &format!("link {link}: cannot execute {program}: {e}"),
                 );
                 self.engine
                     .handle_loader(cx.now(), link, LoaderEnd::NotStarted);
