@@ -39,7 +39,8 @@ impl FileDevice {
         self.file.rewind()?;
         self.file.set_len(0)?;
         self.file.write_all(out.as_bytes())?;
-        self.file.flush()
+        // Done means on disk: `sihadm -I` says so once this returns.
+        self.file.sync_data()
     }
 }
 
