@@ -107,3 +107,25 @@ fn serves_sac_inside_statmon_run_too() {
     assert_eq!(sac.terminate().code(), Some(0), "{}", sac.output());
     assert!(sac.read(&sac.var("trace")).contains("disabled by SAC"));
 }
+
+#[test]
+fn survives_sac_going_away_and_answers_it_when_back() {
+    if !require(&[Need::Root]) {
+        return;
+    }
+    let mut sac = Sac::new();
+    sac.start(&[], "enabled");
+    sac.close_sacpipe();
+    sac.send(ScType::DISABLE);
+    assert!(
+        sac.wait(|s| s.log().contains("cannot answer on _sacpipe")),
+        "{}",
+        sac.log()
+    );
+    // Back, in recovery: sac asks for the state and adopts it.
+    sac.reopen_sacpipe();
+    sac.send(ScType::STATUS);
+    let m = sac.reply();
+    assert_eq!((m.kind, m.state), (PmType::STATUS, PmState::DISABLED));
+    assert_eq!(sac.terminate().code(), Some(0));
+}

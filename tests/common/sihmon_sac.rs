@@ -165,6 +165,24 @@ impl Sac {
         )
     }
 
+    /// sac goes away: its end of `_sacpipe` closes (the monitor's answers
+    /// then find no reader).
+    pub fn close_sacpipe(&mut self) {
+        self.sacpipe = None;
+    }
+
+    /// sac is back: it opens `_sacpipe` again.
+    pub fn reopen_sacpipe(&mut self) {
+        self.sacpipe = Some(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(self.path("etc/saf/_sacpipe"))
+                .unwrap(),
+        );
+    }
+
     /// Sends one sacmsg.
     pub fn send(&mut self, kind: ScType) {
         self.send_raw(&SacMsg::new(kind).encode());
