@@ -224,41 +224,67 @@ fn e11_too_few_descriptors() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
-#[test]
-fn e12_to_e15_a_table_missing() {
+/// Exit `code` when the table at `rel` is missing.
+fn missing(code: i32, rel: &str, word: &str) {
     if !root() {
         return;
     }
-    for (code, rel, word) in [
-        (12, "etc/saf/sih1/_pmtab", "pmtab"),
-        (13, "var/sadm/terms/hdlclabs", "hdlclabs"),
-        (14, "etc/hdlcdefs", "hdlcdefs"),
-        (15, "etc/ttydefs", "ttydefs"),
-    ] {
-        let mut sac = ready();
-        std::fs::remove_file(sac.path(rel)).unwrap();
-        fatal(&mut sac, code, word);
+    let mut sac = ready();
+    std::fs::remove_file(sac.path(rel)).unwrap();
+    fatal(&mut sac, code, word);
+}
+
+/// Exit `code` when the table at `rel` has another version.
+fn wrong_version(code: i32, rel: &str, word: &str) {
+    if !root() {
+        return;
     }
+    let mut sac = ready();
+    let text = sac
+        .read(&sac.path(rel))
+        .replace("# VERSION=1", "# VERSION=2");
+    sac.write(rel, &text);
+    fatal(&mut sac, code, word);
 }
 
 #[test]
-fn e16_to_e19_a_table_of_another_version() {
-    if !root() {
-        return;
-    }
-    for (code, rel, word) in [
-        (16, "etc/saf/sih1/_pmtab", "pmtab"),
-        (17, "var/sadm/terms/hdlclabs", "hdlclabs"),
-        (18, "etc/hdlcdefs", "hdlcdefs"),
-        (19, "etc/ttydefs", "ttydefs"),
-    ] {
-        let mut sac = ready();
-        let text = sac
-            .read(&sac.path(rel))
-            .replace("# VERSION=1", "# VERSION=2");
-        sac.write(rel, &text);
-        fatal(&mut sac, code, word);
-    }
+fn e12_no_pmtab() {
+    missing(12, "etc/saf/sih1/_pmtab", "pmtab");
+}
+
+#[test]
+fn e13_no_hdlclabs() {
+    missing(13, "var/sadm/terms/hdlclabs", "hdlclabs");
+}
+
+#[test]
+fn e14_no_hdlcdefs() {
+    missing(14, "etc/hdlcdefs", "hdlcdefs");
+}
+
+#[test]
+fn e15_no_ttydefs() {
+    missing(15, "etc/ttydefs", "ttydefs");
+}
+
+#[test]
+fn e16_pmtab_of_another_version() {
+    wrong_version(16, "etc/saf/sih1/_pmtab", "pmtab");
+}
+
+#[test]
+fn e17_hdlclabs_of_another_version() {
+    wrong_version(17, "var/sadm/terms/hdlclabs", "hdlclabs");
+}
+
+#[test]
+fn e18_hdlcdefs_of_another_version() {
+    wrong_version(18, "etc/hdlcdefs", "hdlcdefs");
+}
+
+#[test]
+fn e19_ttydefs_of_another_version() {
+    wrong_version(19, "etc/ttydefs", "ttydefs");
 }
 
 #[test]
