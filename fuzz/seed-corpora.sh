@@ -26,3 +26,10 @@ done
 mkdir -p corpus/mdstat
 cp ../compat/fixtures/mdstat/*.mdstat corpus/mdstat/
 echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs, $(ls corpus/mdstat | wc -l) mdstat inputs"
+# sihmon: a stream of sacmsgs (write size byte first; native-endian x86-64),
+# and tables cut at NUL bytes (pmtab, hdlclabs, hdlcdefs, ttydefs).
+mkdir -p corpus/saf_msg corpus/sih_tables
+printf '\x07\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x09\x00\x00\x00' > corpus/saf_msg/status-readdb-unknown
+printf '\x00\x03\x00\x00\x00\x04\x00\x00\x00abc\x00\x00\x00\x00\x02\x00\x00\x00' > corpus/saf_msg/data-then-enable
+printf 'l1::root::::/dev/adm1:o:9600:sw8:/usr/lib/saf/xbload /dev/sih/01#c\nl2:x:root::::adm2:l:::"a b" c\\:d\n\0sw8:sw8:9600\n\0sw8:3:7:1000:10:2048\n\0009600:9600:9600 cs8 cread hupcl::9600\n' > corpus/sih_tables/usual
+echo "seeded: $(ls corpus/saf_msg | wc -l) saf_msg inputs, $(ls corpus/sih_tables | wc -l) sih_tables inputs"

@@ -12,6 +12,7 @@
 //!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
 //! - [`mdmpd`]: the md multipath path monitor.
+//! - [`sihmon`]: the SAF port monitor of SIH links, and sihadm.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
 pub mod daemon;
@@ -23,6 +24,7 @@ pub mod proto;
 pub mod reactor;
 pub mod rpc;
 pub mod service;
+pub mod sihmon;
 pub mod statd;
 pub mod sys;
 pub mod xdr;

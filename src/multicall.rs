@@ -57,6 +57,20 @@ pub const DAEMONS: &[Daemon] = &[
         plan: Some(crate::mdmpd::entry::plan),
     },
     Daemon {
+        name: "sihmon",
+        aliases: &[],
+        summary: "SAF port monitor of SIH/HDLC links: loading mode, line parameters, loaders",
+        main: crate::sihmon::entry::main,
+        plan: Some(crate::sihmon::entry::plan),
+    },
+    Daemon {
+        name: "sihadm",
+        aliases: &[],
+        summary: "administration of sihmon: pmtab fields, loading mode, link status, trace level",
+        main: crate::sihmon::adm::main,
+        plan: None,
+    },
+    Daemon {
         name: "portmap",
         aliases: &[],
         summary: "portmapper (ONC RPC program 100000 v2-4) for hosts without rpcbind",
