@@ -12,10 +12,12 @@
 //!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
 //! - [`mdmpd`]: the md multipath path monitor.
+//! - [`ltid`]: ltid, vmd and rdevmi: shared tape-drive status between media servers.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
 pub mod daemon;
 pub mod log;
+pub mod ltid;
 pub mod mdmpd;
 pub mod multicall;
 pub mod portmap;
