@@ -26,3 +26,11 @@ done
 mkdir -p corpus/mdstat
 cp ../compat/fixtures/mdstat/*.mdstat corpus/mdstat/
 echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs, $(ls corpus/mdstat | wc -l) mdstat inputs"
+# ltid protocol frames (first byte: the chunk size the target cuts them into).
+mkdir -p corpus/ltid_wire
+printf '\x40\x00\x00\x00\x09\x01\x34\x00\x05hostb' > corpus/ltid_wire/start_oprd
+printf '\x01\x00\x00\x00\x02\x01\x35' > corpus/ltid_wire/query_host
+printf '\x03\x00\x00\x00\x06\x01\x3c\x00\x00\x17\x8f\x00\x00\x00\x02\x01\x3d' > corpus/ltid_wire/initiating_continue
+printf '\x40\x00\x00\x00\x19\x01\x36\x00\x01b\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x05\x00\x01\x00\x01d\x01\x01\x00' > corpus/ltid_wire/host_info
+printf '\x40\x00\x00\x00\x06\x01\x4a\x02\x00\x01d' > corpus/ltid_wire/operate_down
+echo "seeded: $(ls corpus/ltid_wire | wc -l) ltid_wire inputs"

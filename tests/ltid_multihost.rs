@@ -374,8 +374,12 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     w.converge(&all, "scanhost=hosta reserved=-");
     let c_notes = w.m("hostc").notified();
     println!("hostc shared_drive_notify: {c_notes:?}");
-    assert!(c_notes.contains(&"drv0 hostc RESERVED".to_string()), "{c_notes:?}");
-    assert!(c_notes.contains(&"drv0 hosta RELEASED".to_string()), "{c_notes:?}");
+    assert_eq!(
+        c_notes,
+        ["drv0 hostc RESERVED", "drv0 hostc ASSIGNED", "drv0 hosta RELEASED"],
+        "{}",
+        w.report()
+    );
 
     // DOWN on the scan host reaches both others and re-elects hostb.
     let b_scanhost = |w: &World| {

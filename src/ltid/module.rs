@@ -28,7 +28,7 @@ use super::Paths;
 use crate::daemon::detach::ReadyPipe;
 use crate::ltid::conf::VmConf;
 use crate::reactor::{ChildId, Context, Deadline, Event as Ev, Module, SourceId, TimerId, UnixKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 /// How long a stopping ltid waits for its rdevmi processes to detach.
 pub const STOP_WAIT: Duration = Duration::from_secs(3);
+/// Most `shared_drive_notify` runs waiting.
+pub const MAX_NOTIFY_QUEUE: usize = 256;
 /// How long ltid keeps reading its queue after the last one detached.
 const STOP_GRACE: Duration = Duration::from_millis(300);
 
@@ -107,7 +109,11 @@ pub struct LtidModule {
     pub(super) links: HashMap<SourceId, Link>,
     /// The rdevmi processes vmd started: child → (peer, pid).
     pub(super) rdevmi: HashMap<ChildId, (String, u32)>,
+    /// The `shared_drive_notify` running (at most one) and its timeout.
     notifying: HashMap<ChildId, (TimerId, String)>,
+    notify_queue: VecDeque<[String; 3]>,
+    /// Peers whose names did not resolve at the last try (logged once).
+    pub(super) unresolved: BTreeSet<String>,
     /// Hosts not to connect to again before this time.
     pub(super) retry_after: BTreeMap<String, Instant>,
     /// Peers whose first query is still out (discovery at start).
@@ -146,6 +152,8 @@ impl LtidModule {
             links: HashMap::new(),
             rdevmi: HashMap::new(),
             notifying: HashMap::new(),
+            notify_queue: VecDeque::new(),
+            unresolved: BTreeSet::new(),
             retry_after: BTreeMap::new(),
             discovering: None,
             tick: None,
@@ -238,25 +246,46 @@ impl LtidModule {
             .collect()
     }
 
-    /// Runs `shared_drive_notify DRIVE SCAN_HOST OP` if it is installed.
+    /// Queues `shared_drive_notify DRIVE SCAN_HOST OP` (if it is
+    /// installed): the runs go one at a time, in the order of the
+    /// transitions, at most [`MAX_NOTIFY_QUEUE`] waiting.
     fn notify(&mut self, cx: &mut Context<'_>, drive: &str, scan_host: &str, op: &str) {
-        let script = self.paths.notify_script();
-        if !script.is_file() {
+        if !self.paths.notify_script().is_file() {
             return;
         }
-        let mut cmd = Command::new(&script);
-        cmd.args([drive, scan_host, op]).stdin(Stdio::null());
-        let what = format!("shared_drive_notify {drive} {scan_host} {op}");
-        match cx.spawn(cmd) {
-            Ok((child, pid)) => {
-                self.dlog
-                    .line(Level::INFO, "shared_drive_notify", &format!("{what}: pid {pid}"));
-                let timer = cx.set_timer(cx.now() + self.settings.conf.notify_timeout);
-                self.notifying.insert(child, (timer, what));
+        if self.notify_queue.len() >= MAX_NOTIFY_QUEUE {
+            self.dlog.line(
+                Level::WARN,
+                "shared_drive_notify",
+                &format!("{MAX_NOTIFY_QUEUE} runs waiting; {drive} {scan_host} {op} dropped"),
+            );
+            return;
+        }
+        self.notify_queue
+            .push_back([drive.to_string(), scan_host.to_string(), op.to_string()]);
+        self.next_notify(cx);
+    }
+
+    /// Starts the next queued `shared_drive_notify` unless one runs.
+    fn next_notify(&mut self, cx: &mut Context<'_>) {
+        while self.notifying.is_empty() {
+            let Some(args) = self.notify_queue.pop_front() else {
+                return;
+            };
+            let mut cmd = Command::new(self.paths.notify_script());
+            cmd.args(&args).stdin(Stdio::null());
+            let what = format!("shared_drive_notify {}", args.join(" "));
+            match cx.spawn(cmd) {
+                Ok((child, pid)) => {
+                    self.dlog
+                        .line(Level::INFO, "shared_drive_notify", &format!("{what}: pid {pid}"));
+                    let timer = cx.set_timer(cx.now() + self.settings.conf.notify_timeout);
+                    self.notifying.insert(child, (timer, what));
+                }
+                Err(e) => self
+                    .dlog
+                    .line(Level::WARN, "shared_drive_notify", &format!("cannot run {what}: {e}")),
             }
-            Err(e) => self
-                .dlog
-                .line(Level::WARN, "shared_drive_notify", &format!("cannot run {what}: {e}")),
         }
     }
 
@@ -609,6 +638,7 @@ impl Module for LtidModule {
                     let level = if status.success() { Level::INFO } else { Level::WARN };
                     self.dlog
                         .line(level, "shared_drive_notify", &format!("{what}: {status}"));
+                    self.next_notify(cx);
                 } else if let Some((peer, _)) = self.rdevmi.remove(&child) {
                     self.dlog.line(
                         Level::DEBUG,

@@ -132,9 +132,14 @@ impl LtidModule {
     /// Opens a connection to `host`'s vmd with `first` queued on it.
     fn connect(&mut self, cx: &mut Context<'_>, host: &str, first: &Message, role: Role) -> bool {
         let Some(addr) = self.vmd_of(host) else {
-            self.dlog.line(Level::WARN, "ltid", &format!("{host} does not resolve"));
+            if self.unresolved.insert(host.to_string()) {
+                self.dlog.line(Level::WARN, "ltid", &format!("{host} does not resolve"));
+            }
             return false;
         };
+        if self.unresolved.remove(host) {
+            self.dlog.line(Level::INFO, "ltid", &format!("{host} resolves as {}", addr.ip()));
+        }
         match cx.tcp_connect(addr, false) {
             Ok(conn) => {
                 let _ = cx.send(conn, &first.encode());
