@@ -499,13 +499,16 @@ fn hostile_peers_are_dropped_and_the_others_go_on() {
     if !prereq::require(&Lab::NEEDS) {
         return;
     }
-    // hostc is registered but runs nowhere: the fake peer speaks for it.
-    let mut w = World::new(&[("hosta", 5), ("hostb", 5)], &["hostc"]);
+    // hostb.lab (hostb's address, another name) is registered but runs no
+    // ltid: the fake peer in hostb's namespace speaks for it.
+    let mut w = World::new(&[("hosta", 5), ("hostb", 5)], &["hostb.lab"]);
     let a_pid = w.start("hosta");
     w.converge(&["hosta"], "scanhost=hosta");
     w.start("hostb");
     w.converge(&["hostb"], "scanhost=hosta");
     w.converge(&["hosta"], "DriveStatId shm_nattch = 2");
+    let serving = children_named(a_pid, "rdevmi");
+    assert_eq!(serving.len(), 1, "{}", w.report());
     let vmd = SocketAddr::new(w.lab.host("hosta").v4.into(), 13701);
     let frame = |cmd: u8, fields: &[u8]| {
         let mut f = ((fields.len() + 2) as u32).to_be_bytes().to_vec();
@@ -550,7 +553,7 @@ fn hostile_peers_are_dropped_and_the_others_go_on() {
         out.push(("version 2", closed_within(&mut s, limit)));
         // A registered peer's rdevmi that gets garbage after INITIATING.
         let mut s = connect();
-        s.write_all(&start_oprd("hostc")).unwrap();
+        s.write_all(&start_oprd("hostb.lab")).unwrap();
         s.set_read_timeout(Some(limit)).unwrap();
         let mut hello = [0u8; 10];
         s.read_exact(&mut hello).unwrap();
@@ -559,17 +562,26 @@ fn hostile_peers_are_dropped_and_the_others_go_on() {
         out.push(("rdevmi garbage", closed_within(&mut s, limit)));
         // One that never sends CONTINUE.
         let mut s = connect();
-        s.write_all(&start_oprd("hostc")).unwrap();
+        s.write_all(&start_oprd("hostb.lab")).unwrap();
         out.push(("rdevmi stall", closed_within(&mut s, limit)));
         out
     });
+    // hostb's name claimed from hosta's own address.
+    let forged = from_host(&w, "hosta", || {
+        let mut s = TcpStream::connect_timeout(&vmd, Duration::from_secs(5)).unwrap();
+        s.write_all(&start_oprd("hostb")).unwrap();
+        closed_within(&mut s, limit)
+    });
+    let mut outcomes = outcomes;
+    outcomes.push(("forged claim", forged));
     println!("outcomes: {outcomes:?}");
     for (what, ok) in &outcomes {
         assert!(ok, "{what}\n{}", w.report());
     }
-    // hostb's link was never disturbed, and hosta still serves.
+    // hostb's link was never disturbed (the same rdevmi serves it, through
+    // seconds of quiet), and hosta still serves.
     assert!(
-        wait(WAIT, || children_named(a_pid, "rdevmi").len() == 1),
+        wait(WAIT, || children_named(a_pid, "rdevmi") == serving),
         "{}",
         w.report()
     );
@@ -579,7 +591,14 @@ fn hostile_peers_are_dropped_and_the_others_go_on() {
     assert_eq!(code, 0, "{text}");
     w.converge(&["hostb"], "  hosta DOWN");
     let log = w.m("hosta").log();
-    for want in ["frame of 2147483647 bytes", "mallory is not a registered", "protocol version 2", "silent for 3 s"] {
+    for want in [
+        "frame of 2147483647 bytes",
+        "mallory is not a registered",
+        "protocol version 2",
+        "silent for 3 s",
+        "START_OPRD from 10.77.0.1 claims hostb",
+        "hostb.lab answers as hostb",
+    ] {
         assert!(log.contains(want), "no {want:?} in\n{log}");
     }
     w.stop("hosta");

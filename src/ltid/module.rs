@@ -187,6 +187,18 @@ impl LtidModule {
         self.settings.conf.heartbeat * 3
     }
 
+    /// How long a connection in `role` may stay silent: a query gets two
+    /// poll intervals (so that a host that does not answer cannot hold up
+    /// discovery), the others three heartbeats; an attached rdevmi is
+    /// watched by its socket alone (it relays, it does not chatter).
+    fn limit(&self, role: &Role) -> Option<Duration> {
+        match role {
+            Role::Attached { .. } => None,
+            Role::Query { .. } => Some((self.settings.conf.poll * 2).min(self.silence())),
+            _ => Some(self.silence()),
+        }
+    }
+
     /// Sends `m` on `conn`; a failure closes it (the reactor reports it).
     pub(super) fn send(&mut self, cx: &mut Context<'_>, conn: SourceId, m: &Message) {
         let _ = cx.send(conn, &m.encode());
@@ -307,18 +319,19 @@ impl LtidModule {
     /// Every connection interval: queries, probes, heartbeats, silence.
     fn on_tick(&mut self, cx: &mut Context<'_>) {
         let now = cx.now();
-        let silence = self.silence();
-        let silent: Vec<SourceId> = self
+        let silent: Vec<(SourceId, Duration)> = self
             .links
             .iter()
-            .filter(|(_, l)| now >= l.heard + silence)
-            .map(|(id, _)| *id)
+            .filter_map(|(id, l)| {
+                let limit = self.limit(&l.role)?;
+                (now >= l.heard + limit).then_some((*id, limit))
+            })
             .collect();
-        for conn in silent {
+        for (conn, limit) in silent {
             self.dlog.line(
                 Level::WARN,
                 "ltid",
-                &format!("dropping a connection silent for {} s", silence.as_secs()),
+                &format!("dropping a connection silent for {} s", limit.as_secs()),
             );
             let _ = cx.close(conn);
             self.gone(cx, conn);

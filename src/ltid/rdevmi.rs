@@ -256,6 +256,9 @@ impl Module for RdevmiModule {
     }
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Ev<'_>) {
+        if self.done {
+            return;
+        }
         match ev {
             Ev::Stream { conn, data } => self.on_stream(cx, conn, data),
             Ev::Closed { conn, .. } if Some(conn) == self.peer => {

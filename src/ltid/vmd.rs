@@ -45,14 +45,18 @@ impl LtidModule {
             return self.drop_conn(cx, conn, "a second request on one connection");
         }
         let func = "process_request";
-        self.dlog.line(
-            Level::INFO,
-            func,
-            &format!(
-                "client requested command={}, version={}",
-                frame.command.0, frame.version
-            ),
-        );
+        // Queries come every poll interval from every peer: logged only
+        // with VERBOSE.
+        if frame.command != Command::QUERY_HOST || self.settings.conf.verbose {
+            self.dlog.line(
+                Level::INFO,
+                func,
+                &format!(
+                    "client requested command={}, version={}",
+                    frame.command.0, frame.version
+                ),
+            );
+        }
         if frame.command == Command::START_OPRD {
             self.dlog.line(Level::INFO, func, "START_OPRD requested");
         }
@@ -74,6 +78,9 @@ impl LtidModule {
         let func = "start_oprd";
         if !self.core.is_peer(host) {
             let why = format!("{host} is not a registered media server other than {}", self.core.me());
+            return self.drop_conn(cx, conn, &why);
+        }
+        if let Err(why) = claim_holds(cx.peer_addr(conn), host) {
             return self.drop_conn(cx, conn, &why);
         }
         let old: Vec<_> = self
@@ -246,6 +253,17 @@ impl LtidModule {
                 self.core.handle_peer_info(now, info);
                 self.discovered(now, &host);
             }
+            (Role::Query { host }, Message::HostInfo(info)) => {
+                if self.unresolved.insert(format!("{host} as {}", info.name)) {
+                    self.dlog.line(
+                        Level::WARN,
+                        "ltid",
+                        &format!("{host} answers as {}: not that media server", info.name),
+                    );
+                }
+                let _ = cx.close(conn);
+                return self.gone(cx, conn);
+            }
             (Role::Upstream { host, running: false }, Message::Initiating { pid }) => {
                 self.dlog.line(
                     Level::DEBUG,
@@ -288,5 +306,39 @@ impl LtidModule {
             }
         }
         self.pump(cx);
+    }
+}
+
+/// Whether a START_OPRD from `from` may speak for `host`: the name must
+/// resolve to the address the connection comes from. `Err` says why not.
+fn claim_holds(from: Option<SocketAddr>, host: &str) -> Result<(), String> {
+    let Some(from) = from else {
+        return Err(format!("START_OPRD for {host} from an unknown address"));
+    };
+    let ip = from.ip().to_canonical();
+    let addrs: Vec<std::net::IpAddr> = (host, 0)
+        .to_socket_addrs()
+        .map(|a| a.map(|s| s.ip().to_canonical()).collect())
+        .unwrap_or_default();
+    if addrs.contains(&ip) {
+        return Ok(());
+    }
+    Err(format!(
+        "START_OPRD from {ip} claims {host}, which resolves to {addrs:?}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_must_come_from_the_names_address() {
+        let local: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        assert!(claim_holds(Some(local), "localhost").is_ok());
+        let other: SocketAddr = "192.0.2.7:1000".parse().unwrap();
+        let err = claim_holds(Some(other), "localhost").unwrap_err();
+        assert!(err.contains("192.0.2.7 claims localhost"), "{err}");
+        assert!(claim_holds(None, "localhost").is_err());
     }
 }
