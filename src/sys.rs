@@ -266,7 +266,13 @@ pub fn tape_status(tape: &std::fs::File) -> io::Result<TapeStatus> {
     // SAFETY: MTIOCGET writes one `struct mtget` into the pointer, which
     // points at a live, properly laid out `MtGet`; the fd is open for the
     // call (borrowed from `tape`).
-    let rc = unsafe { libc::ioctl(tape.as_raw_fd(), request as libc::c_ulong, &mut mt as *mut MtGet) };
+    let rc = unsafe {
+        libc::ioctl(
+            tape.as_raw_fd(),
+            request as libc::c_ulong,
+            &mut mt as *mut MtGet,
+        )
+    };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }

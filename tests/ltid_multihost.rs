@@ -174,7 +174,9 @@ impl World {
 
     /// Waits until every host in `who` shows `want` in its status.
     fn converge(&self, who: &[&str], want: &str) {
-        let ok = wait(WAIT, || who.iter().all(|n| self.m(n).status().contains(want)));
+        let ok = wait(WAIT, || {
+            who.iter().all(|n| self.m(n).status().contains(want))
+        });
         assert!(ok, "{who:?} never showed {want:?}\n{}", self.report());
     }
 
@@ -244,7 +246,8 @@ fn children_named(ppid: u32, comm: &str) -> Vec<u32> {
 /// Whether `line` has the seed's shape: `HH:MM:SS.mmm [pid] <level> func: text`.
 fn seed_shaped(line: &str) -> bool {
     let b = line.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let clock = b.len() > 13
         && digits(0..2)
         && b[2] == b':'
@@ -271,7 +274,10 @@ fn seed_shaped(line: &str) -> bool {
         return false;
     };
     let num = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    num(pid) && num(level) && !func.is_empty() && func.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
+    num(pid)
+        && num(level)
+        && !func.is_empty()
+        && func.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
 }
 
 /// The text after `[pid] ` of each log line, for exact comparisons.
@@ -283,7 +289,11 @@ fn bodies(log: &str) -> Vec<String> {
 
 /// Index of the first body equal to `want` at or after `from`.
 fn find_from(bodies: &[String], from: usize, want: &str) -> Option<usize> {
-    bodies.iter().skip(from).position(|b| b == want).map(|i| i + from)
+    bodies
+        .iter()
+        .skip(from)
+        .position(|b| b == want)
+        .map(|i| i + from)
 }
 
 fn ltid_proc_cmd(log: &str, kind: u32) -> Vec<String> {
@@ -316,7 +326,10 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     assert_eq!(rdevmi.len(), 2, "{}", w.report());
     for n in ["hostb", "hostc"] {
         let pid = w.media.iter().find(|m| m.name == n).unwrap().pid.unwrap();
-        assert!(children_named(pid, "rdevmi").is_empty(), "{n} runs an rdevmi");
+        assert!(
+            children_named(pid, "rdevmi").is_empty(),
+            "{n} runs an rdevmi"
+        );
     }
 
     // The log: the seed's shape throughout, the start sequence in order
@@ -346,14 +359,24 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
             .unwrap_or_else(|| panic!("no start_oprd before {started:?}\n{log}"));
         assert!(s > at, "START_OPRD requested after the start\n{log}");
         let init = find_from(&b, s, &format!("[{pid}] <4> rdevmi: INITIATING"));
-        let cont = find_from(&b, s, &format!("[{pid}] <2> rdevmi: got CONTINUE, connecting to ltid"));
+        let cont = find_from(
+            &b,
+            s,
+            &format!("[{pid}] <2> rdevmi: got CONTINUE, connecting to ltid"),
+        );
         println!("rdevmi {pid}: started at line {s}, pid logged at {p}, INITIATING {init:?}, CONTINUE {cont:?}");
         assert!(init.is_some() && cont > init, "{log}");
         let start = ltid_proc_cmd(&log, 100);
         let want = format!("LtidProcCmd: Pid={pid}, Data.Pid={pid}, Type=100, Param1=0, Param2=");
-        let line = start.iter().find(|l| l.contains(&want)).unwrap_or_else(|| panic!("no {want:?}\n{log}"));
+        let line = start
+            .iter()
+            .find(|l| l.contains(&want))
+            .unwrap_or_else(|| panic!("no {want:?}\n{log}"));
         assert!(line.ends_with(", LongParam=3"), "{line}");
-        assert!(line.contains(&format!("[{a_pid}] <4> LtidProcCmd: ")), "{line}");
+        assert!(
+            line.contains(&format!("[{a_pid}] <4> LtidProcCmd: ")),
+            "{line}"
+        );
         at += 1;
     }
 
@@ -376,7 +399,11 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     println!("hostc shared_drive_notify: {c_notes:?}");
     assert_eq!(
         c_notes,
-        ["drv0 hostc RESERVED", "drv0 hostc ASSIGNED", "drv0 hosta RELEASED"],
+        [
+            "drv0 hostc RESERVED",
+            "drv0 hostc ASSIGNED",
+            "drv0 hosta RELEASED"
+        ],
         "{}",
         w.report()
     );
@@ -437,7 +464,13 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     w.converge(&["hostb", "hostc"], "PEER hosta offline");
     w.converge(&["hostb", "hostc"], "scanhost=hostb");
     assert!(wait(WAIT, || b_scanhost(&w) > before), "{}", w.report());
-    let b_pid = w.media.iter().find(|m| m.name == "hostb").unwrap().pid.unwrap();
+    let b_pid = w
+        .media
+        .iter()
+        .find(|m| m.name == "hostb")
+        .unwrap()
+        .pid
+        .unwrap();
     assert!(
         wait(WAIT, || children_named(b_pid, "rdevmi").len() == 1),
         "hostb should serve hostc alone\n{}",

@@ -89,7 +89,8 @@ impl VmConf {
             };
             match key {
                 "SERVER" => {
-                    let name = one_word(value).ok_or_else(|| bad("SERVER needs one host name".into()))?;
+                    let name =
+                        one_word(value).ok_or_else(|| bad("SERVER needs one host name".into()))?;
                     if !conf.servers.iter().any(|s| s == name) {
                         conf.servers.push(name.to_string());
                     }
@@ -99,17 +100,28 @@ impl VmConf {
                         .ok_or_else(|| bad("SSO_HOST_NAME needs one host name".into()))?;
                     conf.host_name = Some(name.to_string());
                 }
-                "SSO_SCAN_ABILITY" => conf.scan_ability = number(value, 0, 9999).ok_or_else(|| {
-                    bad(format!("SSO_SCAN_ABILITY '{value}' is not a number from 0 to 9999"))
-                })?,
+                "SSO_SCAN_ABILITY" => {
+                    conf.scan_ability = number(value, 0, 9999).ok_or_else(|| {
+                        bad(format!(
+                            "SSO_SCAN_ABILITY '{value}' is not a number from 0 to 9999"
+                        ))
+                    })?
+                }
                 "VMD_PORT" => {
                     conf.vmd_port = number(value, 1, 65535)
                         .and_then(|n| u16::try_from(n).ok())
                         .ok_or_else(|| bad(format!("VMD_PORT '{value}' is not a port")))?;
                 }
-                "SSO_HEARTBEAT" => conf.heartbeat = seconds(value).ok_or_else(|| bad(secs_error(key, value)))?,
-                "SSO_POLL_INTERVAL" => conf.poll = seconds(value).ok_or_else(|| bad(secs_error(key, value)))?,
-                "NOTIFY_TIMEOUT" => conf.notify_timeout = seconds(value).ok_or_else(|| bad(secs_error(key, value)))?,
+                "SSO_HEARTBEAT" => {
+                    conf.heartbeat = seconds(value).ok_or_else(|| bad(secs_error(key, value)))?
+                }
+                "SSO_POLL_INTERVAL" => {
+                    conf.poll = seconds(value).ok_or_else(|| bad(secs_error(key, value)))?
+                }
+                "NOTIFY_TIMEOUT" => {
+                    conf.notify_timeout =
+                        seconds(value).ok_or_else(|| bad(secs_error(key, value)))?
+                }
                 "VERBOSE" => conf.verbose = true,
                 "SHARED_DRIVE" => {
                     let drive = shared_drive(value).map_err(bad)?;
@@ -135,7 +147,10 @@ fn one_word(value: &str) -> Option<&str> {
 }
 
 fn number(value: &str, min: u32, max: u32) -> Option<u32> {
-    value.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
 }
 
 fn seconds(value: &str) -> Option<Duration> {
@@ -153,7 +168,9 @@ fn shared_drive(value: &str) -> Result<SharedDrive, String> {
         .ok_or("SHARED_DRIVE needs a drive name")?
         .to_string();
     if name.contains('=') {
-        return Err(format!("SHARED_DRIVE '{value}' starts with an option, not a drive name"));
+        return Err(format!(
+            "SHARED_DRIVE '{value}' starts with an option, not a drive name"
+        ));
     }
     let mut drive = SharedDrive {
         name,
@@ -166,7 +183,12 @@ fn shared_drive(value: &str) -> Result<SharedDrive, String> {
             Some(("path", p)) if p.starts_with('/') => drive.path = PathBuf::from(p),
             Some(("robot", r)) if !r.is_empty() => drive.robot = Some(r.to_string()),
             None if w == "down" => drive.down = true,
-            _ => return Err(format!("SHARED_DRIVE {}: unknown option '{w}' (path=/DEV, robot=NAME, down)", drive.name)),
+            _ => {
+                return Err(format!(
+                    "SHARED_DRIVE {}: unknown option '{w}' (path=/DEV, robot=NAME, down)",
+                    drive.name
+                ))
+            }
         }
     }
     if drive.path.as_os_str().is_empty() {

@@ -285,14 +285,22 @@ impl LtidCore {
         match result {
             Ok(p) => {
                 if !d.path_ok {
-                    self.actions.push_back(Action::Log(4, "drive_path", format!("{drive}: path works again")));
+                    self.actions.push_back(Action::Log(
+                        4,
+                        "drive_path",
+                        format!("{drive}: path works again"),
+                    ));
                 }
                 d.path_ok = true;
                 d.probed = p;
             }
             Err(e) => {
                 if d.path_ok {
-                    self.actions.push_back(Action::Log(8, "drive_path", format!("{drive}: path down: {e}")));
+                    self.actions.push_back(Action::Log(
+                        8,
+                        "drive_path",
+                        format!("{drive}: path down: {e}"),
+                    ));
                 }
                 d.path_ok = false;
                 d.probed = Probed::default();
@@ -340,7 +348,8 @@ impl LtidCore {
             }
             Op(other) => return Err(format!("operation {other} is not known")),
         };
-        self.actions.push_back(Action::Log(4, "operate", text.clone()));
+        self.actions
+            .push_back(Action::Log(4, "operate", text.clone()));
         self.recompute(now);
         if op == Op::RESERVE || op == Op::RELEASE {
             let scan_host = self
@@ -455,15 +464,24 @@ impl LtidCore {
             "HOST {} scan_ability={} online_since_ms={}",
             self.me, self.scan_ability, self.online_since_ms
         );
-        for (name, _) in &self.peers {
+        for name in self.peers.keys() {
             let state = match online.iter().find(|h| &h.name == name) {
-                Some(h) => format!("online scan_ability={} online_since_ms={}", h.scan_ability, h.online_since_ms),
+                Some(h) => format!(
+                    "online scan_ability={} online_since_ms={}",
+                    h.scan_ability, h.online_since_ms
+                ),
                 None => "offline".to_string(),
             };
             let _ = writeln!(out, "PEER {name} {state}");
         }
         for r in self.rows.values() {
-            let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+            let dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.to_string()
+                }
+            };
             let _ = writeln!(
                 out,
                 "DRIVE {} control={} scanhost={} reserved={} ready={} vsn={} robot={}",
@@ -565,7 +583,10 @@ mod tests {
         drain(&mut b);
         b.link_down(t, "hosta");
         assert!(b.upstreams().is_empty());
-        assert_eq!(notifies(&drain(&mut b)), [("hostb".to_string(), "SCANHOST")]);
+        assert_eq!(
+            notifies(&drain(&mut b)),
+            [("hostb".to_string(), "SCANHOST")]
+        );
     }
 
     #[test]
@@ -612,12 +633,18 @@ mod tests {
         assert_eq!(c.rows()[0].scan_host, "hostc");
         assert_eq!(
             notifies(&drain(&mut c)),
-            [("hostc".to_string(), "RESERVED"), ("hostc".to_string(), "ASSIGNED")]
+            [
+                ("hostc".to_string(), "RESERVED"),
+                ("hostc".to_string(), "ASSIGNED")
+            ]
         );
         assert_eq!(c.upstreams(), BTreeSet::from(["hosta".to_string()]));
         assert!(c.operate(t, Op::RESERVE, "drv0").is_err());
         c.operate(t, Op::RELEASE, "drv0").unwrap();
-        assert_eq!(notifies(&drain(&mut c)), [("hosta".to_string(), "RELEASED")]);
+        assert_eq!(
+            notifies(&drain(&mut c)),
+            [("hosta".to_string(), "RELEASED")]
+        );
         assert_eq!(c.rows()[0].scan_host, "hosta");
     }
 
@@ -626,7 +653,10 @@ mod tests {
         let t = Instant::now();
         let mut c = LtidCore::new(&conf(1), "hostc", 30, t);
         c.handle_peer_info(t, info("hostb", 20, 0, true, true));
-        assert_eq!(c.operate(t, Op::RESERVE, "drv0"), Err("drv0 is reserved by hostb".into()));
+        assert_eq!(
+            c.operate(t, Op::RESERVE, "drv0"),
+            Err("drv0 is reserved by hostb".into())
+        );
         assert!(!c.handle_peer_info(t, info("mallory", 1, 9, true, true)));
         assert!(c.operate(t, Op::UP, "nosuch").is_err());
     }

@@ -96,7 +96,13 @@ mod tests {
 
     #[test]
     fn lines_have_the_seeds_shape() {
-        let line = format_line((1_229_870_405, 7), 6031, Level::DEBUG, "rdevmi", "in ltidtermsig");
+        let line = format_line(
+            (1_229_870_405, 7),
+            6031,
+            Level::DEBUG,
+            "rdevmi",
+            "in ltidtermsig",
+        );
         let (clock, rest) = line.split_once(' ').unwrap();
         assert_eq!(clock.len(), 12, "{line}");
         assert_eq!(&clock[8..], ".007");

@@ -32,12 +32,9 @@ pub fn elect(drive: &str, online: &[&HostInfo]) -> Election {
         online
             .iter()
             .filter(move |h| {
-                h.drives.iter().any(|d| {
-                    d.name == drive
-                        && d.up
-                        && d.path_ok
-                        && (!want_reserved || d.reserved)
-                })
+                h.drives
+                    .iter()
+                    .any(|d| d.name == drive && d.up && d.path_ok && (!want_reserved || d.reserved))
             })
             .min_by_key(order)
             .map(|h| h.name.clone())
@@ -103,7 +100,10 @@ mod tests {
         let e = elect("drv0", &[&a, &b, &c]);
         assert_eq!(e.scan.as_deref(), Some("hostc"));
         let c_down = host("hostc", 20, 1, false, false);
-        assert_eq!(elect("drv0", &[&a, &b, &c_down]).scan.as_deref(), Some("hosta"));
+        assert_eq!(
+            elect("drv0", &[&a, &b, &c_down]).scan.as_deref(),
+            Some("hosta")
+        );
         assert_eq!(elect("drv1", &[&a, &b, &c]).scan, None);
     }
 

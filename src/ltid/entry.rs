@@ -27,8 +27,10 @@ const MAX_CONF: u64 = 1 << 20;
 const CLIENT_WAIT: Duration = Duration::from_secs(10);
 
 const LTID_USAGE: &str = "usage: ltid [-f] [-v]";
-const RDEVMI_USAGE: &str = "usage: rdevmi -r -p HOST   (started by vmd, the socket on standard input)";
-const VMOPRCMD_USAGE: &str = "usage: vmoprcmd [-d]\n       vmoprcmd -up|-down|-reserve|-release DRIVE";
+const RDEVMI_USAGE: &str =
+    "usage: rdevmi -r -p HOST   (started by vmd, the socket on standard input)";
+const VMOPRCMD_USAGE: &str =
+    "usage: vmoprcmd [-d]\n       vmoprcmd -up|-down|-reserve|-release DRIVE";
 
 /// ltid's flags.
 struct LtidArgs {
@@ -46,7 +48,10 @@ fn ltid_args(prog: &str, args: &[OsString]) -> Result<LtidArgs, i32> {
             Some("-f") => a.foreground = true,
             Some("-v") => a.verbose = true,
             _ => {
-                eprintln!("{prog}: unknown argument '{}'\n{LTID_USAGE}", arg.to_string_lossy());
+                eprintln!(
+                    "{prog}: unknown argument '{}'\n{LTID_USAGE}",
+                    arg.to_string_lossy()
+                );
                 return Err(2);
             }
         }
@@ -58,7 +63,8 @@ fn ltid_args(prog: &str, args: &[OsString]) -> Result<LtidArgs, i32> {
 fn settings(prog: &str, paths: &Paths) -> Result<(Settings, Vec<String>), i32> {
     let file = paths.conf();
     let mut text = Vec::new();
-    if let Err(e) = std::fs::File::open(&file).and_then(|f| f.take(MAX_CONF).read_to_end(&mut text)) {
+    if let Err(e) = std::fs::File::open(&file).and_then(|f| f.take(MAX_CONF).read_to_end(&mut text))
+    {
         eprintln!("{prog}: cannot read {}: {e}", file.display());
         return Err(1);
     }
@@ -222,7 +228,11 @@ fn take_stdin_socket() -> std::io::Result<OwnedFd> {
         return Err(std::io::Error::other("not a stream socket"));
     }
     let sock = rustix::io::fcntl_dupfd_cloexec(stdin, 3)?;
-    let null = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR, rustix::fs::Mode::empty())?;
+    let null = rustix::fs::open(
+        "/dev/null",
+        rustix::fs::OFlags::RDWR,
+        rustix::fs::Mode::empty(),
+    )?;
     rustix::stdio::dup2_stdin(&null)?;
     Ok(sock)
 }
@@ -285,7 +295,7 @@ fn ask(socket: &std::path::Path, request: &Message) -> std::io::Result<Message> 
     let mut de = Deframer::default();
     let mut buf = [0u8; 8192];
     loop {
-        if let Some(frame) = de.next() {
+        if let Some(frame) = de.next_frame() {
             return frame
                 .and_then(|f| f.decode())
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));

@@ -27,7 +27,9 @@ use super::wire::{Deframer, Message, Op};
 use super::Paths;
 use crate::daemon::detach::ReadyPipe;
 use crate::ltid::conf::VmConf;
-use crate::reactor::{ChildId, Context, Deadline, Event as Ev, Module, SourceId, TimerId, UnixKind};
+use crate::reactor::{
+    ChildId, Context, Deadline, Event as Ev, Module, SourceId, TimerId, UnixKind,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -133,12 +135,7 @@ impl LtidModule {
         now: Instant,
         ready: Option<ReadyPipe>,
     ) -> LtidModule {
-        let core = LtidCore::new(
-            &settings.conf,
-            &settings.me,
-            settings.online_since_ms,
-            now,
-        );
+        let core = LtidCore::new(&settings.conf, &settings.me, settings.online_since_ms, now);
         LtidModule {
             dlog: DaemonLog::new(paths.log_dir()),
             paths,
@@ -289,14 +286,19 @@ impl LtidModule {
             let what = format!("shared_drive_notify {}", args.join(" "));
             match cx.spawn(cmd) {
                 Ok((child, pid)) => {
-                    self.dlog
-                        .line(Level::INFO, "shared_drive_notify", &format!("{what}: pid {pid}"));
+                    self.dlog.line(
+                        Level::INFO,
+                        "shared_drive_notify",
+                        &format!("{what}: pid {pid}"),
+                    );
                     let timer = cx.set_timer(cx.now() + self.settings.conf.notify_timeout);
                     self.notifying.insert(child, (timer, what));
                 }
-                Err(e) => self
-                    .dlog
-                    .line(Level::WARN, "shared_drive_notify", &format!("cannot run {what}: {e}")),
+                Err(e) => self.dlog.line(
+                    Level::WARN,
+                    "shared_drive_notify",
+                    &format!("cannot run {what}: {e}"),
+                ),
             }
         }
     }
@@ -307,7 +309,11 @@ impl LtidModule {
             self.dlog.line(
                 Level::WARN,
                 "LtidProcCmd",
-                &format!("dropped a message of {} bytes (not {})", data.len(), super::mq::LEN),
+                &format!(
+                    "dropped a message of {} bytes (not {})",
+                    data.len(),
+                    super::mq::LEN
+                ),
             );
             return;
         };
@@ -425,7 +431,7 @@ impl LtidModule {
             let Some(link) = self.links.get_mut(&conn) else {
                 return;
             };
-            let frame = match link.de.next() {
+            let frame = match link.de.next_frame() {
                 None => return,
                 Some(Ok(f)) => f,
                 Some(Err(e)) => return self.drop_conn(cx, conn, &e.to_string()),
@@ -473,7 +479,10 @@ impl LtidModule {
                 self.dlog.line(
                     Level::DEBUG,
                     "ltid",
-                    &format!("rdevmi pid {pid} for {peer} attached, shm_nattch = {}", self.nattch()),
+                    &format!(
+                        "rdevmi pid {pid} for {peer} attached, shm_nattch = {}",
+                        self.nattch()
+                    ),
                 );
                 self.send(cx, conn, &Message::HostInfo(self.core.host_info()));
                 self.send(cx, conn, &Message::Snapshot(self.core.rows()));
@@ -537,11 +546,15 @@ impl LtidModule {
     }
 
     fn open(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let named = |p: &PathBuf, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+        let named =
+            |p: &PathBuf, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
         let misc = self.paths.misc();
         std::fs::create_dir_all(&misc).map_err(|e| named(&misc, e))?;
         let local = self.paths.socket();
-        self.local = Some(cx.unix_listen(&local, UnixKind::Stream).map_err(|e| named(&local, e))?);
+        self.local = Some(
+            cx.unix_listen(&local, UnixKind::Stream)
+                .map_err(|e| named(&local, e))?,
+        );
         let mq = self.paths.queue();
         let _ = std::fs::remove_file(&mq);
         self.mq = Some(cx.unix_dgram_bind(&mq).map_err(|e| named(&mq, e))?);
@@ -639,7 +652,10 @@ impl Module for LtidModule {
                         self.dlog.line(
                             Level::WARN,
                             "shared_drive_notify",
-                            &format!("{what}: still running after {} s, killed", self.settings.conf.notify_timeout.as_secs()),
+                            &format!(
+                                "{what}: still running after {} s, killed",
+                                self.settings.conf.notify_timeout.as_secs()
+                            ),
                         );
                     }
                     let _ = cx.kill_child(child);
@@ -648,7 +664,11 @@ impl Module for LtidModule {
             Ev::ChildExited { child, pid, status } => {
                 if let Some((timer, what)) = self.notifying.remove(&child) {
                     cx.cancel_timer(timer);
-                    let level = if status.success() { Level::INFO } else { Level::WARN };
+                    let level = if status.success() {
+                        Level::INFO
+                    } else {
+                        Level::WARN
+                    };
                     self.dlog
                         .line(level, "shared_drive_notify", &format!("{what}: {status}"));
                     self.next_notify(cx);

@@ -35,8 +35,8 @@ impl DriveProbe for TapeProbe {
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let status =
-            crate::sys::tape_status(&tape).map_err(|e| format!("{}: MTIOCGET: {e}", path.display()))?;
+        let status = crate::sys::tape_status(&tape)
+            .map_err(|e| format!("{}: MTIOCGET: {e}", path.display()))?;
         Ok(Probed {
             ready: status.online(),
             write_protect: status.write_protected(),
@@ -55,9 +55,8 @@ impl DriveProbe for FileProbe {
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_READ).read_to_string(&mut text))
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        parse_stand_in(&text).ok_or_else(|| {
-            format!("{}: not 'ready [VSN] [wp]' or 'empty'", path.display())
-        })
+        parse_stand_in(&text)
+            .ok_or_else(|| format!("{}: not 'ready [VSN] [wp]' or 'empty'", path.display()))
     }
 }
 

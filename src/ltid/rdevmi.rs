@@ -44,7 +44,12 @@ pub struct RdevmiModule {
 
 impl RdevmiModule {
     /// rdevmi for `peer_host` on the socket `sock`.
-    pub fn new(paths: Paths, peer_host: String, heartbeat: Duration, sock: OwnedFd) -> RdevmiModule {
+    pub fn new(
+        paths: Paths,
+        peer_host: String,
+        heartbeat: Duration,
+        sock: OwnedFd,
+    ) -> RdevmiModule {
         RdevmiModule {
             dlog: DaemonLog::new(paths.log_dir()),
             paths,
@@ -107,14 +112,18 @@ impl RdevmiModule {
     fn on_peer(&mut self, cx: &mut Context<'_>, m: Message) {
         match m {
             Message::Continue if self.ltid.is_none() => {
-                self.dlog.line(Level::DEBUG, FUNC, "got CONTINUE, connecting to ltid");
+                self.dlog
+                    .line(Level::DEBUG, FUNC, "got CONTINUE, connecting to ltid");
                 let stream = match std::os::unix::net::UnixStream::connect(self.paths.socket()) {
                     Ok(s) => s,
                     Err(e) => {
                         self.dlog.line(
                             Level::WARN,
                             FUNC,
-                            &format!("cannot connect to ltid at {}: {e}", self.paths.socket().display()),
+                            &format!(
+                                "cannot connect to ltid at {}: {e}",
+                                self.paths.socket().display()
+                            ),
                         );
                         return self.quit(cx, 1);
                     }
@@ -122,7 +131,11 @@ impl RdevmiModule {
                 match cx.adopt_stream(OwnedFd::from(stream)) {
                     Ok(id) => self.ltid = Some(id),
                     Err(e) => {
-                        self.dlog.line(Level::WARN, FUNC, &format!("cannot use the ltid socket: {e}"));
+                        self.dlog.line(
+                            Level::WARN,
+                            FUNC,
+                            &format!("cannot use the ltid socket: {e}"),
+                        );
                         return self.quit(cx, 1);
                     }
                 }
@@ -150,7 +163,11 @@ impl RdevmiModule {
                 self.dlog.line(
                     Level::WARN,
                     FUNC,
-                    &format!("{} sent command {} out of turn; exiting", self.peer_host, other.command().0),
+                    &format!(
+                        "{} sent command {} out of turn; exiting",
+                        self.peer_host,
+                        other.command().0
+                    ),
                 );
                 self.end(cx, mq::reason::PEER_GONE, 1);
             }
@@ -165,8 +182,11 @@ impl RdevmiModule {
             Message::LtidStop { nattch } => {
                 self.dlog.line(Level::DEBUG, FUNC, "in ltidtermsig");
                 self.dlog.line(Level::DEBUG, FUNC, "detach shared memory");
-                self.dlog
-                    .line(Level::DEBUG, FUNC, &format!("DriveStatId shm_nattch = {nattch}"));
+                self.dlog.line(
+                    Level::DEBUG,
+                    FUNC,
+                    &format!("DriveStatId shm_nattch = {nattch}"),
+                );
                 if let Some(l) = self.ltid.take() {
                     let _ = cx.close(l);
                 }
@@ -174,8 +194,11 @@ impl RdevmiModule {
                     reason: "ltid stopped".into(),
                 };
                 self.send(cx, self.peer, &term);
-                self.dlog
-                    .line(Level::DEBUG, FUNC, "rdevmi exiting since ltid has been stopped");
+                self.dlog.line(
+                    Level::DEBUG,
+                    FUNC,
+                    "rdevmi exiting since ltid has been stopped",
+                );
                 self.end(cx, mq::reason::LTID_STOPPED, 0);
             }
             other => {
@@ -202,8 +225,12 @@ impl RdevmiModule {
             if self.done {
                 return;
             }
-            let de = if from_peer { &mut self.peer_de } else { &mut self.ltid_de };
-            let frame = match de.next() {
+            let de = if from_peer {
+                &mut self.peer_de
+            } else {
+                &mut self.ltid_de
+            };
+            let frame = match de.next_frame() {
                 None => return,
                 Some(Ok(f)) => f.decode(),
                 Some(Err(e)) => Err(e),
@@ -211,9 +238,16 @@ impl RdevmiModule {
             let m = match frame {
                 Ok(m) => m,
                 Err(e) => {
-                    let who = if from_peer { self.peer_host.as_str() } else { "ltid" };
-                    self.dlog
-                        .line(Level::WARN, FUNC, &format!("{who} sent a bad frame ({e}); exiting"));
+                    let who = if from_peer {
+                        self.peer_host.as_str()
+                    } else {
+                        "ltid"
+                    };
+                    self.dlog.line(
+                        Level::WARN,
+                        FUNC,
+                        &format!("{who} sent a bad frame ({e}); exiting"),
+                    );
                     return self.end(cx, mq::reason::PEER_GONE, 1);
                 }
             };
@@ -270,17 +304,31 @@ impl Module for RdevmiModule {
                 self.end(cx, mq::reason::PEER_GONE, 0);
             }
             Ev::Closed { conn, .. } if Some(conn) == self.ltid => {
-                self.dlog.line(Level::WARN, FUNC, "ltid went away without a stop; exiting");
-                self.send(cx, self.peer, &Message::Term { reason: "ltid lost".into() });
+                self.dlog
+                    .line(Level::WARN, FUNC, "ltid went away without a stop; exiting");
+                self.send(
+                    cx,
+                    self.peer,
+                    &Message::Term {
+                        reason: "ltid lost".into(),
+                    },
+                );
                 self.quit(cx, 1);
             }
             Ev::Timer(t) if Some(t) == self.tick => {
                 let now = cx.now();
-                if self.peer_heard.is_some_and(|h| now >= h + self.heartbeat * 3) {
+                if self
+                    .peer_heard
+                    .is_some_and(|h| now >= h + self.heartbeat * 3)
+                {
                     self.dlog.line(
                         Level::WARN,
                         FUNC,
-                        &format!("{} silent for {} s; exiting", self.peer_host, (self.heartbeat * 3).as_secs()),
+                        &format!(
+                            "{} silent for {} s; exiting",
+                            self.peer_host,
+                            (self.heartbeat * 3).as_secs()
+                        ),
                     );
                     return self.end(cx, mq::reason::PEER_GONE, 0);
                 }
@@ -288,8 +336,15 @@ impl Module for RdevmiModule {
                 self.tick = Some(cx.set_timer(now + self.heartbeat));
             }
             Ev::Signal(sig) => {
-                self.dlog.line(Level::INFO, FUNC, &format!("caught signal {sig}; exiting"));
-                self.send(cx, self.peer, &Message::Term { reason: "rdevmi stopped".into() });
+                self.dlog
+                    .line(Level::INFO, FUNC, &format!("caught signal {sig}; exiting"));
+                self.send(
+                    cx,
+                    self.peer,
+                    &Message::Term {
+                        reason: "rdevmi stopped".into(),
+                    },
+                );
                 self.end(cx, mq::reason::PEER_GONE, 0);
             }
             _ => {}

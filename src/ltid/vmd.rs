@@ -68,7 +68,11 @@ impl LtidModule {
                 }
             }
             Ok(Message::StartOprd { host }) => self.start_oprd(cx, conn, &host),
-            Ok(m) => self.drop_conn(cx, conn, &format!("command {} is not a request", m.command().0)),
+            Ok(m) => self.drop_conn(
+                cx,
+                conn,
+                &format!("command {} is not a request", m.command().0),
+            ),
             Err(e) => self.drop_conn(cx, conn, &e.to_string()),
         }
     }
@@ -77,7 +81,10 @@ impl LtidModule {
     fn start_oprd(&mut self, cx: &mut Context<'_>, conn: SourceId, host: &str) {
         let func = "start_oprd";
         if !self.core.is_peer(host) {
-            let why = format!("{host} is not a registered media server other than {}", self.core.me());
+            let why = format!(
+                "{host} is not a registered media server other than {}",
+                self.core.me()
+            );
             return self.drop_conn(cx, conn, &why);
         }
         if let Err(why) = claim_holds(cx.peer_addr(conn), host) {
@@ -90,26 +97,39 @@ impl LtidModule {
             .map(|(c, (_, pid))| (*c, *pid))
             .collect();
         for (child, pid) in old {
-            self.dlog.line(Level::DEBUG, func, &format!("replacing rdevmi pid {pid} for {host}"));
+            self.dlog.line(
+                Level::DEBUG,
+                func,
+                &format!("replacing rdevmi pid {pid} for {host}"),
+            );
             let _ = cx.kill_child(child);
         }
         self.links.remove(&conn);
         let sock = match cx.take_socket(conn) {
             Ok(s) => s,
             Err(e) => {
-                return self
-                    .dlog
-                    .line(Level::WARN, func, &format!("cannot hand over the socket: {e}"))
+                return self.dlog.line(
+                    Level::WARN,
+                    func,
+                    &format!("cannot hand over the socket: {e}"),
+                )
             }
         };
         self.dlog.line(
             Level::DEBUG,
             func,
-            &format!("starting rdevmi, sockfd = {}, nosig = yes", sock.as_raw_fd()),
+            &format!(
+                "starting rdevmi, sockfd = {}, nosig = yes",
+                sock.as_raw_fd()
+            ),
         );
         let exe = match std::env::current_exe() {
             Ok(e) => e,
-            Err(e) => return self.dlog.line(Level::WARN, func, &format!("cannot find this program: {e}")),
+            Err(e) => {
+                return self
+                    .dlog
+                    .line(Level::WARN, func, &format!("cannot find this program: {e}"))
+            }
         };
         let mut cmd = std::process::Command::new(exe);
         cmd.arg0("rdevmi")
@@ -118,10 +138,13 @@ impl LtidModule {
             .stdout(Stdio::null());
         match cx.spawn(cmd) {
             Ok((child, pid)) => {
-                self.dlog.line(Level::INFO, func, &format!("rdevmi, pid={pid}"));
+                self.dlog
+                    .line(Level::INFO, func, &format!("rdevmi, pid={pid}"));
                 self.rdevmi.insert(child, (host.to_string(), pid));
             }
-            Err(e) => self.dlog.line(Level::WARN, func, &format!("cannot start rdevmi: {e}")),
+            Err(e) => self
+                .dlog
+                .line(Level::WARN, func, &format!("cannot start rdevmi: {e}")),
         }
     }
 
@@ -140,12 +163,17 @@ impl LtidModule {
     fn connect(&mut self, cx: &mut Context<'_>, host: &str, first: &Message, role: Role) -> bool {
         let Some(addr) = self.vmd_of(host) else {
             if self.unresolved.insert(host.to_string()) {
-                self.dlog.line(Level::WARN, "ltid", &format!("{host} does not resolve"));
+                self.dlog
+                    .line(Level::WARN, "ltid", &format!("{host} does not resolve"));
             }
             return false;
         };
         if self.unresolved.remove(host) {
-            self.dlog.line(Level::INFO, "ltid", &format!("{host} resolves as {}", addr.ip()));
+            self.dlog.line(
+                Level::INFO,
+                "ltid",
+                &format!("{host} resolves as {}", addr.ip()),
+            );
         }
         match cx.tcp_connect(addr, false) {
             Ok(conn) => {
@@ -162,7 +190,11 @@ impl LtidModule {
                 true
             }
             Err(e) => {
-                self.dlog.line(Level::WARN, "ltid", &format!("cannot connect to {addr}: {e}"));
+                self.dlog.line(
+                    Level::WARN,
+                    "ltid",
+                    &format!("cannot connect to {addr}: {e}"),
+                );
                 false
             }
         }
@@ -203,7 +235,13 @@ impl LtidModule {
             .collect();
         for (conn, host, running) in &held {
             if !wanted.contains(host) {
-                self.send(cx, *conn, &Message::Term { reason: "no longer the scan host".into() });
+                self.send(
+                    cx,
+                    *conn,
+                    &Message::Term {
+                        reason: "no longer the scan host".into(),
+                    },
+                );
                 let _ = cx.close(*conn);
                 self.links.remove(conn);
                 if *running {
@@ -264,7 +302,13 @@ impl LtidModule {
                 let _ = cx.close(conn);
                 return self.gone(cx, conn);
             }
-            (Role::Upstream { host, running: false }, Message::Initiating { pid }) => {
+            (
+                Role::Upstream {
+                    host,
+                    running: false,
+                },
+                Message::Initiating { pid },
+            ) => {
                 self.dlog.line(
                     Level::DEBUG,
                     "connect_rdevmi",
@@ -280,7 +324,13 @@ impl LtidModule {
                 self.send(cx, conn, &Message::HostInfo(self.core.host_info()));
                 self.core.link_up(&host);
             }
-            (Role::Upstream { host, running: true }, Message::HostInfo(info)) if info.name == host => {
+            (
+                Role::Upstream {
+                    host,
+                    running: true,
+                },
+                Message::HostInfo(info),
+            ) if info.name == host => {
                 self.core.handle_peer_info(now, info);
             }
             (Role::Upstream { running: true, .. }, Message::Snapshot(rows)) => {

@@ -298,10 +298,7 @@ impl Message {
         let mut w = vec![0, 0, 0, 0, VERSION, self.command().0];
         match self {
             Message::StartOprd { host } => put_str(&mut w, host),
-            Message::QueryHost
-            | Message::Continue
-            | Message::Heartbeat
-            | Message::Show => {}
+            Message::QueryHost | Message::Continue | Message::Heartbeat | Message::Show => {}
             Message::HostInfo(h) => {
                 put_str(&mut w, &h.name);
                 w.extend_from_slice(&h.online_since_ms.to_be_bytes());
@@ -310,7 +307,11 @@ impl Message {
                 w.extend_from_slice(&(n as u16).to_be_bytes());
                 for d in h.drives.iter().take(n) {
                     put_str(&mut w, &d.name);
-                    w.extend_from_slice(&[u8::from(d.up), u8::from(d.path_ok), u8::from(d.reserved)]);
+                    w.extend_from_slice(&[
+                        u8::from(d.up),
+                        u8::from(d.path_ok),
+                        u8::from(d.reserved),
+                    ]);
                 }
             }
             Message::Initiating { pid } => w.extend_from_slice(&pid.to_be_bytes()),
@@ -445,7 +446,7 @@ fn utf8(bytes: &[u8]) -> Result<String, WireError> {
 }
 
 /// Splits a byte stream into frames. Feed it what arrives
-/// ([`Deframer::push`]) and take frames out ([`Deframer::next`]).
+/// ([`Deframer::push`]) and take frames out ([`Deframer::next_frame`]).
 #[derive(Debug, Default)]
 pub struct Deframer {
     buf: Vec<u8>,
@@ -465,7 +466,7 @@ impl Deframer {
     /// The next whole frame, `None` until one is in, or the error that
     /// ends the stream (a length over [`MAX_FRAME`], a frame too short for
     /// its header): after an error the connection must be dropped.
-    pub fn next(&mut self) -> Option<Result<Frame, WireError>> {
+    pub fn next_frame(&mut self) -> Option<Result<Frame, WireError>> {
         let len = self.buf.get(..4)?;
         let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
         if len > MAX_FRAME {
@@ -551,10 +552,10 @@ mod tests {
         for m in all() {
             let bytes = m.encode();
             for (i, b) in bytes.iter().enumerate() {
-                assert!(d.next().is_none(), "{m:?} early at byte {i}");
+                assert!(d.next_frame().is_none(), "{m:?} early at byte {i}");
                 d.push(&[*b]);
             }
-            let frame = d.next().unwrap().unwrap();
+            let frame = d.next_frame().unwrap().unwrap();
             assert_eq!(frame.decode().unwrap(), m);
             assert!(!d.partial());
         }
@@ -570,7 +571,7 @@ mod tests {
     fn a_huge_length_is_refused_before_any_body_arrives() {
         let mut d = Deframer::default();
         d.push(&[0xff, 0xff, 0xff, 0xff]);
-        assert_eq!(d.next(), Some(Err(WireError::TooLong(0xffff_ffff))));
+        assert_eq!(d.next_frame(), Some(Err(WireError::TooLong(0xffff_ffff))));
     }
 
     #[test]
@@ -590,17 +591,14 @@ mod tests {
             frame(1, 52, &[0, 1, 0xff]).decode(),
             Err(WireError::BadString)
         );
-        assert_eq!(
-            frame(1, 61, &[0]).decode(),
-            Err(WireError::Trailing(1))
-        );
+        assert_eq!(frame(1, 61, &[0]).decode(), Err(WireError::Trailing(1)));
         assert_eq!(
             frame(1, 75, &[2, 0, 0]).decode(),
             Err(WireError::BadFlag(2))
         );
         let mut d = Deframer::default();
         d.push(&[0, 0, 0, 1, 1]);
-        assert_eq!(d.next(), Some(Err(WireError::Short)));
+        assert_eq!(d.next_frame(), Some(Err(WireError::Short)));
     }
 
     #[test]
@@ -609,7 +607,7 @@ mod tests {
         let bytes = Message::Term { reason: long }.encode();
         let mut d = Deframer::default();
         d.push(&bytes);
-        let Message::Term { reason } = d.next().unwrap().unwrap().decode().unwrap() else {
+        let Message::Term { reason } = d.next_frame().unwrap().unwrap().decode().unwrap() else {
             panic!("not a TERM");
         };
         assert_eq!(reason.len(), MAX_STR);
