@@ -103,6 +103,8 @@ pub struct LtidCore {
     /// but not announced: a host that starts must not call itself the
     /// scan host before it has heard who came online first.
     discovering: bool,
+    /// This host's view as last announced ([`Action::InfoChanged`]).
+    announced: HostInfo,
 }
 
 impl LtidCore {
@@ -139,7 +141,9 @@ impl LtidCore {
             rows: BTreeMap::new(),
             actions: VecDeque::new(),
             discovering: true,
+            announced: HostInfo::default(),
         };
+        core.announced = core.host_info();
         core.recompute(now);
         core
     }
@@ -389,7 +393,6 @@ impl LtidCore {
     fn recompute(&mut self, now: Instant) {
         let online = self.online(now);
         let refs: Vec<&HostInfo> = online.iter().collect();
-        let old_info = self.host_info();
         for i in 0..self.drives.len() {
             let name = self.drives[i].name.clone();
             let e = elect(&name, &refs);
@@ -416,7 +419,9 @@ impl LtidCore {
                 self.actions.push_back(Action::RowChanged(row));
             }
         }
-        if self.host_info() != old_info {
+        let info = self.host_info();
+        if info != self.announced {
+            self.announced = info;
             self.actions.push_back(Action::InfoChanged);
         }
     }
@@ -631,8 +636,10 @@ mod tests {
         drain(&mut c);
         c.operate(t, Op::RESERVE, "drv0").unwrap();
         assert_eq!(c.rows()[0].scan_host, "hostc");
+        let acts = drain(&mut c);
+        assert!(acts.contains(&Action::InfoChanged), "{acts:?}");
         assert_eq!(
-            notifies(&drain(&mut c)),
+            notifies(&acts),
             [
                 ("hostc".to_string(), "RESERVED"),
                 ("hostc".to_string(), "ASSIGNED")

@@ -106,6 +106,8 @@ pub struct LtidModule {
     pub(super) probe: Box<dyn DriveProbe>,
     deadline: Deadline,
     pub(super) vmd: Option<SourceId>,
+    /// Where vmd listens (its port chosen by the kernel when 0 was asked).
+    pub(super) vmd_bound: Option<std::net::SocketAddr>,
     local: Option<SourceId>,
     mq: Option<SourceId>,
     pub(super) links: HashMap<SourceId, Link>,
@@ -144,6 +146,7 @@ impl LtidModule {
             probe,
             deadline: Deadline::default(),
             vmd: None,
+            vmd_bound: None,
             local: None,
             mq: None,
             links: HashMap::new(),
@@ -163,6 +166,11 @@ impl LtidModule {
     /// The engine, for tests.
     pub fn core(&self) -> &LtidCore {
         &self.core
+    }
+
+    /// Where vmd listens, once started.
+    pub fn vmd_addr(&self) -> Option<std::net::SocketAddr> {
+        self.vmd_bound
     }
 
     /// Processes attached to the drive table: ltid and each rdevmi.

@@ -32,10 +32,11 @@ impl LtidModule {
             max_conns: MAX_CONNS,
             ..TcpOpts::default()
         };
-        let (id, _) = cx.tcp_listen(addr, opts).map_err(|e| {
+        let (id, bound) = cx.tcp_listen(addr, opts).map_err(|e| {
             std::io::Error::new(e.kind(), format!("vmd cannot listen on {addr}: {e}"))
         })?;
         self.vmd = Some(id);
+        self.vmd_bound = Some(bound);
         Ok(())
     }
 
