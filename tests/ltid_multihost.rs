@@ -669,3 +669,81 @@ fn a_bad_vm_conf_is_named_and_ltid_does_not_start() {
     assert_eq!(out.status.code(), Some(2), "stdin is not a socket");
     assert!(Path::new(STATMON).exists());
 }
+
+#[test]
+fn ltid_detaches_alone_and_shares_a_process_in_statmon_run() {
+    use common::prereq::Need;
+    use common::sandbox::Sandbox;
+    if !prereq::require(&[Need::Sandbox]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    let root = sb.dir.path().join("root");
+    let volmgr = root.join("usr/openv/volmgr");
+    std::fs::create_dir_all(volmgr.join("debug/daemon")).unwrap();
+    std::fs::write(root.join("nst0"), "empty\n").unwrap();
+    std::fs::write(
+        volmgr.join("vm.conf"),
+        format!(
+            "SERVER = solo\nSSO_HOST_NAME = solo\nSHARED_DRIVE = drv0 path={} robot=TLD\n",
+            root.join("nst0").display()
+        ),
+    )
+    .unwrap();
+    let media = Media {
+        name: "solo".into(),
+        root: root.clone(),
+        pid: None,
+    };
+    // Alone: the parent exits 0 once the daemon serves.
+    let out = sb
+        .command(STATMON)
+        .arg("ltid")
+        .env("STATMON_ROOT", &root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i32 = std::fs::read_to_string(volmgr.join("misc/ltid.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let status = media.status();
+    println!("detached ltid {pid}:\n{status}");
+    assert!(
+        status.contains("DRIVE drv0 control=TLD scanhost=solo"),
+        "{status}"
+    );
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    assert!(
+        wait(WAIT, || !Path::new(&format!("/proc/{pid}")).exists()),
+        "ltid {pid} did not stop"
+    );
+    assert!(media.log().contains("ltid: exiting"), "{}", media.log());
+    // In statmon run.
+    let mut cmd = sb.command(STATMON);
+    cmd.args(["run", "ltid -f"]).env("STATMON_ROOT", &root);
+    let pid = sb.spawn(cmd, "run.log");
+    assert!(
+        wait(WAIT, || media.vmoprcmd(&[]).0 == 0),
+        "statmon run: no ltid\n{}",
+        sb.log("run.log")
+    );
+    let (code, text) = media.vmoprcmd(&["-down", "drv0"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(media.status().contains("control=DOWN-TLD scanhost=-"));
+    let status = sb.stop(pid, libc::SIGTERM);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        sb.log("run.log")
+    );
+}
