@@ -8,7 +8,9 @@
 //!   [`mq`]: the ltid message queue's messages; [`conf`]: `vm.conf`;
 //! - [`elect`]: the scan-host election; [`core`]: the sans-IO engine;
 //! - [`module`]: ltid on the reactor, with [`vmd`] its TCP listener and
-//!   connections to the other hosts; [`rdevmi`]: the rdevmi process;
+//!   connections to the other hosts, `local.rs` its drive-table socket and
+//!   queue, [`notify`] the `shared_drive_notify` runs; [`rdevmi`]: the
+//!   rdevmi process;
 //! - [`dlog`]: the legacy daemon log; [`probe`]: drive probing;
 //!   [`entry`]: the `ltid`, `rdevmi` and `vmoprcmd` programs.
 
@@ -17,8 +19,10 @@ pub mod core;
 pub mod dlog;
 pub mod elect;
 pub mod entry;
+mod local;
 pub mod module;
 pub mod mq;
+pub mod notify;
 pub mod probe;
 pub mod rdevmi;
 pub mod vmd;

@@ -21,9 +21,8 @@
 
 use super::core::{Action, LtidCore};
 use super::dlog::{DaemonLog, Level};
-use super::mq::LtidMsg;
 use super::probe::DriveProbe;
-use super::wire::{Deframer, Message, Op};
+use super::wire::{Deframer, Message};
 use super::Paths;
 use crate::daemon::detach::ReadyPipe;
 use crate::ltid::conf::VmConf;
@@ -34,13 +33,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a stopping ltid waits for its rdevmi processes to detach.
 pub const STOP_WAIT: Duration = Duration::from_secs(3);
-/// Most `shared_drive_notify` runs waiting.
-pub const MAX_NOTIFY_QUEUE: usize = 256;
 /// How long ltid keeps reading its queue after the last one detached.
 const STOP_GRACE: Duration = Duration::from_millis(300);
 
@@ -114,8 +110,8 @@ pub struct LtidModule {
     /// The rdevmi processes vmd started: child → (peer, pid).
     pub(super) rdevmi: HashMap<ChildId, (String, u32)>,
     /// The `shared_drive_notify` running (at most one) and its timeout.
-    notifying: HashMap<ChildId, (TimerId, String)>,
-    notify_queue: VecDeque<[String; 3]>,
+    pub(super) notifying: HashMap<ChildId, (TimerId, String)>,
+    pub(super) notify_queue: VecDeque<[String; 3]>,
     /// Peers whose names did not resolve at the last try (logged once).
     pub(super) unresolved: BTreeSet<String>,
     /// Hosts not to connect to again before this time.
@@ -124,7 +120,7 @@ pub struct LtidModule {
     pub(super) discovering: Option<Vec<String>>,
     tick: Option<TimerId>,
     last_heartbeat: Option<Instant>,
-    stopping: Option<TimerId>,
+    pub(super) stopping: Option<TimerId>,
     ready: Option<ReadyPipe>,
 }
 
@@ -261,73 +257,6 @@ impl LtidModule {
             .filter(|(_, l)| f(&l.role))
             .map(|(id, _)| *id)
             .collect()
-    }
-
-    /// Queues `shared_drive_notify DRIVE SCAN_HOST OP` (if it is
-    /// installed): the runs go one at a time, in the order of the
-    /// transitions, at most [`MAX_NOTIFY_QUEUE`] waiting.
-    fn notify(&mut self, cx: &mut Context<'_>, drive: &str, scan_host: &str, op: &str) {
-        if !self.paths.notify_script().is_file() {
-            return;
-        }
-        if self.notify_queue.len() >= MAX_NOTIFY_QUEUE {
-            self.dlog.line(
-                Level::WARN,
-                "shared_drive_notify",
-                &format!("{MAX_NOTIFY_QUEUE} runs waiting; {drive} {scan_host} {op} dropped"),
-            );
-            return;
-        }
-        self.notify_queue
-            .push_back([drive.to_string(), scan_host.to_string(), op.to_string()]);
-        self.next_notify(cx);
-    }
-
-    /// Starts the next queued `shared_drive_notify` unless one runs.
-    fn next_notify(&mut self, cx: &mut Context<'_>) {
-        while self.notifying.is_empty() {
-            let Some(args) = self.notify_queue.pop_front() else {
-                return;
-            };
-            let mut cmd = Command::new(self.paths.notify_script());
-            cmd.args(&args).stdin(Stdio::null());
-            let what = format!("shared_drive_notify {}", args.join(" "));
-            match cx.spawn(cmd) {
-                Ok((child, pid)) => {
-                    self.dlog.line(
-                        Level::INFO,
-                        "shared_drive_notify",
-                        &format!("{what}: pid {pid}"),
-                    );
-                    let timer = cx.set_timer(cx.now() + self.settings.conf.notify_timeout);
-                    self.notifying.insert(child, (timer, what));
-                }
-                Err(e) => self.dlog.line(
-                    Level::WARN,
-                    "shared_drive_notify",
-                    &format!("cannot run {what}: {e}"),
-                ),
-            }
-        }
-    }
-
-    /// One datagram on the queue.
-    fn queue_message(&mut self, data: &[u8]) {
-        let Some(msg) = LtidMsg::decode(data) else {
-            self.dlog.line(
-                Level::WARN,
-                "LtidProcCmd",
-                &format!(
-                    "dropped a message of {} bytes (not {})",
-                    data.len(),
-                    super::mq::LEN
-                ),
-            );
-            return;
-        };
-        if self.paths.mq_debug().exists() {
-            self.dlog.line(Level::INFO, "LtidProcCmd", &msg.log_text());
-        }
     }
 
     /// Every connection interval: queries, probes, heartbeats, silence.
@@ -471,58 +400,6 @@ impl LtidModule {
         self.gone(cx, conn);
     }
 
-    /// A frame on the local socket.
-    fn local_request(&mut self, cx: &mut Context<'_>, conn: SourceId, m: Message) {
-        let now = cx.now();
-        let role = self.links.get(&conn).map(|l| l.role.clone());
-        match (role, m) {
-            (Some(Role::LocalNew), Message::Attach { pid, peer }) => {
-                if !self.core.is_peer(&peer) || self.stopping.is_some() {
-                    return self.drop_conn(cx, conn, &format!("rdevmi {pid} for {peer} refused"));
-                }
-                if let Some(l) = self.links.get_mut(&conn) {
-                    l.role = Role::Attached { peer: peer.clone() };
-                }
-                self.core.link_up(&peer);
-                self.dlog.line(
-                    Level::DEBUG,
-                    "ltid",
-                    &format!(
-                        "rdevmi pid {pid} for {peer} attached, shm_nattch = {}",
-                        self.nattch()
-                    ),
-                );
-                self.send(cx, conn, &Message::HostInfo(self.core.host_info()));
-                self.send(cx, conn, &Message::Snapshot(self.core.rows()));
-            }
-            (Some(Role::Attached { peer }), Message::HostInfo(info)) if info.name == peer => {
-                self.core.handle_peer_info(now, info);
-                self.pump(cx);
-            }
-            (Some(Role::LocalNew), Message::Show) => {
-                let text = format!(
-                    "{}DriveStatId shm_nattch = {}\n",
-                    self.core.render_status(now),
-                    self.nattch()
-                );
-                self.send(cx, conn, &Message::ShowText(text));
-            }
-            (Some(Role::LocalNew), Message::Operate { op, drive }) => {
-                if op == Op::UP || op == Op::DOWN || op == Op::RESERVE || op == Op::RELEASE {
-                    let (ok, text) = match self.core.operate(now, op, &drive) {
-                        Ok(t) => (true, t),
-                        Err(t) => (false, t),
-                    };
-                    self.send(cx, conn, &Message::Operated { ok, text });
-                    self.pump(cx);
-                } else {
-                    self.drop_conn(cx, conn, &format!("unknown operation {}", op.0));
-                }
-            }
-            (_, m) => self.drop_conn(cx, conn, &format!("unexpected command {}", m.command().0)),
-        }
-    }
-
     /// Begins the stop: the attached rdevmi processes are told.
     fn stop(&mut self, cx: &mut Context<'_>) {
         if self.stopping.is_some() {
@@ -648,39 +525,10 @@ impl Module for LtidModule {
                 self.dlog.line(Level::INFO, "ltid", "exiting");
                 cx.exit(0);
             }
-            Ev::Timer(t) => {
-                let late: Vec<ChildId> = self
-                    .notifying
-                    .iter()
-                    .filter(|(_, (timer, _))| *timer == t)
-                    .map(|(c, _)| *c)
-                    .collect();
-                for child in late {
-                    if let Some((_, what)) = self.notifying.get(&child) {
-                        self.dlog.line(
-                            Level::WARN,
-                            "shared_drive_notify",
-                            &format!(
-                                "{what}: still running after {} s, killed",
-                                self.settings.conf.notify_timeout.as_secs()
-                            ),
-                        );
-                    }
-                    let _ = cx.kill_child(child);
-                }
-            }
+            Ev::Timer(t) => self.notify_timed_out(cx, t),
+            Ev::ChildExited { child, status, .. } if self.notify_exited(cx, child, &status) => {}
             Ev::ChildExited { child, pid, status } => {
-                if let Some((timer, what)) = self.notifying.remove(&child) {
-                    cx.cancel_timer(timer);
-                    let level = if status.success() {
-                        Level::INFO
-                    } else {
-                        Level::WARN
-                    };
-                    self.dlog
-                        .line(level, "shared_drive_notify", &format!("{what}: {status}"));
-                    self.next_notify(cx);
-                } else if let Some((peer, _)) = self.rdevmi.remove(&child) {
+                if let Some((peer, _)) = self.rdevmi.remove(&child) {
                     self.dlog.line(
                         Level::DEBUG,
                         "vmd",

@@ -10,11 +10,13 @@
 //! poll intervals. A link that drops takes the peer offline at once
 //! (re-election); the next answer brings it back.
 
+mod operate;
+mod table;
+
 use super::conf::VmConf;
-use super::elect::{control_mode, elect, Election};
-use super::wire::{DriveRow, HostInfo, LocalDrive, Op};
+use super::elect::{elect, Election};
+use super::wire::{DriveRow, HostInfo, LocalDrive};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 /// What `shared_drive_notify` is told happened.
@@ -313,70 +315,6 @@ impl LtidCore {
         self.recompute(now);
     }
 
-    /// An operator request; `Ok` or `Err` is the text for the operator.
-    pub fn operate(&mut self, now: Instant, op: Op, drive: &str) -> Result<String, String> {
-        let election = self.elections.get(drive).cloned().unwrap_or_default();
-        let Some(d) = self.drives.iter_mut().find(|d| d.name == drive) else {
-            return Err(format!("{drive} is not a shared drive of {}", self.me));
-        };
-        let text = match op {
-            Op::UP => {
-                d.up = true;
-                format!("{drive} set UP on {}", self.me)
-            }
-            Op::DOWN => {
-                d.up = false;
-                d.reserved = false;
-                format!("{drive} set DOWN on {}", self.me)
-            }
-            Op::RESERVE => {
-                if !d.up || !d.path_ok {
-                    return Err(format!("{drive} is DOWN on {}", self.me));
-                }
-                match election.reserved_by {
-                    Some(h) if h != self.me => {
-                        return Err(format!("{drive} is reserved by {h}"));
-                    }
-                    Some(_) => return Err(format!("{drive} is already reserved by {}", self.me)),
-                    None => {}
-                }
-                d.reserved = true;
-                format!("{drive} reserved by {}", self.me)
-            }
-            Op::RELEASE => {
-                if !d.reserved {
-                    return Err(format!("{drive} is not reserved by {}", self.me));
-                }
-                d.reserved = false;
-                format!("{drive} released by {}", self.me)
-            }
-            Op(other) => return Err(format!("operation {other} is not known")),
-        };
-        self.actions
-            .push_back(Action::Log(4, "operate", text.clone()));
-        self.recompute(now);
-        if op == Op::RESERVE || op == Op::RELEASE {
-            let scan_host = self
-                .elections
-                .get(drive)
-                .and_then(|e| e.scan.clone())
-                .unwrap_or_default();
-            let ops: &[NotifyOp] = if op == Op::RESERVE {
-                &[NotifyOp::Reserved, NotifyOp::Assigned]
-            } else {
-                &[NotifyOp::Released]
-            };
-            for op in ops {
-                self.actions.push_back(Action::Notify {
-                    drive: drive.to_string(),
-                    scan_host: scan_host.clone(),
-                    op: *op,
-                });
-            }
-        }
-        Ok(text)
-    }
-
     /// The hosts online now: this one first, then the peers heard from.
     fn online(&self, now: Instant) -> Vec<HostInfo> {
         let mut hosts = vec![self.host_info()];
@@ -425,94 +363,6 @@ impl LtidCore {
             self.actions.push_back(Action::InfoChanged);
         }
     }
-
-    fn row(&self, i: usize, e: &Election, online: &[&HostInfo]) -> DriveRow {
-        let d = &self.drives[i];
-        let robot = d.robot.as_deref();
-        let modes: BTreeSet<String> = online
-            .iter()
-            .filter_map(|h| h.drives.iter().find(|x| x.name == d.name))
-            .map(|x| control_mode(robot, x.up, e.scan.is_some()))
-            .collect();
-        let control = match modes.len() {
-            1 => modes.into_iter().next().unwrap_or_default(),
-            _ => "MIX".to_string(),
-        };
-        let scanned_here = e.scan.as_deref() == Some(self.me.as_str());
-        let (ready, write_protect, vsn) = match (&d.remote, scanned_here) {
-            (Some(r), false) => (r.ready, r.write_protect, r.vsn.clone()),
-            _ => (d.probed.ready, d.probed.write_protect, d.probed.vsn.clone()),
-        };
-        DriveRow {
-            drive: d.name.clone(),
-            robot: d.robot.clone().unwrap_or_default(),
-            ready,
-            write_protect,
-            vsn,
-            scan_host: e.scan.clone().unwrap_or_default(),
-            reserved_by: e.reserved_by.clone().unwrap_or_default(),
-            control,
-        }
-    }
-
-    /// Every row of the drive table.
-    pub fn rows(&self) -> Vec<DriveRow> {
-        self.rows.values().cloned().collect()
-    }
-
-    /// The status text `vmoprcmd` prints.
-    pub fn render_status(&self, now: Instant) -> String {
-        let online = self.online(now);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "HOST {} scan_ability={} online_since_ms={}",
-            self.me, self.scan_ability, self.online_since_ms
-        );
-        for name in self.peers.keys() {
-            let state = match online.iter().find(|h| &h.name == name) {
-                Some(h) => format!(
-                    "online scan_ability={} online_since_ms={}",
-                    h.scan_ability, h.online_since_ms
-                ),
-                None => "offline".to_string(),
-            };
-            let _ = writeln!(out, "PEER {name} {state}");
-        }
-        for r in self.rows.values() {
-            let dash = |s: &str| {
-                if s.is_empty() {
-                    "-".to_string()
-                } else {
-                    s.to_string()
-                }
-            };
-            let _ = writeln!(
-                out,
-                "DRIVE {} control={} scanhost={} reserved={} ready={} vsn={} robot={}",
-                r.drive,
-                r.control,
-                dash(&r.scan_host),
-                dash(&r.reserved_by),
-                if r.ready { "yes" } else { "no" },
-                dash(&r.vsn),
-                dash(&r.robot)
-            );
-            for h in &online {
-                if let Some(x) = h.drives.iter().find(|x| x.name == r.drive) {
-                    let _ = writeln!(
-                        out,
-                        "  {} {} path={}{}",
-                        h.name,
-                        if x.up { "UP" } else { "DOWN" },
-                        if x.path_ok { "ok" } else { "down" },
-                        if x.reserved { " reserved" } else { "" }
-                    );
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -520,7 +370,7 @@ mod tests {
     use super::*;
     use crate::ltid::conf::SharedDrive;
 
-    fn conf(ability: u32) -> VmConf {
+    pub(super) fn conf(ability: u32) -> VmConf {
         VmConf {
             servers: vec!["hosta".into(), "hostb".into(), "hostc".into()],
             scan_ability: ability,
@@ -535,11 +385,11 @@ mod tests {
         }
     }
 
-    fn drain(c: &mut LtidCore) -> Vec<Action> {
+    pub(super) fn drain(c: &mut LtidCore) -> Vec<Action> {
         std::iter::from_fn(|| c.poll_action()).collect()
     }
 
-    fn notifies(actions: &[Action]) -> Vec<(String, &'static str)> {
+    pub(super) fn notifies(actions: &[Action]) -> Vec<(String, &'static str)> {
         actions
             .iter()
             .filter_map(|a| match a {
@@ -549,7 +399,7 @@ mod tests {
             .collect()
     }
 
-    fn info(name: &str, since: u64, ability: u32, up: bool, reserved: bool) -> HostInfo {
+    pub(super) fn info(name: &str, since: u64, ability: u32, up: bool, reserved: bool) -> HostInfo {
         HostInfo {
             name: name.into(),
             online_since_ms: since,
@@ -625,46 +475,5 @@ mod tests {
         a.handle_peer_info(t, info("hostb", 20, 0, true, false));
         assert_eq!(a.rows()[0].control, "SCAN-TLD");
         assert!(notifies(&drain(&mut a)).is_empty());
-    }
-
-    #[test]
-    fn a_mount_moves_the_scan_host_here_and_back() {
-        let t = Instant::now();
-        let mut c = LtidCore::new(&conf(0), "hostc", 30, t);
-        c.handle_peer_info(t, info("hosta", 10, 5, true, false));
-        c.discovered(t);
-        drain(&mut c);
-        c.operate(t, Op::RESERVE, "drv0").unwrap();
-        assert_eq!(c.rows()[0].scan_host, "hostc");
-        let acts = drain(&mut c);
-        assert!(acts.contains(&Action::InfoChanged), "{acts:?}");
-        assert_eq!(
-            notifies(&acts),
-            [
-                ("hostc".to_string(), "RESERVED"),
-                ("hostc".to_string(), "ASSIGNED")
-            ]
-        );
-        assert_eq!(c.upstreams(), BTreeSet::from(["hosta".to_string()]));
-        assert!(c.operate(t, Op::RESERVE, "drv0").is_err());
-        c.operate(t, Op::RELEASE, "drv0").unwrap();
-        assert_eq!(
-            notifies(&drain(&mut c)),
-            [("hosta".to_string(), "RELEASED")]
-        );
-        assert_eq!(c.rows()[0].scan_host, "hosta");
-    }
-
-    #[test]
-    fn another_hosts_reservation_is_refused_and_strangers_ignored() {
-        let t = Instant::now();
-        let mut c = LtidCore::new(&conf(1), "hostc", 30, t);
-        c.handle_peer_info(t, info("hostb", 20, 0, true, true));
-        assert_eq!(
-            c.operate(t, Op::RESERVE, "drv0"),
-            Err("drv0 is reserved by hostb".into())
-        );
-        assert!(!c.handle_peer_info(t, info("mallory", 1, 9, true, true)));
-        assert!(c.operate(t, Op::UP, "nosuch").is_err());
     }
 }
