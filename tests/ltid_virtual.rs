@@ -268,3 +268,39 @@ fn an_attached_process_gets_the_table_and_its_changes_and_counts() {
     };
     assert!(text.contains("DriveStatId shm_nattch = 1"), "{text}");
 }
+
+#[test]
+fn the_scan_host_probes_its_drive_every_poll_and_a_lost_path_is_watched_for_its_return() {
+    let mut rig = Rig::new();
+    let show = |rig: &mut Rig| match rig.ask(&Message::Show) {
+        Message::ShowText(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert!(show(&mut rig).contains("control=TLD scanhost=hosta reserved=- ready=yes vsn=A00001"));
+    std::fs::write(rig.dir.path().join("nst0"), "ready B00002 wp\n").unwrap();
+    rig.advance(Duration::from_secs(5));
+    assert!(
+        show(&mut rig).contains("ready=yes vsn=B00002"),
+        "{}",
+        show(&mut rig)
+    );
+    std::fs::remove_file(rig.dir.path().join("nst0")).unwrap();
+    rig.advance(Duration::from_secs(5));
+    let text = show(&mut rig);
+    println!("{text}");
+    assert!(text.contains("control=SCAN-TLD scanhost=-"), "{text}");
+    assert!(text.contains("  hosta UP path=down"), "{text}");
+    assert!(rig.log().contains("drv0: path down: "), "{}", rig.log());
+    std::fs::write(rig.dir.path().join("nst0"), "empty\n").unwrap();
+    rig.advance(Duration::from_secs(5));
+    let text = show(&mut rig);
+    assert!(
+        text.contains("control=TLD scanhost=hosta reserved=- ready=no vsn=-"),
+        "{text}"
+    );
+    assert!(
+        rig.log().contains("drv0: path works again"),
+        "{}",
+        rig.log()
+    );
+}

@@ -290,7 +290,7 @@ impl LtidModule {
         }
         if self.stopping.is_none() {
             self.query_peers(cx);
-            for drive in self.core.scanned_here() {
+            for drive in self.core.probe_due() {
                 let Some(path) = self
                     .settings
                     .conf

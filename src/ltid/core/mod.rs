@@ -225,13 +225,26 @@ impl LtidCore {
             .collect()
     }
 
-    /// Drives whose scan host is this host (it probes them).
+    /// Drives whose scan host is this host.
     pub fn scanned_here(&self) -> Vec<String> {
         self.elections
             .iter()
             .filter(|(_, e)| e.scan.as_deref() == Some(self.me.as_str()))
             .map(|(d, _)| d.clone())
             .collect()
+    }
+
+    /// Drives to probe each poll: those scanned here, and those whose path
+    /// from here is down (so that its return is noticed; such a host is no
+    /// candidate, and no scan host would ever probe for it).
+    pub fn probe_due(&self) -> Vec<String> {
+        let mut due = self.scanned_here();
+        for d in &self.drives {
+            if !d.path_ok && !due.contains(&d.name) {
+                due.push(d.name.clone());
+            }
+        }
+        due
     }
 
     /// A peer's view arrived (an answer to a query, or over a link).
@@ -475,5 +488,41 @@ mod tests {
         a.handle_peer_info(t, info("hostb", 20, 0, true, false));
         assert_eq!(a.rows()[0].control, "SCAN-TLD");
         assert!(notifies(&drain(&mut a)).is_empty());
+    }
+
+    #[test]
+    fn a_path_that_fails_its_probe_re_elects_and_comes_back() {
+        let t = Instant::now();
+        let mut a = LtidCore::new(&conf(5), "hosta", 10, t);
+        a.handle_peer_info(t, info("hostb", 20, 5, true, false));
+        a.discovered(t);
+        assert_eq!(a.scanned_here(), ["drv0"]);
+        drain(&mut a);
+        a.handle_probe(t, "drv0", Err("/dev/nst0: No such device".into()));
+        let acts = drain(&mut a);
+        assert!(acts.contains(&Action::InfoChanged), "{acts:?}");
+        assert_eq!(a.rows()[0].scan_host, "hostb");
+        assert_eq!(a.upstreams(), BTreeSet::from(["hostb".to_string()]));
+        assert!(a.render_status(t).contains("  hosta UP path=down"));
+        assert_eq!(
+            a.probe_due(),
+            ["drv0"],
+            "a path down is probed for its return"
+        );
+        let ready = Probed {
+            ready: true,
+            write_protect: true,
+            vsn: "A00001".into(),
+        };
+        a.handle_probe(t, "drv0", Ok(ready));
+        assert_eq!(
+            notifies(&drain(&mut a)),
+            [("hosta".to_string(), "SCANHOST")]
+        );
+        let row = &a.rows()[0];
+        assert!(
+            row.ready && row.write_protect && row.vsn == "A00001",
+            "{row:?}"
+        );
     }
 }
