@@ -476,8 +476,53 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
         "hostb should serve hostc alone\n{}",
         w.report()
     );
-    println!("hostb notified: {:?}", w.m("hostb").notified());
-    w.stop("hostb");
+    let b_notes = w.m("hostb").notified();
+    println!("hostb notified: {b_notes:?}");
+    assert_eq!(
+        b_notes,
+        ["drv0 hostb SCANHOST", "drv0 hostb SCANHOST"],
+        "hostb became the scan host once per loss of hosta, no flapping\n{}",
+        w.report()
+    );
+
+    // hosta comes back: it came online last now, so hostb stays the scan
+    // host and serves both.
+    w.start("hosta");
+    w.converge(&all, "scanhost=hostb");
+    assert!(
+        wait(WAIT, || children_named(b_pid, "rdevmi").len() == 2),
+        "{}",
+        w.report()
+    );
+    // hostb's ltid dies without a word: its rdevmi processes see ltid
+    // gone, tell their peers and exit; the next host to have come online
+    // with a scan ability is hostc (before hosta's return).
+    let orphans = children_named(b_pid, "rdevmi");
+    let i = w.media.iter().position(|m| m.name == "hostb").unwrap();
+    w.media[i].pid = None;
+    let killed = w.lab.host_mut("hostb").sb.stop(b_pid, libc::SIGKILL);
+    assert!(killed.is_some(), "hostb's ltid did not die");
+    w.converge(&["hosta", "hostc"], "scanhost=hostc");
+    assert!(
+        wait(WAIT, || w
+            .m("hostc")
+            .notified()
+            .contains(&"drv0 hostc SCANHOST".to_string())),
+        "{}",
+        w.report()
+    );
+    for pid in &orphans {
+        assert!(
+            wait(WAIT, || !Path::new(&format!("/proc/{pid}")).exists()),
+            "rdevmi {pid} outlived its ltid"
+        );
+    }
+    let log = w.m("hostb").log();
+    assert!(
+        log.contains("rdevmi: ltid went away without a stop; exiting"),
+        "{log}"
+    );
+    w.stop("hosta");
     w.stop("hostc");
 }
 

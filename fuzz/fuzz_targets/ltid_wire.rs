@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = core.operate(now, op, &drive);
                 }
                 Message::StartOprd { host } => core.link_up(&host),
-                Message::Term { reason } => core.link_down(now, &reason),
+                Message::Term { leaving, reason } => core.link_down(now, &reason, !leaving),
                 _ => core.handle_timeout(now),
             }
             while core.poll_action().is_some() {}

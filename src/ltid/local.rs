@@ -33,6 +33,11 @@ impl LtidModule {
                 self.send(cx, conn, &Message::HostInfo(self.core.host_info()));
                 self.send(cx, conn, &Message::Snapshot(self.core.rows()));
             }
+            (Some(Role::Attached { .. }), Message::Term { leaving, .. }) => {
+                if let Some(l) = self.links.get_mut(&conn) {
+                    l.orderly = !leaving;
+                }
+            }
             (Some(Role::Attached { peer }), Message::HostInfo(info)) if info.name == peer => {
                 self.core.handle_peer_info(now, info);
                 self.pump(cx);

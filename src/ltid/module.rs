@@ -91,6 +91,9 @@ pub(super) struct Link {
     pub(super) de: Deframer,
     /// When a whole frame last arrived (or the connection began).
     pub(super) heard: Instant,
+    /// The far end said it ends only this connection (`TERM` not
+    /// leaving): its host stays online when the connection closes.
+    pub(super) orderly: bool,
 }
 
 /// The module.
@@ -329,11 +332,11 @@ impl LtidModule {
                 );
                 self.retry_after.insert(host.clone(), now + self.interval());
                 if running {
-                    self.core.link_down(now, &host);
+                    self.core.link_down(now, &host, link.orderly);
                 }
             }
             Role::Attached { peer } => {
-                self.core.link_down(now, &peer);
+                self.core.link_down(now, &peer, link.orderly);
                 if self.stopping.is_some() && self.nattch() == 1 {
                     if let Some(t) = self.stopping.take() {
                         cx.cancel_timer(t);
@@ -422,6 +425,7 @@ impl LtidModule {
                 cx,
                 conn,
                 &Message::Term {
+                    leaving: true,
                     reason: "ltid stopped".into(),
                 },
             );
@@ -508,6 +512,7 @@ impl Module for LtidModule {
                         role,
                         de: Deframer::default(),
                         heard,
+                        orderly: false,
                     },
                 );
             }

@@ -151,12 +151,15 @@ impl RdevmiModule {
                 self.send(cx, self.ltid, &Message::HostInfo(info));
             }
             Message::Heartbeat => {}
-            Message::Term { reason } => {
+            Message::Term { leaving, reason } => {
                 self.dlog.line(
                     Level::INFO,
                     FUNC,
                     &format!("{} ends the connection: {reason}", self.peer_host),
                 );
+                // ltid learns whether the peer stays online.
+                let term = Message::Term { leaving, reason };
+                self.send(cx, self.ltid, &term);
                 self.end(cx, mq::reason::PEER_GONE, 0);
             }
             other => {
@@ -191,6 +194,7 @@ impl RdevmiModule {
                     let _ = cx.close(l);
                 }
                 let term = Message::Term {
+                    leaving: true,
                     reason: "ltid stopped".into(),
                 };
                 self.send(cx, self.peer, &term);
@@ -310,6 +314,7 @@ impl Module for RdevmiModule {
                     cx,
                     self.peer,
                     &Message::Term {
+                        leaving: true,
                         reason: "ltid lost".into(),
                     },
                 );
@@ -342,6 +347,7 @@ impl Module for RdevmiModule {
                     cx,
                     self.peer,
                     &Message::Term {
+                        leaving: false,
                         reason: "rdevmi stopped".into(),
                     },
                 );

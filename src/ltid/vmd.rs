@@ -186,6 +186,7 @@ impl LtidModule {
                         role,
                         de: Deframer::default(),
                         heard,
+                        orderly: false,
                     },
                 );
                 true
@@ -240,13 +241,14 @@ impl LtidModule {
                     cx,
                     *conn,
                     &Message::Term {
+                        leaving: false,
                         reason: "no longer the scan host".into(),
                     },
                 );
                 let _ = cx.close(*conn);
                 self.links.remove(conn);
                 if *running {
-                    self.core.link_down(now, host);
+                    self.core.link_down(now, host, true);
                 }
                 changed = true;
             }
@@ -343,12 +345,15 @@ impl LtidModule {
                 self.core.handle_remote_row(now, row);
             }
             (Role::Upstream { running: true, .. }, Message::Heartbeat) => {}
-            (Role::Upstream { host, .. }, Message::Term { reason }) => {
+            (Role::Upstream { host, .. }, Message::Term { leaving, reason }) => {
                 self.dlog.line(
                     Level::INFO,
                     "connect_rdevmi",
                     &format!("the scan host {host} ends the connection: {reason}"),
                 );
+                if let Some(l) = self.links.get_mut(&conn) {
+                    l.orderly = !leaving;
+                }
                 let _ = cx.close(conn);
                 return self.gone(cx, conn);
             }

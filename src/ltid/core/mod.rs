@@ -266,13 +266,16 @@ impl LtidCore {
         }
     }
 
-    /// A link carrying `host`'s news dropped: unless another link carries
-    /// it, `host` is offline until heard again.
-    pub fn link_down(&mut self, now: Instant, host: &str) {
+    /// A link carrying `host`'s news closed. Unless another link carries
+    /// it: after a failure (`orderly` false: the connection broke, or
+    /// `host` said it is leaving) `host` is offline until heard again;
+    /// after an orderly end (the link was no longer needed) it counts as
+    /// heard now, and queries keep it online.
+    pub fn link_down(&mut self, now: Instant, host: &str, orderly: bool) {
         if let Some(p) = self.peers.get_mut(host) {
             p.links = p.links.saturating_sub(1);
             if p.links == 0 {
-                p.heard = None;
+                p.heard = orderly.then_some(now);
             }
         }
         self.recompute(now);
@@ -449,7 +452,14 @@ mod tests {
         assert_eq!(b.upstreams(), BTreeSet::from(["hosta".to_string()]));
         assert_eq!(b.rows()[0].scan_host, "hosta");
         drain(&mut b);
-        b.link_down(t, "hosta");
+        b.link_down(t, "hosta", true);
+        assert_eq!(
+            b.rows()[0].scan_host,
+            "hosta",
+            "an orderly end keeps it online"
+        );
+        b.link_up("hosta");
+        b.link_down(t, "hosta", false);
         assert!(b.upstreams().is_empty());
         assert_eq!(
             notifies(&drain(&mut b)),

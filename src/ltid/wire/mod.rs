@@ -167,21 +167,42 @@ pub struct DriveRow {
 /// A decoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    StartOprd { host: String },
+    StartOprd {
+        host: String,
+    },
     QueryHost,
     HostInfo(HostInfo),
-    Initiating { pid: u32 },
+    Initiating {
+        pid: u32,
+    },
     Continue,
     Snapshot(Vec<DriveRow>),
     Status(DriveRow),
     Heartbeat,
-    Term { reason: String },
-    Attach { pid: u32, peer: String },
-    LtidStop { nattch: u32 },
+    /// `leaving`: the sender's host goes away (its ltid stops or is
+    /// lost); otherwise only this connection ends (it is no longer
+    /// needed) and the sender stays online.
+    Term {
+        leaving: bool,
+        reason: String,
+    },
+    Attach {
+        pid: u32,
+        peer: String,
+    },
+    LtidStop {
+        nattch: u32,
+    },
     Show,
     ShowText(String),
-    Operate { op: Op, drive: String },
-    Operated { ok: bool, text: String },
+    Operate {
+        op: Op,
+        drive: String,
+    },
+    Operated {
+        ok: bool,
+        text: String,
+    },
 }
 
 /// A frame split off the stream: its header and its fields, not decoded.
@@ -216,6 +237,7 @@ impl Frame {
             Command::STATUS => Message::Status(row(&mut r)?),
             Command::HEARTBEAT => Message::Heartbeat,
             Command::TERM => Message::Term {
+                leaving: r.flag()?,
                 reason: r.string()?,
             },
             Command::ATTACH => Message::Attach {
@@ -329,7 +351,10 @@ impl Message {
                 }
             }
             Message::Status(r) => put_row(&mut w, r),
-            Message::Term { reason } => put_str(&mut w, reason),
+            Message::Term { leaving, reason } => {
+                w.push(u8::from(*leaving));
+                put_str(&mut w, reason);
+            }
             Message::Attach { pid, peer } => {
                 w.extend_from_slice(&pid.to_be_bytes());
                 put_str(&mut w, peer);
@@ -420,6 +445,7 @@ mod tests {
             Message::Status(row("drv0")),
             Message::Heartbeat,
             Message::Term {
+                leaving: true,
                 reason: "ltid stopped".into(),
             },
             Message::Attach {
@@ -488,10 +514,15 @@ mod tests {
     #[test]
     fn long_strings_are_cut_at_a_character_boundary() {
         let long = "é".repeat(MAX_STR);
-        let bytes = Message::Term { reason: long }.encode();
+        let bytes = Message::Term {
+            leaving: false,
+            reason: long,
+        }
+        .encode();
         let mut d = Deframer::default();
         d.push(&bytes);
-        let Message::Term { reason } = d.next_frame().unwrap().unwrap().decode().unwrap() else {
+        let Message::Term { reason, .. } = d.next_frame().unwrap().unwrap().decode().unwrap()
+        else {
             panic!("not a TERM");
         };
         assert_eq!(reason.len(), MAX_STR);
