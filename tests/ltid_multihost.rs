@@ -782,6 +782,42 @@ fn ltid_detaches_alone_and_shares_a_process_in_statmon_run() {
         "statmon run: no ltid\n{}",
         sb.log("run.log")
     );
+    // Another user may look but not touch.
+    if prereq::require(&[Need::Tool("setpriv")]) {
+        let mut perms = std::fs::metadata(sb.dir.path()).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(sb.dir.path(), perms).unwrap();
+        let as_nobody = |args: &[&str]| {
+            Command::new("setpriv")
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    STATMON,
+                    "vmoprcmd",
+                ])
+                .args(args)
+                .env("STATMON_ROOT", &root)
+                .output()
+                .unwrap()
+        };
+        let look = as_nobody(&[]);
+        assert!(
+            look.status.success(),
+            "{}",
+            String::from_utf8_lossy(&look.stderr)
+        );
+        assert!(String::from_utf8_lossy(&look.stdout).contains("DRIVE drv0 control=TLD"));
+        let touch = as_nobody(&["-down", "drv0"]);
+        let said = String::from_utf8_lossy(&touch.stdout);
+        println!(
+            "nobody: vmoprcmd -down drv0: {:?} {said}",
+            touch.status.code()
+        );
+        assert_eq!(touch.status.code(), Some(1), "{said}");
+        assert!(said.contains("from uid 65534 refused"), "{said}");
+        assert!(media.status().contains("control=TLD scanhost=solo"));
+    }
     let (code, text) = media.vmoprcmd(&["-down", "drv0"]);
     assert_eq!(code, 0, "{text}");
     assert!(media.status().contains("control=DOWN-TLD scanhost=-"));

@@ -1,6 +1,10 @@
 //! ltid's local side: requests on the drive-table socket (an rdevmi
 //! attaching, `vmoprcmd` asking for the status or an operation) and the
 //! message queue.
+//!
+//! Anyone who can reach the socket may ask for the status; attaching and
+//! operations are for root and ltid's own user only (the socket's peer
+//! credentials say who asks).
 
 use super::dlog::Level;
 use super::module::{LtidModule, Role};
@@ -13,6 +17,21 @@ impl LtidModule {
     pub(super) fn local_request(&mut self, cx: &mut Context<'_>, conn: SourceId, m: Message) {
         let now = cx.now();
         let role = self.links.get(&conn).map(|l| l.role.clone());
+        let privileged = matches!(m, Message::Attach { .. } | Message::Operate { .. });
+        if privileged && !trusted(cx.peer_uid(conn)) {
+            let who = cx
+                .peer_uid(conn)
+                .map_or("an unknown user".into(), |u| format!("uid {u}"));
+            let why = format!("command {} from {who} refused", m.command().0);
+            if let Message::Operate { .. } = m {
+                let answer = Message::Operated {
+                    ok: false,
+                    text: format!("{why}: root or ltid's own user only"),
+                };
+                self.send(cx, conn, &answer);
+            }
+            return self.drop_conn(cx, conn, &why);
+        }
         match (role, m) {
             (Some(Role::LocalNew), Message::Attach { pid, peer }) => {
                 if !self.core.is_peer(&peer) || self.stopping.is_some() {
@@ -84,4 +103,11 @@ impl LtidModule {
             self.dlog.line(Level::INFO, "LtidProcCmd", &msg.log_text());
         }
     }
+}
+
+/// Whether a local peer of uid `uid` may attach and operate: root or the
+/// user ltid runs as.
+fn trusted(uid: Option<u32>) -> bool {
+    let me = rustix::process::geteuid().as_raw();
+    uid.is_some_and(|u| u == 0 || u == me)
 }

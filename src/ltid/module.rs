@@ -444,6 +444,10 @@ impl LtidModule {
             cx.unix_listen(&local, UnixKind::Stream)
                 .map_err(|e| named(&local, e))?,
         );
+        // Everyone may ask for the status; attaching and operating are
+        // checked by the caller's uid (see `local.rs`).
+        std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .map_err(|e| named(&local, e))?;
         let mq = self.paths.queue();
         let _ = std::fs::remove_file(&mq);
         self.mq = Some(cx.unix_dgram_bind(&mq).map_err(|e| named(&mq, e))?);
