@@ -26,11 +26,20 @@ const MAX_CONF: u64 = 1 << 20;
 /// How long `vmoprcmd` waits for ltid.
 const CLIENT_WAIT: Duration = Duration::from_secs(10);
 
-const LTID_USAGE: &str = "usage: ltid [-f] [-v]";
+/// `-V` of every program here: its name and statmon's version.
+fn version(prog: &str, args: &[OsString]) -> bool {
+    let asked = matches!(args, [a] if a == "-V");
+    if asked {
+        println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
+    }
+    asked
+}
+
+const LTID_USAGE: &str = "usage: ltid [-f] [-v]\n       ltid -V";
 const RDEVMI_USAGE: &str =
-    "usage: rdevmi -r -p HOST   (started by vmd, the socket on standard input)";
+    "usage: rdevmi -r -p HOST   (started by vmd, the socket on standard input)\n       rdevmi -V";
 const VMOPRCMD_USAGE: &str =
-    "usage: vmoprcmd [-d]\n       vmoprcmd -up|-down|-reserve|-release DRIVE";
+    "usage: vmoprcmd [-d]\n       vmoprcmd -up|-down|-reserve|-release DRIVE\n       vmoprcmd -V";
 
 /// ltid's flags.
 struct LtidArgs {
@@ -96,15 +105,19 @@ fn settings(prog: &str, paths: &Paths) -> Result<(Settings, Vec<String>), i32> {
 
 /// Entry point for `ltid`.
 pub fn ltid_main(prog: &'static str, args: Vec<OsString>) -> i32 {
+    if version(prog, &args) {
+        return 0;
+    }
     let a = match ltid_args(prog, &args) {
         Ok(a) => a,
         Err(code) => return code,
     };
     let paths = Paths::system();
-    let (settings, warnings) = match settings(prog, &paths) {
+    let (mut settings, warnings) = match settings(prog, &paths) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    settings.conf.verbose |= a.verbose;
     let verbosity = verbosity(&settings, a.verbose);
     let Ok(ready) = run::detach_and_log(prog, a.foreground, a.foreground, verbosity) else {
         return 1;
@@ -150,7 +163,8 @@ fn open(paths: Paths, settings: Settings, ready: Option<ReadyPipe>) -> Result<Op
 pub fn ltid_plan(prog: &'static str, args: Vec<OsString>) -> Result<Box<dyn Plan>, i32> {
     let a = ltid_args(prog, &args)?;
     let paths = Paths::system();
-    let (settings, warnings) = settings(prog, &paths)?;
+    let (mut settings, warnings) = settings(prog, &paths)?;
+    settings.conf.verbose |= a.verbose;
     Ok(Box::new(LtidPlan {
         prog,
         verbosity: verbosity(&settings, a.verbose),
@@ -190,6 +204,9 @@ impl Plan for LtidPlan {
 
 /// Entry point for `rdevmi -r -p HOST`, the socket on standard input.
 pub fn rdevmi_main(prog: &'static str, args: Vec<OsString>) -> i32 {
+    if version(prog, &args) {
+        return 0;
+    }
     let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let peer = match words.as_slice() {
         ["-r", "-p", host] if words.len() == args.len() => host.to_string(),
@@ -239,6 +256,9 @@ fn take_stdin_socket() -> std::io::Result<OwnedFd> {
 
 /// Entry point for `vmoprcmd`.
 pub fn vmoprcmd_main(prog: &'static str, args: Vec<OsString>) -> i32 {
+    if version(prog, &args) {
+        return 0;
+    }
     let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let request = match (words.as_slice(), words.len() == args.len()) {
         ([] | ["-d"], true) => Message::Show,

@@ -295,7 +295,8 @@ impl LtidModule {
                 self.discovered(now, &host);
             }
             (Role::Query { host }, Message::HostInfo(info)) => {
-                if self.unresolved.insert(format!("{host} as {}", info.name)) {
+                // Keyed by the registered name: a peer cannot grow the set.
+                if self.unresolved.insert(format!("{host} answers")) {
                     self.dlog.line(
                         Level::WARN,
                         "ltid",
