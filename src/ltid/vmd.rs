@@ -10,7 +10,7 @@
 //! same peer replaces the first. Anything else is logged and dropped.
 //!
 //! Outgoing: a query of every peer each interval, and one rdevmi
-//! connection to each scan host the elections name ([`LtidCore::upstreams`]).
+//! connection to each scan host the elections name ([`super::core::LtidCore::upstreams`]).
 
 use super::dlog::Level;
 use super::module::{Link, LtidModule, Role};
