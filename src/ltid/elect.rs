@@ -140,4 +140,58 @@ mod tests {
         assert_eq!(control_mode(None, false, false), "DOWN");
         assert_eq!(control_mode(None, true, true), "AVR");
     }
+
+    fn arb_host() -> impl proptest::strategy::Strategy<Value = HostInfo> {
+        use proptest::prelude::*;
+        (0u8..6, 0u64..4, 0u32..3, any::<[bool; 3]>()).prop_map(|(n, since, ability, f)| HostInfo {
+            name: format!("host{n}"),
+            online_since_ms: since,
+            scan_ability: ability,
+            drives: vec![LocalDrive {
+                name: "drv0".into(),
+                up: f[0],
+                path_ok: f[1],
+                reserved: f[2],
+            }],
+        })
+    }
+
+    proptest::proptest! {
+        /// Every host elects alike: the outcome does not depend on the
+        /// order in which a host learnt of the others; the scan host is a
+        /// candidate (or the reserving host) and no candidate came online
+        /// before it.
+        #[test]
+        fn every_order_of_the_same_view_elects_alike(
+            mut hosts in proptest::collection::vec(arb_host(), 0..6),
+            seed in 0usize..720,
+        ) {
+            hosts.sort_by(|a, b| a.name.cmp(&b.name));
+            hosts.dedup_by(|a, b| a.name == b.name);
+            let refs: Vec<&HostInfo> = hosts.iter().collect();
+            let first = elect("drv0", &refs);
+            let mut shuffled = refs.clone();
+            let n = shuffled.len().max(1);
+            for i in 0..shuffled.len() {
+                shuffled.swap(i, (seed / (i + 1)) % n);
+            }
+            proptest::prop_assert_eq!(&elect("drv0", &shuffled), &first);
+            let usable = |h: &HostInfo| h.drives[0].up && h.drives[0].path_ok;
+            if let Some(home) = &first.home {
+                let h = hosts.iter().find(|h| &h.name == home).unwrap();
+                proptest::prop_assert!(h.scan_ability > 0 && usable(h));
+                for other in hosts.iter().filter(|o| o.scan_ability > 0 && usable(o)) {
+                    proptest::prop_assert!(
+                        (h.online_since_ms, &h.name) <= (other.online_since_ms, &other.name)
+                    );
+                }
+            } else {
+                proptest::prop_assert!(!hosts.iter().any(|h| h.scan_ability > 0 && usable(h)));
+            }
+            proptest::prop_assert_eq!(
+                first.scan.clone(),
+                first.reserved_by.clone().or(first.home.clone())
+            );
+        }
+    }
 }

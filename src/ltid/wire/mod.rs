@@ -527,4 +527,41 @@ mod tests {
         };
         assert_eq!(reason.len(), MAX_STR);
     }
+
+    proptest::proptest! {
+        /// Any host view and row, encoded, decodes to itself.
+        #[test]
+        fn host_info_and_rows_round_trip(
+            name in ".{0,40}",
+            since: u64,
+            ability: u32,
+            drives in proptest::collection::vec((".{0,20}", proptest::prelude::any::<[bool; 3]>()), 0..8),
+            vsn in ".{0,16}",
+            flags: [bool; 2],
+        ) {
+            let info = HostInfo {
+                name: name.clone(),
+                online_since_ms: since,
+                scan_ability: ability,
+                drives: drives
+                    .iter()
+                    .map(|(n, f)| LocalDrive { name: n.clone(), up: f[0], path_ok: f[1], reserved: f[2] })
+                    .collect(),
+            };
+            let row = DriveRow {
+                drive: name,
+                robot: "TLD".into(),
+                ready: flags[0],
+                write_protect: flags[1],
+                vsn,
+                ..DriveRow::default()
+            };
+            for m in [Message::HostInfo(info), Message::Status(row.clone()), Message::Snapshot(vec![row; 3])] {
+                let mut d = Deframer::default();
+                d.push(&m.encode());
+                let back = d.next_frame().unwrap().unwrap().decode().unwrap();
+                proptest::prop_assert_eq!(back, m);
+            }
+        }
+    }
 }
