@@ -304,3 +304,29 @@ fn the_scan_host_probes_its_drive_every_poll_and_a_lost_path_is_watched_for_its_
         rig.log()
     );
 }
+
+#[test]
+fn idle_local_clients_are_bounded_and_dropped_so_the_status_stays_available() {
+    let mut rig = Rig::new();
+    let mut idle: Vec<UnixStream> = (0..70)
+        .map(|_| {
+            let s = UnixStream::connect(rig.paths.socket()).unwrap();
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+        .collect();
+    rig.turns(5);
+    let closed = |s: &mut UnixStream| matches!(s.read(&mut [0u8; 16]), Ok(0));
+    let refused = idle.iter_mut().map(|s| closed(s)).filter(|c| *c).count();
+    println!("of 70 idle clients, {refused} refused at once");
+    assert_eq!(refused, 70 - statmon::ltid::module::MAX_LOCAL_WAITING);
+    rig.advance(Duration::from_secs(15));
+    assert!(
+        idle.iter_mut().all(|s| closed(s)),
+        "idle clients kept past 10 s"
+    );
+    assert!(matches!(rig.ask(&Message::Show), Message::ShowText(_)));
+    assert!(rig
+        .log()
+        .contains("64 local clients wait already; one refused"));
+}

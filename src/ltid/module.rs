@@ -37,6 +37,10 @@ use std::time::{Duration, Instant};
 
 /// How long a stopping ltid waits for its rdevmi processes to detach.
 pub const STOP_WAIT: Duration = Duration::from_secs(3);
+/// Most local clients waiting for an answer (or to attach) at once.
+pub const MAX_LOCAL_WAITING: usize = 64;
+/// How long a local client may take to send its request.
+pub const LOCAL_WAIT: Duration = Duration::from_secs(10);
 /// How long ltid keeps reading its queue after the last one detached.
 const STOP_GRACE: Duration = Duration::from_millis(300);
 
@@ -193,11 +197,13 @@ impl LtidModule {
 
     /// How long a connection in `role` may stay silent: a query gets two
     /// poll intervals (so that a host that does not answer cannot hold up
-    /// discovery), the others three heartbeats; an attached rdevmi is
-    /// watched by its socket alone (it relays, it does not chatter).
+    /// discovery), a local client [`LOCAL_WAIT`] for its one request, the
+    /// others three heartbeats; an attached rdevmi is watched by its
+    /// socket alone (it relays, it does not chatter).
     fn limit(&self, role: &Role) -> Option<Duration> {
         match role {
             Role::Attached { .. } => None,
+            Role::LocalNew => Some(LOCAL_WAIT.min(self.silence())),
             Role::Query { .. } => Some((self.settings.conf.poll * 2).min(self.silence())),
             _ => Some(self.silence()),
         }
@@ -509,6 +515,16 @@ impl Module for LtidModule {
                 } else {
                     Role::LocalNew
                 };
+                let waiting = self.links.values().filter(|l| l.role == role).count();
+                if role == Role::LocalNew && waiting >= MAX_LOCAL_WAITING {
+                    self.dlog.line(
+                        Level::WARN,
+                        "ltid",
+                        &format!("{MAX_LOCAL_WAITING} local clients wait already; one refused"),
+                    );
+                    let _ = cx.close(conn);
+                    return;
+                }
                 let heard = cx.now();
                 self.links.insert(
                     conn,
