@@ -316,17 +316,18 @@ fn idle_local_clients_are_bounded_and_dropped_so_the_status_stays_available() {
         })
         .collect();
     rig.turns(5);
-    let closed = |s: &mut UnixStream| matches!(s.read(&mut [0u8; 16]), Ok(0));
-    let refused = idle.iter_mut().map(|s| closed(s)).filter(|c| *c).count();
+    let refused = idle.iter_mut().map(closed).filter(|c| *c).count();
     println!("of 70 idle clients, {refused} refused at once");
     assert_eq!(refused, 70 - statmon::ltid::module::MAX_LOCAL_WAITING);
     rig.advance(Duration::from_secs(15));
-    assert!(
-        idle.iter_mut().all(|s| closed(s)),
-        "idle clients kept past 10 s"
-    );
+    assert!(idle.iter_mut().all(closed), "idle clients kept past 10 s");
     assert!(matches!(rig.ask(&Message::Show), Message::ShowText(_)));
     assert!(rig
         .log()
         .contains("64 local clients wait already; one refused"));
+}
+
+/// Whether the other end closed `s` (non-blocking).
+fn closed(s: &mut UnixStream) -> bool {
+    matches!(s.read(&mut [0u8; 16]), Ok(0))
 }
