@@ -33,11 +33,24 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
+        Rig::with_notify(None)
+    }
+
+    /// A rig whose `shared_drive_notify` is the shell `script`, if given.
+    fn with_notify(script: Option<&str>) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths {
             volmgr: dir.path().join("volmgr"),
         };
         std::fs::create_dir_all(paths.log_dir()).unwrap();
+        if let Some(body) = script {
+            let path = paths.notify_script();
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            let mut perms = std::fs::metadata(&path).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(&path, perms).unwrap();
+        }
         let drive = dir.path().join("nst0");
         std::fs::write(&drive, "ready A00001\n").unwrap();
         let conf = VmConf {
@@ -330,4 +343,43 @@ fn idle_local_clients_are_bounded_and_dropped_so_the_status_stays_available() {
 /// Whether the other end closed `s` (non-blocking).
 fn closed(s: &mut UnixStream) -> bool {
     matches!(s.read(&mut [0u8; 16]), Ok(0))
+}
+
+#[test]
+fn a_shared_drive_notify_that_hangs_is_killed_after_its_timeout_and_the_next_runs() {
+    let mut rig = Rig::with_notify(Some(
+        "echo \"$3\" >> \"$0.ran\"; [ \"$3\" = SCANHOST ] && exec sleep 600; exit 0",
+    ));
+    let ran = rig.paths.volmgr.join("bin/shared_drive_notify.ran");
+    let started = (0..200).any(|_| {
+        rig.turns(1);
+        std::fs::read_to_string(&ran).is_ok_and(|t| t.contains("SCANHOST"))
+    });
+    assert!(started, "SCANHOST never ran\n{}", rig.log());
+    // Queued behind the hanging run: it starts only once that one ends.
+    let answer = rig.ask(&Message::Operate {
+        op: Op::RESERVE,
+        drive: "drv0".into(),
+    });
+    assert!(
+        matches!(answer, Message::Operated { ok: true, .. }),
+        "{answer:?}"
+    );
+    rig.turns(20);
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "SCANHOST\n");
+    rig.advance(Duration::from_secs(30));
+    let done = (0..200).any(|_| {
+        rig.turns(1);
+        std::fs::read_to_string(&ran).is_ok_and(|t| t == "SCANHOST\nRESERVED\nASSIGNED\n")
+    });
+    assert!(done, "{:?}\n{}", std::fs::read_to_string(&ran), rig.log());
+    let log = rig.log();
+    assert!(
+        log.contains("shared_drive_notify drv0 hosta SCANHOST: still running after 30 s, killed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("shared_drive_notify drv0 hosta SCANHOST: signal: 9"),
+        "{log}"
+    );
 }
