@@ -243,6 +243,26 @@ fn children_named(ppid: u32, comm: &str) -> Vec<u32> {
     out
 }
 
+/// Lines of this process's network namespace's TCP tables with port
+/// 13701 (vmd's) at either end.
+fn vmd_sockets_here() -> Vec<String> {
+    let port = format!(":{:04X}", 13701);
+    ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
+        .iter()
+        .flat_map(|t| {
+            std::fs::read_to_string(t)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 2 && (f[1].ends_with(&port) || f[2].ends_with(&port))
+        })
+        .collect()
+}
+
 /// Whether `line` has the seed's shape: `HH:MM:SS.mmm [pid] <level> func: text`.
 fn seed_shaped(line: &str) -> bool {
     let b = line.as_bytes();
@@ -318,6 +338,14 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     w.start("hostc");
     w.converge(&all, "scanhost=hosta");
     w.converge(&["hosta"], "DriveStatId shm_nattch = 3");
+
+    // The machine's own network namespace (this test's) holds no socket
+    // of the protocol: every byte went between the lab's namespaces.
+    let ours = vmd_sockets_here();
+    assert!(
+        ours.is_empty(),
+        "sockets on port 13701 outside the lab: {ours:?}"
+    );
 
     // The scan host runs one rdevmi per other media server, none for
     // itself; the others run none.
