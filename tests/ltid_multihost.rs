@@ -586,16 +586,33 @@ fn from_host<T: Send>(w: &World, host: &str, f: impl FnOnce() -> T + Send) -> T 
     })
 }
 
-/// Reads until the peer closes or `limit` passes; whether it closed.
+/// Reads until the peer closes or `limit` passes; whether it closed (a
+/// reset counts). Interrupted reads are retried.
 fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
-    s.set_read_timeout(Some(limit)).unwrap();
+    let deadline = std::time::Instant::now() + limit;
     let mut buf = [0u8; 4096];
     loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        s.set_read_timeout(Some(left)).unwrap();
         match s.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(e) => {
+                println!("read: {e} ({:?}): counted as closed", e.kind());
+                return true;
+            }
         }
     }
 }
