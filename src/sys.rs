@@ -200,34 +200,6 @@ pub fn md_ioctl(md: &std::fs::File, request: u64, dev: u64) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epoch_is_a_plausible_date() {
-        let t = local_time(0);
-        assert!(t.year == 1970 || t.year == 1969);
-        assert!(t.month >= 1 && t.month <= 12);
-    }
-
-    #[test]
-    fn syslog_takes_percent_signs_literally() {
-        // Would crash or print garbage if passed as a format.
-        syslog(libc::LOG_DEBUG, "statmon test %s%s%n");
-    }
-
-    #[test]
-    fn md_ioctls_on_a_non_md_file_fail_cleanly() {
-        let f = tempfile::tempfile().unwrap();
-        let err = md_ioctl(&f, MD_HOT_ADD_DISK, 0x0810).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
-        let err = md_ioctl(&f, 0x1234, 0).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!((MD_HOT_REMOVE_DISK, MD_HOT_ADD_DISK), (0x922, 0x928));
-    }
-}
-
 /// A tape drive's status word (`mt_gstat` of `MTIOCGET`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TapeStatus(pub u64);
@@ -256,12 +228,17 @@ struct MtGet {
     mt_blkno: libc::c_int,
 }
 
-/// `MTIOCGET` (`_IOR('m', 2, struct mtget)`) on the open tape device
+/// `MTIOCGET`'s request number: `_IOR('m', 2, struct mtget)`.
+fn mtiocget() -> u64 {
+    let size = std::mem::size_of::<MtGet>() as u64;
+    (2u64 << 30) | (size << 16) | (u64::from(b'm') << 8) | 2
+}
+
+/// `MTIOCGET` on the open tape device
 /// `tape`: its general status word.
 pub fn tape_status(tape: &std::fs::File) -> io::Result<TapeStatus> {
     use std::os::fd::AsRawFd;
-    let size = std::mem::size_of::<MtGet>() as u64;
-    let request = (2u64 << 30) | (size << 16) | (u64::from(b'm') << 8) | 2;
+    let request = mtiocget();
     let mut mt = MtGet::default();
     // SAFETY: MTIOCGET writes one `struct mtget` into the pointer, which
     // points at a live, properly laid out `MtGet`; the fd is open for the
@@ -277,4 +254,39 @@ pub fn tape_status(tape: &std::fs::File) -> io::Result<TapeStatus> {
         return Err(io::Error::last_os_error());
     }
     Ok(TapeStatus(mt.mt_gstat as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_is_a_plausible_date() {
+        let t = local_time(0);
+        assert!(t.year == 1970 || t.year == 1969);
+        assert!(t.month >= 1 && t.month <= 12);
+    }
+
+    #[test]
+    fn syslog_takes_percent_signs_literally() {
+        // Would crash or print garbage if passed as a format.
+        syslog(libc::LOG_DEBUG, "statmon test %s%s%n");
+    }
+
+    #[test]
+    fn md_ioctls_on_a_non_md_file_fail_cleanly() {
+        let f = tempfile::tempfile().unwrap();
+        let err = md_ioctl(&f, MD_HOT_ADD_DISK, 0x0810).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+        let err = md_ioctl(&f, 0x1234, 0).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!((MD_HOT_REMOVE_DISK, MD_HOT_ADD_DISK), (0x922, 0x928));
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn mtiocget_is_the_kernels_number() {
+        // <linux/mtio.h> on a 64-bit ABI: a 48-byte struct mtget.
+        assert_eq!(mtiocget(), 0x8030_6d02);
+    }
 }
