@@ -484,10 +484,18 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
             at = find_from(&b, at, &want).unwrap_or_else(|| panic!("no {want:?}\n{log}"));
         }
         let want = format!("LtidProcCmd: Pid={pid}, Data.Pid={pid}, Type=101, Param1=1, Param2=");
-        assert!(
-            ltid_proc_cmd(&log, 101).iter().any(|l| l.contains(&want)),
-            "no {want:?}\n{log}"
-        );
+        let stops = ltid_proc_cmd(&log, 101);
+        let line = stops
+            .iter()
+            .find(|l| l.contains(&want))
+            .unwrap_or_else(|| panic!("no {want:?}\n{log}"));
+        // LongParam is the time of the stop.
+        let when: u64 = line.rsplit("LongParam=").next().unwrap().parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(now.abs_diff(when) < 600, "{line}: not the time ({now})");
     }
     w.converge(&["hostb", "hostc"], "PEER hosta offline");
     w.converge(&["hostb", "hostc"], "scanhost=hostb");
