@@ -470,6 +470,7 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     let before = b_scanhost(&w);
     w.stop("hosta");
     let log = w.m("hosta").log();
+    println!("hosta's daemon log at its stop:\n{log}");
     let b = bodies(&log);
     for pid in &rdevmi {
         let seq = [
