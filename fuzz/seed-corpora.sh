@@ -33,3 +33,11 @@ printf '\x07\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00
 printf '\x00\x03\x00\x00\x00\x04\x00\x00\x00abc\x00\x00\x00\x00\x02\x00\x00\x00' > corpus/saf_msg/data-then-enable
 printf 'l1::root::::/dev/adm1:o:9600:sw8:/usr/lib/saf/xbload /dev/sih/01#c\nl2:x:root::::adm2:l:::"a b" c\\:d\n\0sw8:sw8:9600\n\0sw8:3:7:1000:10:2048\n\0009600:9600:9600 cs8 cread hupcl::9600\n' > corpus/sih_tables/usual
 echo "seeded: $(ls corpus/saf_msg | wc -l) saf_msg inputs, $(ls corpus/sih_tables | wc -l) sih_tables inputs"
+# ltid protocol frames (first byte: the chunk size the target cuts them into).
+mkdir -p corpus/ltid_wire
+printf '\x40\x00\x00\x00\x09\x01\x34\x00\x05hostb' > corpus/ltid_wire/start_oprd
+printf '\x01\x00\x00\x00\x02\x01\x35' > corpus/ltid_wire/query_host
+printf '\x03\x00\x00\x00\x06\x01\x3c\x00\x00\x17\x8f\x00\x00\x00\x02\x01\x3d' > corpus/ltid_wire/initiating_continue
+printf '\x40\x00\x00\x00\x19\x01\x36\x00\x01b\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x05\x00\x01\x00\x01d\x01\x01\x00' > corpus/ltid_wire/host_info
+printf '\x40\x00\x00\x00\x06\x01\x4a\x02\x00\x01d' > corpus/ltid_wire/operate_down
+echo "seeded: $(ls corpus/ltid_wire | wc -l) ltid_wire inputs"

@@ -12,6 +12,7 @@
 //!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
 //! - [`mdmpd`]: the md multipath path monitor.
+//! - [`ltid`]: ltid, vmd and rdevmi: shared tape-drive status between media servers.
 //! - [`sihmon`]: the SAF port monitor of SIH links, and sihadm.
 //! - [`multicall`]: the front door choosing a daemon by name.
 

@@ -57,6 +57,27 @@ pub const DAEMONS: &[Daemon] = &[
         plan: Some(crate::mdmpd::entry::plan),
     },
     Daemon {
+        name: "ltid",
+        aliases: &[],
+        summary: "NetBackup-style device daemon with vmd: shared tape-drive status and scan hosts",
+        main: crate::ltid::entry::ltid_main,
+        plan: Some(crate::ltid::entry::ltid_plan),
+    },
+    Daemon {
+        name: "rdevmi",
+        aliases: &[],
+        summary: "remote device management interface (started by ltid's vmd per media server)",
+        main: crate::ltid::entry::rdevmi_main,
+        plan: None,
+    },
+    Daemon {
+        name: "vmoprcmd",
+        aliases: &[],
+        summary: "show ltid's shared drives, set them UP or DOWN, reserve or release them",
+        main: crate::ltid::entry::vmoprcmd_main,
+        plan: None,
+    },
+    Daemon {
         name: "sihmon",
         aliases: &[],
         summary: "SAF port monitor of SIH/HDLC links: loading mode, line parameters, loaders",

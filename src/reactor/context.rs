@@ -179,6 +179,29 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// Hands a connection's socket over (to a child process, say): the
+    /// source is closed here (its queued output dropped, no
+    /// `Event::Closed` follows) and a duplicate of its descriptor, still
+    /// non-blocking and close-on-exec, is returned.
+    pub fn take_socket(&mut self, conn: SourceId) -> io::Result<OwnedFd> {
+        let Source::Conn(c) = self.core.owned(self.module, conn)? else {
+            return Err(wrong_kind("a connection"));
+        };
+        let dup = c.socket().try_clone()?;
+        self.core.close(conn.0);
+        Ok(OwnedFd::from(dup))
+    }
+
+    /// Takes a connected stream socket this process was handed (by its
+    /// parent, say) onto the reactor as a connection: its bytes arrive as
+    /// `Event::Stream`, and [`Context::send`] writes to it.
+    pub fn adopt_stream(&mut self, fd: OwnedFd) -> io::Result<SourceId> {
+        let sock = socket2::Socket::from(fd);
+        sock.set_nonblocking(true)?;
+        let conn = Conn::new(sock, false, self.core.now());
+        self.core.insert_conn(self.module, conn).map(SourceId)
+    }
+
     /// The remote address of a TCP connection.
     pub fn peer_addr(&mut self, conn: SourceId) -> Option<SocketAddr> {
         match self.core.owned(self.module, conn).ok()? {
