@@ -18,6 +18,7 @@
 
 pub mod daemon;
 pub mod log;
+pub mod ltid;
 pub mod mdmpd;
 pub mod multicall;
 pub mod portmap;
