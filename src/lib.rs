@@ -12,6 +12,7 @@
 //!   files, privileges, children, resolvers, durable files, configuration).
 //! - [`statd`]: the rpc.statd daemon.
 //! - [`mdmpd`]: the md multipath path monitor.
+//! - [`vold`]: the volume configuration daemon and its utilities.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
 pub mod daemon;
@@ -25,4 +26,5 @@ pub mod rpc;
 pub mod service;
 pub mod statd;
 pub mod sys;
+pub mod vold;
 pub mod xdr;

@@ -1,0 +1,524 @@
+//! The sans-IO heart of vold: the configuration, the database copies,
+//! the mode, and the one open transaction. Disk access goes through a
+//! [`Store`]; time is never read. The module feeds it messages
+//! ([`Engine::handle`]) and acts on what it returns; the enable
+//! algorithm and the copy administration are in [`super::enable`].
+//!
+//! Invariants:
+//! - `config` and `gen` are what the newest committed generation holds,
+//!   and (once loaded) every copy in state `Ok` holds exactly that;
+//! - in enabled mode at least two copies are `Ok`;
+//! - a commit reaches every `Ok` copy, one at a time (payload, sync,
+//!   header, sync), and then the kernel's copy; it counts as committed
+//!   once one copy holds it.
+
+use super::dbformat::{crc32c, Header, Txid};
+use super::ops::Op;
+use super::record::{Config, Kind};
+use super::spec::{hex, unhex16, ConfigId, DbSpec, Voldesc};
+use super::store::{read_copy, write_copy, CopyRead, Point, Store};
+use super::text;
+use super::wire::{Message, Opcode};
+use std::path::PathBuf;
+
+/// The revision of the "kernel" interface (the kernel copy's flags).
+pub const KERNEL_REV: u32 = 1;
+/// Sectors of the kernel's copy (two 16 MiB slots).
+pub const KERNEL_SIZE: u64 = 2 + 2 * 32768;
+
+/// Where the engine's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The voldesc file.
+    pub voldesc: PathBuf,
+    /// The kernel's copy (kept on a tmpfs: it lasts until reboot).
+    pub kernel: PathBuf,
+}
+
+/// The state of one database copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyState {
+    /// Holds the current generation.
+    Ok,
+    /// An I/O or format error; ignored until rewritten.
+    Error(String),
+    /// More than one change behind; rewritten at the next enable.
+    Stale,
+    /// Another configuration id; ignored.
+    Foreign,
+    /// Not read yet.
+    Unknown,
+}
+
+impl CopyState {
+    /// The word `voladm -l` prints.
+    pub fn word(&self) -> &'static str {
+        match self {
+            CopyState::Ok => "ok",
+            CopyState::Error(_) => "error",
+            CopyState::Stale => "stale",
+            CopyState::Foreign => "foreign",
+            CopyState::Unknown => "unknown",
+        }
+    }
+}
+
+/// One copy vold knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    /// Where it is.
+    pub spec: DbSpec,
+    /// What it holds.
+    pub state: CopyState,
+    /// Its generation, when it has a valid one.
+    pub gen: Option<u64>,
+}
+
+/// The two modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Transactions are accepted.
+    Enabled,
+    /// Only voladm may connect; why.
+    Disabled(String),
+}
+
+/// Which rendezvous point a connection came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Portal {
+    /// The request point, for every utility (enabled mode only).
+    Request,
+    /// The diagnostic point, for voladm (both modes).
+    Diag,
+}
+
+/// The open transaction.
+#[derive(Debug, Clone)]
+struct Tx {
+    conn: u64,
+    txid: Txid,
+    work: Config,
+}
+
+/// What the module must do after a message, besides sending the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Nothing.
+    Nothing,
+    /// The configuration changed (or vold was enabled): bring the device
+    /// nodes in line.
+    Nodes,
+    /// Close the connection (a refused request).
+    Close,
+    /// Stop vold.
+    Halt,
+}
+
+/// The engine.
+#[derive(Debug)]
+pub struct Engine<S: Store> {
+    pub(super) store: S,
+    pub(super) paths: Paths,
+    pub(super) desc: Option<Voldesc>,
+    pub(super) copies: Vec<Copy>,
+    /// Whether `config` came from the copies (else nothing is known).
+    pub(super) loaded: bool,
+    pub(super) config: Config,
+    pub(super) gen: u64,
+    pub(super) txids: Vec<(Txid, u64)>,
+    pub(super) mode: Mode,
+    tx: Option<Tx>,
+    /// 0, 1 (trace requests, backend operations, commits), 2 (and records).
+    pub debug: u8,
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine over `store`, disabled, nothing read yet.
+    pub fn new(store: S, paths: Paths) -> Engine<S> {
+        Engine {
+            store,
+            paths,
+            desc: None,
+            copies: Vec::new(),
+            loaded: false,
+            config: Config::default(),
+            gen: 0,
+            txids: Vec::new(),
+            mode: Mode::Disabled("not enabled yet".into()),
+            tx: None,
+            debug: 0,
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    /// The current configuration (empty until loaded).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current generation.
+    pub fn gen(&self) -> u64 {
+        self.gen
+    }
+
+    /// The copies, in voldesc order.
+    pub fn copies(&self) -> &[Copy] {
+        &self.copies
+    }
+
+    /// The store (for tests and the module's crash hook).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Enters disabled mode, giving up any open transaction.
+    pub fn disable(&mut self, why: &str) {
+        self.tx = None;
+        self.mode = Mode::Disabled(why.to_string());
+    }
+
+    /// A connection went away: its transaction is dropped.
+    pub fn closed(&mut self, conn: u64) {
+        if self.tx.as_ref().is_some_and(|t| t.conn == conn) {
+            self.trace(1, &format!("connection {conn} closed: transaction dropped"));
+            self.tx = None;
+        }
+    }
+
+    pub(super) fn trace(&self, level: u8, what: &str) {
+        if self.debug >= level {
+            log::info!("{what}");
+        }
+    }
+
+    /// Answers one message from connection `conn` on `portal`.
+    pub fn handle(&mut self, conn: u64, portal: Portal, msg: &Message) -> (Message, After) {
+        self.trace(
+            1,
+            &format!(
+                "request {:?} seq {} on {portal:?} from {conn}",
+                msg.opcode, msg.seq
+            ),
+        );
+        let reply = |op, body: String| Message::new(op, msg.seq, body);
+        if portal == Portal::Request {
+            if let Mode::Disabled(why) = &self.mode {
+                return (
+                    reply(Opcode::REFUSED, format!("vold is not enabled: {why}")),
+                    After::Close,
+                );
+            }
+        }
+        let ok = |body: String| (reply(Opcode::OK, body), After::Nothing);
+        let err = |body: String| (reply(Opcode::ERROR, body), After::Nothing);
+        let diag_only = || {
+            (
+                reply(
+                    Opcode::ERROR,
+                    format!(
+                        "{:?} is for voladm, on the diagnostic rendezvous",
+                        msg.opcode
+                    ),
+                ),
+                After::Nothing,
+            )
+        };
+        match msg.opcode {
+            Opcode::HELLO => ok(self.hello()),
+            Opcode::GET => match self.get(&msg.body) {
+                Ok(t) => ok(t),
+                Err(e) => err(e),
+            },
+            Opcode::BEGIN | Opcode::OP | Opcode::COMMIT | Opcode::ABORT
+                if portal == Portal::Diag =>
+            {
+                err("transactions go through the request rendezvous".into())
+            }
+            Opcode::BEGIN => self.begin(conn, &msg.body, msg.seq),
+            Opcode::OP => self.stage(conn, &msg.body, msg.seq),
+            Opcode::COMMIT => self.commit(conn, &msg.body, msg.seq),
+            Opcode::ABORT => {
+                self.closed(conn);
+                ok(String::new())
+            }
+            _ if portal == Portal::Request => diag_only(),
+            _ => self.admin(msg),
+        }
+    }
+
+    /// The greeting: mode, configuration id, generation.
+    fn hello(&self) -> String {
+        let mode = match &self.mode {
+            Mode::Enabled => "enabled".to_string(),
+            Mode::Disabled(why) => format!("disabled ({why})"),
+        };
+        let id = self
+            .desc
+            .as_ref()
+            .map_or("none".into(), |d| hex(&d.configid));
+        format!(
+            "mode={mode}\nconfigid={id}\ngen={}\nkernel_rev={KERNEL_REV}\n",
+            self.gen
+        )
+    }
+
+    /// Records: all, all of a type, or one.
+    fn get(&self, body: &str) -> Result<String, String> {
+        let mut w = body.split_whitespace();
+        let kinds = match w.next() {
+            None => vec![Kind::Subdisk, Kind::Plex, Kind::Volume],
+            Some(k) => vec![Kind::from_keyword(k).ok_or(format!("unknown record type {k:?}"))?],
+        };
+        if let Some(name) = w.next() {
+            return text::print_record(&self.config, kinds[0], name)
+                .ok_or(format!("{} {name} does not exist", kinds[0]));
+        }
+        let mut out = String::new();
+        for k in kinds {
+            let names: Vec<&String> = match k {
+                Kind::Subdisk => self.config.sd.keys().collect(),
+                Kind::Plex => self.config.plex.keys().collect(),
+                Kind::Volume => self.config.vol.keys().collect(),
+            };
+            for n in names {
+                out.extend(text::print_record(&self.config, k, n));
+            }
+        }
+        Ok(out)
+    }
+
+    fn begin(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
+        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
+        let Some(txid) = unhex16(body.trim()) else {
+            return reply(
+                Opcode::ERROR,
+                "BEGIN needs a transaction id of 32 hex digits".into(),
+            );
+        };
+        if let Some(gen) = self.committed(&txid) {
+            return reply(Opcode::ALREADY, gen.to_string());
+        }
+        match &self.tx {
+            Some(t) if t.conn != conn => {
+                return reply(Opcode::BUSY, "another transaction is open".into())
+            }
+            _ => {}
+        }
+        self.tx = Some(Tx {
+            conn,
+            txid,
+            work: self.config.clone(),
+        });
+        self.trace(1, &format!("transaction {} begins", hex(&txid)));
+        reply(Opcode::OK, String::new())
+    }
+
+    fn committed(&self, txid: &Txid) -> Option<u64> {
+        self.txids.iter().find(|(t, _)| t == txid).map(|(_, g)| *g)
+    }
+
+    fn stage(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
+        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
+        let Some(tx) = self.tx.as_mut().filter(|t| t.conn == conn) else {
+            return reply(
+                Opcode::ERROR,
+                "no transaction is open on this connection".into(),
+            );
+        };
+        match Op::parse(body).and_then(|op| op.apply(&mut tx.work)) {
+            Ok(()) => reply(Opcode::OK, String::new()),
+            Err(e) => reply(Opcode::ERROR, e),
+        }
+    }
+
+    fn commit(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
+        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
+        let Some(txid) = unhex16(body.trim()) else {
+            return reply(Opcode::ERROR, "COMMIT needs the transaction id".into());
+        };
+        if let Some(gen) = self.committed(&txid) {
+            return reply(Opcode::ALREADY, gen.to_string());
+        }
+        let Some(tx) = self.tx.take_if(|t| t.conn == conn && t.txid == txid) else {
+            return reply(
+                Opcode::ERROR,
+                "no such transaction is open on this connection".into(),
+            );
+        };
+        let errs = tx.work.check();
+        if !errs.is_empty() {
+            return reply(Opcode::ABORTED, errs.join("\n"));
+        }
+        match self.commit_config(tx.work, Some(txid), false) {
+            Ok(gen) => (
+                Message::new(Opcode::COMMITTED, seq, gen.to_string()),
+                After::Nodes,
+            ),
+            Err(e) => reply(Opcode::ERROR, e),
+        }
+    }
+
+    /// Writes `new` as the next generation to every `Ok` copy (with
+    /// `all`, to every copy of this configuration), then the kernel's.
+    /// Fewer than two copies written: disabled. None: an error, nothing
+    /// changed.
+    pub(super) fn commit_config(
+        &mut self,
+        new: Config,
+        txid: Option<Txid>,
+        all: bool,
+    ) -> Result<u64, String> {
+        let Some(desc) = self.desc.clone() else {
+            return Err("there is no voldesc".into());
+        };
+        let gen = self.gen + 1;
+        let payload = text::print_config(&new);
+        let mut txids = self.txids.clone();
+        if let Some(t) = txid {
+            txids.push((t, gen));
+        }
+        let keep = txids.len().saturating_sub(super::dbformat::TXIDS);
+        txids.drain(..keep);
+        let header = header(desc.configid, 0, gen, payload.as_bytes(), txids.clone());
+        self.trace(
+            1,
+            &format!("database update: generation {gen}, {} records", new.len()),
+        );
+        if self.debug >= 2 {
+            for line in payload.lines() {
+                log::info!("record: {line}");
+            }
+        }
+        let mut written = 0;
+        let mut failures = Vec::new();
+        for (k, copy) in self.copies.iter_mut().enumerate() {
+            let wanted = copy.state == CopyState::Ok || (all && copy.state != CopyState::Foreign);
+            if !wanted {
+                continue;
+            }
+            match write_copy(
+                &mut self.store,
+                &copy.spec,
+                Some(k),
+                &header,
+                payload.as_bytes(),
+            ) {
+                Ok(()) => {
+                    copy.state = CopyState::Ok;
+                    copy.gen = Some(gen);
+                    written += 1;
+                }
+                Err(e) => {
+                    log::error!("database copy {}: {e}; no longer used", copy.spec);
+                    failures.push(format!("{}: {e}", copy.spec));
+                    copy.state = CopyState::Error(e.to_string());
+                }
+            }
+        }
+        if written == 0 {
+            self.disable("no error-free database copies");
+            return Err(format!(
+                "no database copy could be written ({})",
+                failures.join("; ")
+            ));
+        }
+        self.store.reached(Point::Kernel);
+        self.config = new;
+        self.gen = gen;
+        self.txids = txids;
+        self.loaded = true;
+        if self.mode == Mode::Enabled {
+            self.write_kernel();
+        }
+        if written < 2 {
+            let why = format!("fewer than two error-free databases ({written})");
+            log::error!("{why}; disabled until there are two again");
+            self.disable(&why);
+        }
+        Ok(gen)
+    }
+
+    /// Writes the current configuration as the kernel's copy.
+    pub(super) fn write_kernel(&mut self) {
+        let Some(desc) = &self.desc else { return };
+        let payload = text::print_config(&self.config);
+        let h = header(
+            desc.configid,
+            KERNEL_REV,
+            self.gen,
+            payload.as_bytes(),
+            self.txids.clone(),
+        );
+        self.trace(1, &format!("kernel: load generation {}", self.gen));
+        let spec = self.kernel_spec();
+        if let Err(e) = write_copy(&mut self.store, &spec, None, &h, payload.as_bytes()) {
+            log::error!(
+                "cannot update the kernel's copy {}: {e}",
+                self.paths.kernel.display()
+            );
+        }
+    }
+
+    /// The kernel's copy, as a database-spec.
+    pub(super) fn kernel_spec(&self) -> DbSpec {
+        DbSpec {
+            path: self.paths.kernel.clone(),
+            offset: 0,
+            size: KERNEL_SIZE,
+        }
+    }
+
+    /// The kernel's copy: `Ok(None)` when there is none (the first enable
+    /// since boot); `Err` when its revision is not [`KERNEL_REV`].
+    pub fn read_kernel(&mut self) -> Result<Option<(Header, Vec<u8>)>, String> {
+        match self.store.read_file(&self.paths.kernel) {
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", self.paths.kernel.display())),
+            Ok(Some(_)) => {}
+        }
+        let spec = self.kernel_spec();
+        match read_copy(&mut self.store, &spec) {
+            CopyRead::Good { header, .. } if header.flags != KERNEL_REV => Err(format!(
+                "the kernel's configuration has revision {} and this vold {KERNEL_REV}",
+                header.flags
+            )),
+            CopyRead::Good { header, payload } => Ok(Some((header, payload))),
+            CopyRead::Bad { why, .. } => {
+                log::warn!(
+                    "the kernel's copy {} is unreadable ({why}); ignoring it",
+                    self.paths.kernel.display()
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// `-r reset`: forgets the kernel's copy.
+    pub fn reset_kernel(&mut self) -> Result<(), String> {
+        self.store
+            .remove_file(&self.paths.kernel)
+            .map_err(|e| format!("{}: {e}", self.paths.kernel.display()))
+    }
+}
+
+/// A header for generation `gen` of `payload`.
+pub(super) fn header(
+    configid: ConfigId,
+    flags: u32,
+    gen: u64,
+    payload: &[u8],
+    txids: Vec<(Txid, u64)>,
+) -> Header {
+    Header {
+        configid,
+        flags,
+        gen,
+        payload_len: payload.len() as u64,
+        payload_crc: crc32c(payload),
+        txids,
+    }
+}

@@ -1,0 +1,28 @@
+//! vold: the volume configuration daemon of vold(1M) (VERITAS Volume
+//! Manager 1.x), with its utilities voladm, volmake and volprint.
+//!
+//! - [`record`]: volumes, plexes and subdisks, and the rules a
+//!   configuration keeps; [`text`]: the volmake(4) description format;
+//!   [`ops`]: the operations a transaction stages;
+//! - [`spec`]: database-specs and the voldesc file; [`dbformat`]: the
+//!   layout of a database copy (two headers, two slots, CRC-32C);
+//!   [`store`]: reading and writing copies behind a fault-injectable
+//!   trait;
+//! - [`engine`]: the sans-IO daemon core (mode, transactions, commits);
+//!   [`enable`]: the enable algorithm and the copy administration;
+//! - [`wire`]: the request/diag protocol;
+//! - [`backend`]: the device nodes (`/dev/vol`, `/dev/rvol`,
+//!   `/dev/plex`) as plain nodes or loop devices; [`module`]: vold on the
+//!   reactor; [`entry`]: the `vold` program (options, exit codes 0–9);
+//! - [`client`]: the utilities' connection to vold; [`util`]: voladm,
+//!   volmake and volprint.
+
+pub mod dbformat;
+pub mod enable;
+pub mod engine;
+pub mod ops;
+pub mod record;
+pub mod spec;
+pub mod store;
+pub mod text;
+pub mod wire;
