@@ -169,7 +169,7 @@ impl<S: Store> Engine<S> {
         self.disable("enabling");
         let desc = self.load_desc()?;
         self.desc = Some(desc.clone());
-        let kernel = self.read_kernel()?;
+        let kernel = self.read_kernel().map_err(|e| e.to_string())?;
         let found = self.read_copies(&desc, false);
         let gen = verdict(&found, &desc.copies, kernel.as_ref(), &desc.configid)?;
         let Some(best) = found.iter().find(|f| f.header.gen == gen) else {
@@ -402,7 +402,8 @@ impl<S: Store> Engine<S> {
             ));
         }
         let (mut header, payload) = if from.trim() == "kernel" {
-            self.read_kernel()?
+            self.read_kernel()
+                .map_err(|e| e.to_string())?
                 .ok_or("the kernel holds no configuration")?
         } else {
             let from = Self::spec_arg(from.trim())?;
@@ -483,7 +484,7 @@ impl<S: Store> Engine<S> {
     /// enable, changing nothing.
     fn check(&mut self) -> Result<(String, After), String> {
         let desc = self.load_desc()?;
-        let kernel = self.read_kernel()?;
+        let kernel = self.read_kernel().map_err(|e| e.to_string())?;
         let saved = self.copies.clone();
         let found = self.read_copies(&desc, true);
         let mut out = self.list();

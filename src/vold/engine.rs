@@ -12,6 +12,7 @@
 //!   header, sync), and then the kernel's copy; it counts as committed
 //!   once one copy holds it.
 
+use super::backend::Backend;
 use super::dbformat::{crc32c, Header, Txid};
 use super::ops::Op;
 use super::record::{Config, Kind};
@@ -23,8 +24,8 @@ use std::path::PathBuf;
 
 /// The revision of the "kernel" interface (the kernel copy's flags).
 pub const KERNEL_REV: u32 = 1;
-/// Sectors of the kernel's copy (two 16 MiB slots).
-pub const KERNEL_SIZE: u64 = 2 + 2 * 32768;
+/// Sectors of the kernel's copy (two 2 MiB slots).
+pub const KERNEL_SIZE: u64 = 2 + 2 * 4096;
 
 /// Where the engine's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +131,8 @@ pub struct Engine<S: Store> {
     tx: Option<Tx>,
     /// 0, 1 (trace requests, backend operations, commits), 2 (and records).
     pub debug: u8,
+    /// The device-node backend, whose rules a commit must also keep.
+    pub backend: Backend,
 }
 
 impl<S: Store> Engine<S> {
@@ -147,6 +150,7 @@ impl<S: Store> Engine<S> {
             mode: Mode::Disabled("not enabled yet".into()),
             tx: None,
             debug: 0,
+            backend: Backend::Nodes,
         }
     }
 
@@ -349,7 +353,8 @@ impl<S: Store> Engine<S> {
                 "no such transaction is open on this connection".into(),
             );
         };
-        let errs = tx.work.check();
+        let mut errs = tx.work.check();
+        errs.extend(self.backend.rules(&tx.work));
         if !errs.is_empty() {
             return reply(Opcode::ABORTED, errs.join("\n"));
         }
@@ -473,19 +478,23 @@ impl<S: Store> Engine<S> {
     }
 
     /// The kernel's copy: `Ok(None)` when there is none (the first enable
-    /// since boot); `Err` when its revision is not [`KERNEL_REV`].
-    pub fn read_kernel(&mut self) -> Result<Option<(Header, Vec<u8>)>, String> {
+    /// since boot, or a copy that does not read: warned about).
+    pub fn read_kernel(&mut self) -> Result<Option<(Header, Vec<u8>)>, KernelError> {
         match self.store.read_file(&self.paths.kernel) {
             Ok(None) => return Ok(None),
-            Err(e) => return Err(format!("{}: {e}", self.paths.kernel.display())),
+            Err(e) => {
+                return Err(KernelError::Io(format!(
+                    "{}: {e}",
+                    self.paths.kernel.display()
+                )))
+            }
             Ok(Some(_)) => {}
         }
         let spec = self.kernel_spec();
         match read_copy(&mut self.store, &spec) {
-            CopyRead::Good { header, .. } if header.flags != KERNEL_REV => Err(format!(
-                "the kernel's configuration has revision {} and this vold {KERNEL_REV}",
-                header.flags
-            )),
+            CopyRead::Good { header, .. } if header.flags != KERNEL_REV => {
+                Err(KernelError::Revision(header.flags))
+            }
             CopyRead::Good { header, payload } => Ok(Some((header, payload))),
             CopyRead::Bad { why, .. } => {
                 log::warn!(
@@ -502,6 +511,27 @@ impl<S: Store> Engine<S> {
         self.store
             .remove_file(&self.paths.kernel)
             .map_err(|e| format!("{}: {e}", self.paths.kernel.display()))
+    }
+}
+
+/// Why the kernel's copy cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelError {
+    /// It was written by another kernel revision (vold exit 6).
+    Revision(u32),
+    /// It cannot be read.
+    Io(String),
+}
+
+impl std::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KernelError::Revision(r) => write!(
+                f,
+                "the kernel's configuration has revision {r} and this vold {KERNEL_REV}"
+            ),
+            KernelError::Io(e) => f.write_str(e),
+        }
     }
 }
 

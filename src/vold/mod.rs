@@ -17,12 +17,17 @@
 //! - [`client`]: the utilities' connection to vold; [`util`]: voladm,
 //!   volmake and volprint.
 
+pub mod backend;
+pub mod client;
 pub mod dbformat;
 pub mod enable;
 pub mod engine;
+pub mod entry;
+pub mod module;
 pub mod ops;
 pub mod record;
 pub mod spec;
 pub mod store;
 pub mod text;
+pub mod util;
 pub mod wire;

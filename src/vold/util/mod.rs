@@ -1,0 +1,23 @@
+//! The utilities: [`voladm`] (vold and its databases, through the
+//! diagnostic rendezvous), [`volmake`] (creates records) and
+//! [`volprint`] (prints them). They share the exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | a bad option or argument |
+//! | 2 | vold refused or failed the operation |
+//! | 3 | vold is not running, or not enabled (volmake, volprint) |
+
+pub mod voladm;
+pub mod volmake;
+pub mod volprint;
+
+/// Success.
+pub const EXIT_OK: i32 = 0;
+/// Bad usage.
+pub const EXIT_USAGE: i32 = 1;
+/// vold said no.
+pub const EXIT_FAILED: i32 = 2;
+/// vold is not there (or not enabled).
+pub const EXIT_NO_VOLD: i32 = 3;
