@@ -208,7 +208,7 @@ impl<S: Store> Engine<S> {
                 c.gen
             );
             let spec = c.spec.clone();
-            self.copies[k] = match self.write_fresh(&spec, k, &header, &payload) {
+            self.copies[k] = match self.write_whole(&spec, &header, &payload, false) {
                 Ok(()) => Copy {
                     spec,
                     state: CopyState::Ok,
@@ -236,22 +236,27 @@ impl<S: Store> Engine<S> {
             .count()
     }
 
-    /// Writes generation `header.gen` into a copy that may hold anything:
-    /// the other header sector is cleared first, so no older or foreign
-    /// generation can outlive the write.
-    fn write_fresh(
+    /// Writes generation `header.gen` into a copy. A `fresh` copy (being
+    /// added, copied over or initialised) may hold anything: its other
+    /// header sector is cleared first, so that no foreign generation can
+    /// outlive the write. A copy being repaired keeps its older header
+    /// until the new one is whole.
+    fn write_whole(
         &mut self,
         spec: &DbSpec,
-        k: usize,
         header: &Header,
         payload: &[u8],
+        fresh: bool,
     ) -> Result<(), String> {
-        let other = super::dbformat::header_at(header.gen + 1) + spec.offset * 512;
-        let zero = [0u8; super::dbformat::SECTOR];
-        self.store
-            .write_at(&spec.path, other, &zero)
-            .and_then(|()| write_copy(&mut self.store, spec, Some(k), header, payload))
-            .map_err(|e| format!("{spec}: {e}"))
+        let named = |e: std::io::Error| format!("{spec}: {e}");
+        if fresh {
+            let other = super::dbformat::header_at(header.gen + 1) + spec.offset * 512;
+            let zero = [0u8; super::dbformat::SECTOR];
+            self.store
+                .write_at(&spec.path, other, &zero)
+                .map_err(named)?;
+        }
+        write_copy(&mut self.store, spec, None, header, payload).map_err(named)
     }
 
     /// The current generation's header and payload.
@@ -341,8 +346,7 @@ impl<S: Store> Engine<S> {
         if desc.copies.contains(&spec) {
             return Err(format!("{spec} is already a database copy"));
         }
-        let k = desc.copies.len();
-        self.write_fresh(&spec, k, &header, &payload)?;
+        self.write_whole(&spec, &header, &payload, true)?;
         desc.copies.push(spec.clone());
         self.save_desc(desc)?;
         self.copies.push(Copy {
@@ -413,7 +417,7 @@ impl<S: Store> Engine<S> {
             }
         };
         header.flags = 0;
-        self.write_fresh(&to, listed.unwrap_or(usize::MAX), &header, &payload)?;
+        self.write_whole(&to, &header, &payload, true)?;
         if let Some(k) = listed {
             self.copies[k] = Copy {
                 spec: to.clone(),
@@ -443,8 +447,8 @@ impl<S: Store> Engine<S> {
         let config = Config::default();
         let payload = text::print_config(&config).into_bytes();
         let header = super::engine::header(id, 0, 1, &payload, Vec::new());
-        for (k, spec) in specs.iter().enumerate() {
-            self.write_fresh(spec, k, &header, &payload)?;
+        for spec in &specs {
+            self.write_whole(spec, &header, &payload, true)?;
         }
         self.save_desc(Voldesc {
             configid: id,

@@ -161,12 +161,15 @@ impl VoldModule {
                 )
             }
         };
+        if after == After::Nodes {
+            // Before the reply: a client told "committed" finds the nodes.
+            self.nodes();
+        }
         if let Err(e) = cx.send(conn, &reply.encode()) {
             log::warn!("connection {id}: cannot reply: {e}");
         }
         match after {
-            After::Nothing => {}
-            After::Nodes => self.nodes(),
+            After::Nothing | After::Nodes => {}
             After::Close => {
                 self.conns.remove(&conn);
                 self.engine.closed(id);
