@@ -78,6 +78,13 @@ pub const DAEMONS: &[Daemon] = &[
         plan: None,
     },
     Daemon {
+        name: "voledit",
+        aliases: &[],
+        summary: "change and remove volume, plex and subdisk records through vold",
+        main: crate::vold::util::voledit::main,
+        plan: None,
+    },
+    Daemon {
         name: "volprint",
         aliases: &[],
         summary: "print volume, plex and subdisk records",

@@ -15,7 +15,7 @@
 //!   `/dev/plex`) as plain nodes or loop devices; [`module`]: vold on the
 //!   reactor; [`entry`]: the `vold` program (options, exit codes 0–9);
 //! - [`client`]: the utilities' connection to vold; [`util`]: voladm,
-//!   volmake and volprint.
+//!   volmake, voledit and volprint.
 
 pub mod backend;
 pub mod client;

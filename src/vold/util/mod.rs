@@ -1,6 +1,6 @@
 //! The utilities: [`voladm`] (vold and its databases, through the
-//! diagnostic rendezvous), [`volmake`] (creates records) and
-//! [`volprint`] (prints them). They share the exit codes:
+//! diagnostic rendezvous), [`volmake`] (creates records), [`voledit`]
+//! (changes and removes them) and [`volprint`] (prints them). They share the exit codes:
 //!
 //! | code | meaning |
 //! |---|---|
@@ -10,6 +10,7 @@
 //! | 3 | vold is not running, or not enabled (volmake, volprint) |
 
 pub mod voladm;
+pub mod voledit;
 pub mod volmake;
 pub mod volprint;
 

@@ -1,0 +1,85 @@
+//! The loop backend as root: a one-subdisk volume over a backing file
+//! becomes a loop device; what is written through `/dev/vol/NAME` lands in
+//! the file at the subdisk's offset; removing the volume detaches it.
+
+mod common;
+#[path = "common/vold.rs"]
+mod support;
+
+use common::prereq::{require, Need};
+use std::io::{Read, Seek, SeekFrom, Write};
+use support::{one_volume, Tree};
+
+#[test]
+fn a_volume_is_a_loop_device_over_its_subdisk() {
+    let loop_control = std::path::Path::new("/dev/loop-control").exists();
+    if !require(&[
+        Need::Root,
+        Need::Tool("losetup"),
+        Need::Kernel {
+            feature: "loop devices (/dev/loop-control)",
+            present: loop_control,
+        },
+    ]) {
+        return;
+    }
+    let t = Tree::new();
+    let backing = t.path("disk.img");
+    std::fs::write(&backing, vec![0u8; 1 << 20]).unwrap();
+    assert_eq!(t.vold(&["-b", "loop"]), 2);
+    t.init_enabled(2);
+    // Two subdisks in one plex: refused with a clear error.
+    let two = format!(
+        "sd a path={p} len=8\nsd b path={p} offset=8 len=8\nplex px sd=a,b\nvol vx len=16 plex=px\n",
+        p = backing.display()
+    );
+    std::fs::write(t.path("two.desc"), two).unwrap();
+    let (code, _, err) = t.status("volmake", &["-d", t.path("two.desc").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("vol vx: the loop backend needs plex px to be one subdisk, not 2"),
+        "{err}"
+    );
+    // One subdisk at sector 64, 128 sectors long.
+    std::fs::write(t.path("one.desc"), one_volume(&backing, 64, 128)).unwrap();
+    t.ok("volmake", &["-d", t.path("one.desc").to_str().unwrap()]);
+    let node = t.path("dev/vol/v1");
+    let device = std::fs::read_link(&node).unwrap();
+    assert!(
+        device.to_string_lossy().starts_with("/dev/loop"),
+        "{}",
+        device.display()
+    );
+    assert_eq!(std::fs::read_link(t.path("dev/rvol/v1")).unwrap(), device);
+    assert_eq!(std::fs::read_link(t.path("dev/plex/p1")).unwrap(), device);
+    let size = std::fs::read_to_string(format!(
+        "/sys/block/{}/size",
+        device.file_name().unwrap().to_string_lossy()
+    ))
+    .unwrap();
+    assert_eq!(size.trim(), "128", "the device is the subdisk's length");
+    let data: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+    {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&node).unwrap();
+        f.seek(SeekFrom::Start(512)).unwrap();
+        f.write_all(&data).unwrap();
+        f.sync_all().unwrap();
+    }
+    let mut back = vec![0u8; data.len()];
+    let mut b = std::fs::File::open(&backing).unwrap();
+    b.seek(SeekFrom::Start(64 * 512 + 512)).unwrap();
+    b.read_exact(&mut back).unwrap();
+    assert_eq!(back, data, "the bytes landed in the subdisk");
+    // Removing the volume detaches the device.
+    t.ok("voledit", &["rm", "-r", "v1"]);
+    assert!(!node.exists() && std::fs::symlink_metadata(&node).is_err());
+    let sys = format!(
+        "/sys/block/{}/loop",
+        device.file_name().unwrap().to_string_lossy()
+    );
+    assert!(
+        !std::path::Path::new(&sys).exists(),
+        "{sys} is still attached"
+    );
+    t.ok("voladm", &["halt"]);
+}
