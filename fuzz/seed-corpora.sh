@@ -25,4 +25,19 @@ for f in "$vectors"/*.txt; do
 done
 mkdir -p corpus/mdstat
 cp ../compat/fixtures/mdstat/*.mdstat corpus/mdstat/
-echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs, $(ls corpus/mdstat | wc -l) mdstat inputs"
+# vold: one packet a seed (u16 LE length, then the message), first byte 0xff
+# (diagnostic rendezvous) or 0x00 (request).
+mkdir -p corpus/vold_request
+byte() { printf "\\x$(printf %02x "$1")"; }
+vold_seed() { # PORTALS OPCODE NAME BODY
+    local len=$((8 + ${#4}))
+    { byte "$1"; byte $((len & 255)); byte $((len >> 8))
+      byte 1; byte 0; byte "$2"; byte 0; byte 7; byte 0; byte 0; byte 0
+      printf '%s' "$4"; } > "corpus/vold_request/$3"
+}
+vold_seed 255 1 hello voladm
+vold_seed 255 20 db_list ''
+vold_seed 0 2 get 'vol'
+vold_seed 0 3 begin 0123456789abcdef0123456789abcdef
+vold_seed 0 4 op "$(printf 'create\nvol v1 len=8\n')"
+echo "seeded: $(ls corpus/statd_request | wc -l) request-path inputs, $(ls corpus/mdstat | wc -l) mdstat inputs, $(ls corpus/vold_request | wc -l) vold inputs"
