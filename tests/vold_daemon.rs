@@ -2,6 +2,8 @@
 //! `-r reset`, the modes and the copies, crash points inside a commit,
 //! and malformed messages. Everything in a private `STATMON_ROOT`.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "common/vold.rs"]
 mod support;
 

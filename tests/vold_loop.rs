@@ -2,6 +2,8 @@
 //! becomes a loop device; what is written through `/dev/vol/NAME` lands in
 //! the file at the subdisk's offset; removing the volume detaches it.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 #[path = "common/vold.rs"]
 mod support;

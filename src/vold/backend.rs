@@ -135,10 +135,8 @@ impl Backend {
                 d
             }
         };
-        if path != vol_node {
-            if std::fs::read_link(path).ok().as_deref() != Some(device.as_path()) {
-                replace_link(path, &device)?;
-            }
+        if path != vol_node && std::fs::read_link(path).ok().as_deref() != Some(device.as_path()) {
+            replace_link(path, &device)?;
         }
         Ok(device)
     }

@@ -4,7 +4,7 @@
 //! ```text
 //! # comment (at the start of a line or after a blank)
 //! sd disk01-01 path=/dev/sdb offset=0
-//! 	len=2048 plex=vol01-01
+//!     len=2048 plex=vol01-01
 //! plex vol01-01 sd=disk01-01 vol=vol01
 //! vol vol01 len=2048 plex=vol01-01 mode=0640 comment="home of the logs"
 //! ```

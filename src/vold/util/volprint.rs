@@ -69,8 +69,8 @@ pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
         }
     } else {
         println!(
-            "{:<4} {:<20} {:<20} {:>10} {}",
-            "TY", "NAME", "ASSOC", "LENGTH", "STATE"
+            "{:<4} {:<20} {:<20} {:>10} STATE",
+            "TY", "NAME", "ASSOC", "LENGTH"
         );
         for (k, n) in &selected {
             println!("{}", row(&config, *k, n));
