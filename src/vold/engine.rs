@@ -14,10 +14,9 @@
 
 use super::backend::Backend;
 use super::dbformat::{crc32c, Header, Txid};
-use super::ops::Op;
 use super::record::{Config, Kind};
-use super::spec::{hex, unhex16, ConfigId, DbSpec, Voldesc};
-use super::store::{read_copy, write_copy, CopyRead, Point, Store};
+use super::spec::{hex, ConfigId, DbSpec, Voldesc};
+use super::store::{read_copy, write_copy, CopyRead, Store};
 use super::text;
 use super::wire::{Message, Opcode};
 use std::path::PathBuf;
@@ -95,10 +94,10 @@ pub enum Portal {
 
 /// The open transaction.
 #[derive(Debug, Clone)]
-struct Tx {
-    conn: u64,
-    txid: Txid,
-    work: Config,
+pub(super) struct Tx {
+    pub(super) conn: u64,
+    pub(super) txid: Txid,
+    pub(super) work: Config,
 }
 
 /// What the module must do after a message, besides sending the reply.
@@ -128,7 +127,7 @@ pub struct Engine<S: Store> {
     pub(super) gen: u64,
     pub(super) txids: Vec<(Txid, u64)>,
     pub(super) mode: Mode,
-    tx: Option<Tx>,
+    pub(super) tx: Option<Tx>,
     /// 0, 1 (trace requests, backend operations, commits), 2 (and records).
     pub debug: u8,
     /// The device-node backend, whose rules a commit must also keep.
@@ -293,158 +292,6 @@ impl<S: Store> Engine<S> {
             }
         }
         Ok(out)
-    }
-
-    fn begin(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
-        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
-        let Some(txid) = unhex16(body.trim()) else {
-            return reply(
-                Opcode::ERROR,
-                "BEGIN needs a transaction id of 32 hex digits".into(),
-            );
-        };
-        if let Some(gen) = self.committed(&txid) {
-            return reply(Opcode::ALREADY, gen.to_string());
-        }
-        match &self.tx {
-            Some(t) if t.conn != conn => {
-                return reply(Opcode::BUSY, "another transaction is open".into())
-            }
-            _ => {}
-        }
-        self.tx = Some(Tx {
-            conn,
-            txid,
-            work: self.config.clone(),
-        });
-        self.trace(1, &format!("transaction {} begins", hex(&txid)));
-        reply(Opcode::OK, String::new())
-    }
-
-    fn committed(&self, txid: &Txid) -> Option<u64> {
-        self.txids.iter().find(|(t, _)| t == txid).map(|(_, g)| *g)
-    }
-
-    fn stage(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
-        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
-        let Some(tx) = self.tx.as_mut().filter(|t| t.conn == conn) else {
-            return reply(
-                Opcode::ERROR,
-                "no transaction is open on this connection".into(),
-            );
-        };
-        match Op::parse(body).and_then(|op| op.apply(&mut tx.work)) {
-            Ok(()) => reply(Opcode::OK, String::new()),
-            Err(e) => reply(Opcode::ERROR, e),
-        }
-    }
-
-    fn commit(&mut self, conn: u64, body: &str, seq: u32) -> (Message, After) {
-        let reply = |op, body: String| (Message::new(op, seq, body), After::Nothing);
-        let Some(txid) = unhex16(body.trim()) else {
-            return reply(Opcode::ERROR, "COMMIT needs the transaction id".into());
-        };
-        if let Some(gen) = self.committed(&txid) {
-            return reply(Opcode::ALREADY, gen.to_string());
-        }
-        let Some(tx) = self.tx.take_if(|t| t.conn == conn && t.txid == txid) else {
-            return reply(
-                Opcode::ERROR,
-                "no such transaction is open on this connection".into(),
-            );
-        };
-        let mut errs = tx.work.check();
-        errs.extend(self.backend.rules(&tx.work));
-        if !errs.is_empty() {
-            return reply(Opcode::ABORTED, errs.join("\n"));
-        }
-        match self.commit_config(tx.work, Some(txid), false) {
-            Ok(gen) => (
-                Message::new(Opcode::COMMITTED, seq, gen.to_string()),
-                After::Nodes,
-            ),
-            Err(e) => reply(Opcode::ERROR, e),
-        }
-    }
-
-    /// Writes `new` as the next generation to every `Ok` copy (with
-    /// `all`, to every copy of this configuration), then the kernel's.
-    /// Fewer than two copies written: disabled. None: an error, nothing
-    /// changed.
-    pub(super) fn commit_config(
-        &mut self,
-        new: Config,
-        txid: Option<Txid>,
-        all: bool,
-    ) -> Result<u64, String> {
-        let Some(desc) = self.desc.clone() else {
-            return Err("there is no voldesc".into());
-        };
-        let gen = self.gen + 1;
-        let payload = text::print_config(&new);
-        let mut txids = self.txids.clone();
-        if let Some(t) = txid {
-            txids.push((t, gen));
-        }
-        let keep = txids.len().saturating_sub(super::dbformat::TXIDS);
-        txids.drain(..keep);
-        let header = header(desc.configid, 0, gen, payload.as_bytes(), txids.clone());
-        self.trace(
-            1,
-            &format!("database update: generation {gen}, {} records", new.len()),
-        );
-        if self.debug >= 2 {
-            for line in payload.lines() {
-                log::info!("record: {line}");
-            }
-        }
-        let mut written = 0;
-        let mut failures = Vec::new();
-        for (k, copy) in self.copies.iter_mut().enumerate() {
-            let wanted = copy.state == CopyState::Ok || (all && copy.state != CopyState::Foreign);
-            if !wanted {
-                continue;
-            }
-            match write_copy(
-                &mut self.store,
-                &copy.spec,
-                Some(k),
-                &header,
-                payload.as_bytes(),
-            ) {
-                Ok(()) => {
-                    copy.state = CopyState::Ok;
-                    copy.gen = Some(gen);
-                    written += 1;
-                }
-                Err(e) => {
-                    log::error!("database copy {}: {e}; no longer used", copy.spec);
-                    failures.push(format!("{}: {e}", copy.spec));
-                    copy.state = CopyState::Error(e.to_string());
-                }
-            }
-        }
-        if written == 0 {
-            self.disable("no error-free database copies");
-            return Err(format!(
-                "no database copy could be written ({})",
-                failures.join("; ")
-            ));
-        }
-        self.store.reached(Point::Kernel);
-        self.config = new;
-        self.gen = gen;
-        self.txids = txids;
-        self.loaded = true;
-        if self.mode == Mode::Enabled {
-            self.write_kernel();
-        }
-        if written < 2 {
-            let why = format!("fewer than two error-free databases ({written})");
-            log::error!("{why}; disabled until there are two again");
-            self.disable(&why);
-        }
-        Ok(gen)
     }
 
     /// Writes the current configuration as the kernel's copy.

@@ -8,8 +8,10 @@
 //!   layout of a database copy (two headers, two slots, CRC-32C);
 //!   [`store`]: reading and writing copies behind a fault-injectable
 //!   trait;
-//! - [`engine`]: the sans-IO daemon core (mode, transactions, commits);
-//!   [`enable`]: the enable algorithm and the copy administration;
+//! - [`engine`]: the sans-IO daemon core (mode, connections, queries,
+//!   the kernel's copy); [`txn`]: transactions and the commit;
+//!   [`enable`]: the enable algorithm; [`admin`]: the copy
+//!   administration (voladm's requests);
 //! - [`wire`]: the request/diag protocol;
 //! - [`backend`]: the device nodes (`/dev/vol`, `/dev/rvol`,
 //!   `/dev/plex`) as plain nodes or loop devices; [`module`]: vold on the
@@ -17,6 +19,7 @@
 //! - [`client`]: the utilities' connection to vold; [`util`]: voladm,
 //!   volmake, voledit and volprint.
 
+pub mod admin;
 pub mod backend;
 pub mod client;
 pub mod dbformat;
@@ -28,6 +31,9 @@ pub mod ops;
 pub mod record;
 pub mod spec;
 pub mod store;
+#[cfg(test)]
+mod testkit;
 pub mod text;
+pub mod txn;
 pub mod util;
 pub mod wire;
