@@ -327,15 +327,15 @@ impl<S: Store> Engine<S> {
     /// The kernel's copy: `Ok(None)` when there is none (the first enable
     /// since boot, or a copy that does not read: warned about).
     pub fn read_kernel(&mut self) -> Result<Option<(Header, Vec<u8>)>, KernelError> {
-        match self.store.read_file(&self.paths.kernel) {
-            Ok(None) => return Ok(None),
+        match self.store.exists(&self.paths.kernel) {
+            Ok(false) => return Ok(None),
             Err(e) => {
                 return Err(KernelError::Io(format!(
                     "{}: {e}",
                     self.paths.kernel.display()
                 )))
             }
-            Ok(Some(_)) => {}
+            Ok(true) => {}
         }
         let spec = self.kernel_spec();
         match read_copy(&mut self.store, &spec) {

@@ -50,7 +50,9 @@ pub struct VoldModule {
     settings: Settings,
     request: Option<SourceId>,
     diag: Option<SourceId>,
-    conns: HashMap<SourceId, (u64, Portal)>,
+    /// Connections: their number and rendezvous point (`None`: a peer
+    /// refused, answered "permission denied" at its first message).
+    conns: HashMap<SourceId, (u64, Option<Portal>)>,
     next_conn: u64,
     group: Option<u32>,
     report: Option<ModeReport>,
@@ -131,18 +133,16 @@ impl VoldModule {
         } else {
             Portal::Request
         };
-        if !self.allowed(cx, conn) {
+        let portal = if self.allowed(cx, conn) {
+            Some(portal)
+        } else {
             log::warn!(
-                "refusing a connection from uid {:?}: not root or of the vold group",
-                cx.peer_uid(conn)
+                "refusing uid {:?} gid {:?}: not root, vold's user or of the rendezvous group",
+                cx.peer_uid(conn),
+                cx.peer_gid(conn)
             );
-            let _ = cx.send(
-                conn,
-                &Message::new(Opcode::ERROR, 0, "permission denied").encode(),
-            );
-            let _ = cx.close(conn);
-            return;
-        }
+            None
+        };
         self.next_conn += 1;
         self.conns.insert(conn, (self.next_conn, portal));
     }
@@ -151,9 +151,13 @@ impl VoldModule {
         let Some(&(id, portal)) = self.conns.get(&conn) else {
             return;
         };
-        let (reply, after) = match Message::decode(data) {
-            Ok(msg) => self.engine.handle(id, portal, &msg),
-            Err(e) => {
+        let (reply, after) = match (Message::decode(data), portal) {
+            (Ok(msg), None) => (
+                Message::new(Opcode::ERROR, msg.seq, "permission denied"),
+                After::Close,
+            ),
+            (Ok(msg), Some(portal)) => self.engine.handle(id, portal, &msg),
+            (Err(e), _) => {
                 log::warn!("connection {id}: malformed message: {e}");
                 (
                     Message::new(Opcode::ERROR, 0, format!("malformed message: {e}")),

@@ -55,6 +55,8 @@ pub trait Store {
     fn replace_file(&mut self, path: &Path, data: &[u8]) -> io::Result<()>;
     /// Removes a file (no error if it is not there).
     fn remove_file(&mut self, path: &Path) -> io::Result<()>;
+    /// Whether a file exists at `path`.
+    fn exists(&mut self, path: &Path) -> io::Result<bool>;
     /// A commit passed `point`.
     fn reached(&mut self, point: Point) {
         let _ = point;
@@ -116,6 +118,14 @@ impl Store for FileStore {
         match std::fs::remove_file(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    fn exists(&mut self, path: &Path) -> io::Result<bool> {
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -312,6 +322,9 @@ pub(crate) mod mem {
         fn remove_file(&mut self, path: &Path) -> io::Result<()> {
             self.files.remove(path);
             Ok(())
+        }
+        fn exists(&mut self, path: &Path) -> io::Result<bool> {
+            Ok(self.files.contains_key(path))
         }
         fn reached(&mut self, point: Point) {
             if self.crash_at == Some(point) {
