@@ -201,3 +201,33 @@ fn in_the_foreground_it_traces_and_stays_and_runs_inside_statmon_run() {
     signal(run.id() as i32, libc::SIGTERM);
     assert_eq!(run.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_large_configuration_goes_through_in_several_messages() {
+    let t = Tree::new();
+    assert_eq!(t.vold(&[]), 2);
+    let db = |i: u32| format!("{}/big{i}", t.dir.path().display());
+    t.ok("voladm", &["init", &db(0), &db(1)]);
+    t.ok("voladm", &["enable"]);
+    let desc: String = (0..1500)
+        .map(|i| format!("vol volume{i:04} len=0 comment=\"number {i}\"\n"))
+        .collect();
+    assert!(desc.len() > 60 * 1024, "more than one message");
+    let (code, err) = with_stdin(&t, "volmake", &["-d", "-"], &desc);
+    assert_eq!(code, 0, "{err}");
+    let table = t.ok("volprint", &["-v"]);
+    assert_eq!(table.lines().count(), 1501, "a header and every volume");
+    let printed = t.ok("volprint", &["-m"]);
+    assert_eq!(
+        printed.matches("\nvol ").count() + usize::from(printed.starts_with("vol ")),
+        1500
+    );
+    // One transaction: a clash anywhere makes none of it.
+    let clash = format!("{desc}vol volume0000 len=0\n").replacen("volume", "other", 1400);
+    let (code, err) = with_stdin(&t, "volmake", &["-d", "-"], &clash);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !t.ok("volprint", &["-v"]).contains("other"),
+        "all or nothing"
+    );
+}

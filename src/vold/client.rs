@@ -7,8 +7,11 @@
 //! transaction id, so that a change is made once.
 
 use super::dbformat::Txid;
+use super::engine::MORE;
 use super::ops::Op;
+use super::record::{Config, Kind};
 use super::spec::hex;
+use super::text;
 use super::wire::{Message, Opcode, MAX_MESSAGE};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{self, Read};
@@ -44,8 +47,14 @@ impl Client {
     /// Sends one request and waits for its reply.
     pub fn call(&mut self, opcode: Opcode, body: &str) -> io::Result<Message> {
         self.seq = self.seq.wrapping_add(1);
-        let packet = Message::new(opcode, self.seq, body).encode();
-        self.send_raw(&packet)?;
+        let msg = Message::new(opcode, self.seq, body);
+        if !msg.fits() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a {}-byte request does not fit in one message", body.len()),
+            ));
+        }
+        self.send_raw(&msg.encode())?;
         self.recv()
     }
 
@@ -88,6 +97,49 @@ pub fn connect_enabled(request: &Path, who: &str) -> Result<Client, String> {
     }
 }
 
+/// Why [`get_config`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GetError {
+    /// vold does not answer.
+    Gone(String),
+    /// vold answered with an error, or with a description that does not
+    /// parse.
+    Failed(String),
+}
+
+/// The whole configuration, one record type per request (each answer
+/// must fit in one message).
+pub fn get_config(c: &mut Client) -> Result<Config, GetError> {
+    let mut all = String::new();
+    for k in [Kind::Subdisk, Kind::Plex, Kind::Volume] {
+        let mut ask = k.keyword().to_string();
+        loop {
+            let body = match c.call(Opcode::GET, &ask) {
+                Ok(m) if m.opcode == Opcode::OK => m.body,
+                Ok(m) => return Err(GetError::Failed(m.body)),
+                Err(e) => return Err(GetError::Gone(format!("vold does not answer: {e}"))),
+            };
+            all.push_str(&body);
+            let Some(part) = body.strip_suffix(MORE) else {
+                break;
+            };
+            let last = text::parse(part)
+                .ok()
+                .and_then(|r| r.last().map(|d| d.name.clone()));
+            match last {
+                Some(name) => ask = format!("{} after={name}", k.keyword()),
+                None => {
+                    return Err(GetError::Failed(
+                        "vold cut a listing short of any record".into(),
+                    ))
+                }
+            }
+        }
+    }
+    text::parse_config(&all)
+        .map_err(|e| GetError::Failed(format!("vold sent a bad description: {e}")))
+}
+
 /// How a transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -107,8 +159,12 @@ enum Stop {
 
 fn one_attempt(c: &mut Client, txid: &Txid, ops: &[Op]) -> Result<Outcome, Stop> {
     let id = hex(txid);
-    let call =
-        |c: &mut Client, op, body: &str| c.call(op, body).map_err(|e| Stop::Retry(e.to_string()));
+    let call = |c: &mut Client, op, body: &str| {
+        c.call(op, body).map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidInput => Stop::Fail(e.to_string()),
+            _ => Stop::Retry(e.to_string()),
+        })
+    };
     let gen = |m: &Message| m.body.trim().parse().unwrap_or(0);
     loop {
         let m = call(c, Opcode::BEGIN, &id)?;

@@ -162,8 +162,19 @@ impl<S: Store> Engine<S> {
         result
     }
 
-    fn try_enable(&mut self) -> Result<(), String> {
-        self.disable("enabling");
+    /// `-d`: reads the copies and loads the newest configuration (steps
+    /// 1 to 4, writing nothing) so that voladm sees them, and stays
+    /// disabled for `why`.
+    pub fn inspect(&mut self, why: &str) {
+        if let Err(e) = self.load() {
+            log::warn!("the databases could not be loaded: {e}");
+        }
+        self.disable(why);
+    }
+
+    /// Steps 1 to 4: the voldesc, the copies' states, and the newest
+    /// generation loaded (its header and payload returned). Writes nothing.
+    fn load(&mut self) -> Result<(Header, Vec<u8>), String> {
         let desc = self.load_desc()?;
         self.desc = Some(desc.clone());
         let kernel = self.read_kernel().map_err(|e| e.to_string())?;
@@ -194,6 +205,13 @@ impl<S: Store> Engine<S> {
                 CopyState::Stale
             };
         }
+        Ok((header, payload))
+    }
+
+    fn try_enable(&mut self) -> Result<(), String> {
+        self.disable("enabling");
+        let (header, payload) = self.load()?;
+        let gen = header.gen;
         for k in 0..self.copies.len() {
             let c = &self.copies[k];
             if c.state != CopyState::Stale {

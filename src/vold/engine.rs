@@ -21,6 +21,12 @@ use super::text;
 use super::wire::{Message, Opcode};
 use std::path::PathBuf;
 
+/// The last line of a listing cut short (a comment in the description
+/// format).
+pub const MORE: &str = "# more\n";
+/// Most bytes of records in one GET answer.
+const GET_LIMIT: usize = super::wire::MAX_MESSAGE - super::wire::HEADER - 1024;
+
 /// The revision of the "kernel" interface (the kernel copy's flags).
 pub const KERNEL_REV: u32 = 1;
 /// Sectors of the kernel's copy (two 2 MiB slots).
@@ -199,7 +205,20 @@ impl<S: Store> Engine<S> {
     }
 
     /// Answers one message from connection `conn` on `portal`.
+    /// An answer too long for one message becomes an error saying so.
     pub fn handle(&mut self, conn: u64, portal: Portal, msg: &Message) -> (Message, After) {
+        let (reply, after) = self.answer(conn, portal, msg);
+        if reply.fits() {
+            return (reply, after);
+        }
+        let why = format!(
+            "the answer ({} bytes) does not fit in one message; ask for one type or one record",
+            reply.body.len()
+        );
+        (Message::new(Opcode::ERROR, msg.seq, why), after)
+    }
+
+    fn answer(&mut self, conn: u64, portal: Portal, msg: &Message) -> (Message, After) {
         self.trace(
             1,
             &format!(
@@ -269,17 +288,24 @@ impl<S: Store> Engine<S> {
         )
     }
 
-    /// Records: all, all of a type, or one.
+    /// Records: all, all of a type, or one (`TYPE NAME`). A listing
+    /// stops before it would outgrow a message, ending with the line
+    /// [`MORE`]; the client asks again with `TYPE after=NAME` (the last
+    /// name it got).
     fn get(&self, body: &str) -> Result<String, String> {
         let mut w = body.split_whitespace();
         let kinds = match w.next() {
             None => vec![Kind::Subdisk, Kind::Plex, Kind::Volume],
             Some(k) => vec![Kind::from_keyword(k).ok_or(format!("unknown record type {k:?}"))?],
         };
-        if let Some(name) = w.next() {
-            return text::print_record(&self.config, kinds[0], name)
-                .ok_or(format!("{} {name} does not exist", kinds[0]));
-        }
+        let after = match w.next() {
+            Some(a) if a.starts_with("after=") => a.trim_start_matches("after=").to_string(),
+            Some(name) => {
+                return text::print_record(&self.config, kinds[0], name)
+                    .ok_or(format!("{} {name} does not exist", kinds[0]))
+            }
+            None => String::new(),
+        };
         let mut out = String::new();
         for k in kinds {
             let names: Vec<&String> = match k {
@@ -287,8 +313,13 @@ impl<S: Store> Engine<S> {
                 Kind::Plex => self.config.plex.keys().collect(),
                 Kind::Volume => self.config.vol.keys().collect(),
             };
-            for n in names {
-                out.extend(text::print_record(&self.config, k, n));
+            for n in names.into_iter().filter(|n| n.as_str() > after.as_str()) {
+                let rec = text::print_record(&self.config, k, n).unwrap_or_default();
+                if out.len() + rec.len() + MORE.len() > GET_LIMIT {
+                    out.push_str(MORE);
+                    return Ok(out);
+                }
+                out.push_str(&rec);
             }
         }
         Ok(out)

@@ -208,7 +208,7 @@ impl Module for VoldModule {
             cx.watch_signal(sig)?;
         }
         if self.settings.start_disabled {
-            self.engine.disable("started disabled (-d)");
+            self.engine.inspect("started disabled (-d)");
             log::info!("disabled (-d)");
         } else if self.engine.enable().is_ok() {
             self.nodes();

@@ -113,6 +113,16 @@ pub fn parse(text: &str) -> Result<Vec<Described>, String> {
     Ok(out)
 }
 
+/// One record as a description line (fields quoted as needed).
+pub fn describe(d: &Described) -> String {
+    let mut line = format!("{} {}", d.kind, quote(&d.name));
+    for (k, v) in &d.fields {
+        line.push_str(&format!(" {k}={}", quote(v)));
+    }
+    line.push('\n');
+    line
+}
+
 /// A length or offset: sectors, or with a suffix `s`, `b` (512-byte
 /// blocks), `k` (1024 bytes) or `m` (1 MiB); a byte count must be a
 /// whole number of sectors.

@@ -137,18 +137,15 @@ impl Message {
         })
     }
 
-    /// The packet; a body that would pass [`MAX_MESSAGE`] is cut at a
-    /// character boundary (callers keep answers below it).
+    /// Whether the message fits in [`MAX_MESSAGE`] (callers check before
+    /// sending: a longer packet is refused by the receiver).
+    pub fn fits(&self) -> bool {
+        HEADER + self.body.len() <= MAX_MESSAGE
+    }
+
+    /// The packet.
     pub fn encode(&self) -> Vec<u8> {
-        let mut body = self.body.as_str();
-        let room = MAX_MESSAGE - HEADER;
-        if body.len() > room {
-            let mut cut = room;
-            while !body.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            body = &body[..cut];
-        }
+        let body = self.body.as_str();
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&self.opcode.0.to_le_bytes());
@@ -181,8 +178,12 @@ mod tests {
             Message::decode(&[1, 0, 1, 0, 0, 0, 0, 0, 0xff]),
             Err(DecodeError::Utf8)
         );
-        let long = Message::new(Opcode::OK, 0, "é".repeat(MAX_MESSAGE)).encode();
-        assert!(long.len() <= MAX_MESSAGE);
-        assert!(Message::decode(&long).is_ok());
+        let long = Message::new(Opcode::OK, 0, "é".repeat(MAX_MESSAGE));
+        assert!(!long.fits());
+        assert_eq!(
+            Message::decode(&long.encode()),
+            Err(DecodeError::Long(HEADER + 2 * MAX_MESSAGE))
+        );
+        assert!(Message::new(Opcode::OK, 0, "x".repeat(MAX_MESSAGE - HEADER)).fits());
     }
 }

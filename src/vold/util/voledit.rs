@@ -12,12 +12,10 @@
 
 use super::{EXIT_FAILED, EXIT_NO_VOLD, EXIT_OK, EXIT_USAGE};
 use crate::daemon::root;
-use crate::vold::client::{connect_enabled, transact, Outcome};
+use crate::vold::client::{connect_enabled, get_config, transact, GetError, Outcome};
 use crate::vold::entry::REQUEST;
 use crate::vold::ops::Op;
 use crate::vold::record::{Config, Kind};
-use crate::vold::text;
-use crate::vold::wire::Opcode;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -36,13 +34,10 @@ fn usage(msg: &str) -> i32 {
 /// The configuration as vold has it now.
 fn current(request: &Path) -> Result<Config, (i32, String)> {
     let mut c = connect_enabled(request, "voledit").map_err(|e| (EXIT_NO_VOLD, e))?;
-    match c.call(Opcode::GET, "") {
-        Ok(m) if m.opcode == Opcode::OK => {
-            text::parse_config(&m.body).map_err(|e| (EXIT_FAILED, e))
-        }
-        Ok(m) => Err((EXIT_FAILED, m.body)),
-        Err(e) => Err((EXIT_NO_VOLD, format!("vold does not answer: {e}"))),
-    }
+    get_config(&mut c).map_err(|e| match e {
+        GetError::Gone(e) => (EXIT_NO_VOLD, e),
+        GetError::Failed(e) => (EXIT_FAILED, e),
+    })
 }
 
 /// The type of the record named `name`.

@@ -19,6 +19,29 @@ use crate::vold::text;
 use std::ffi::OsString;
 use std::io::Read;
 
+/// Bytes of description per `create` operation: a long description is
+/// sent as several operations of one transaction, each fitting in a
+/// message.
+const CHUNK: usize = 48 * 1024;
+
+/// The records as `create` operations of at most [`CHUNK`] bytes each
+/// (a record longer than that alone in its own).
+fn chunks(records: &[text::Described]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut chunk = String::new();
+    for d in records {
+        let line = text::describe(d);
+        if !chunk.is_empty() && chunk.len() + line.len() > CHUNK {
+            ops.push(Op::Create(std::mem::take(&mut chunk)));
+        }
+        chunk.push_str(&line);
+    }
+    if !chunk.is_empty() {
+        ops.push(Op::Create(chunk));
+    }
+    ops
+}
+
 const USAGE: &str = "\
 Usage: volmake [-p] -d description-file|-
        volmake [-p] sd|plex|vol name [field=value ...]";
@@ -81,7 +104,7 @@ pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
         eprintln!("volmake: {e}");
         return EXIT_NO_VOLD;
     }
-    match transact(&request, "volmake", &[Op::Create(desc)]) {
+    match transact(&request, "volmake", &chunks(&parsed)) {
         Ok(Outcome::Committed(g)) | Ok(Outcome::Already(g)) => {
             eprintln!("volmake: {} records made (generation {g})", parsed.len());
             EXIT_OK

@@ -10,11 +10,10 @@
 
 use super::{EXIT_FAILED, EXIT_NO_VOLD, EXIT_OK, EXIT_USAGE};
 use crate::daemon::root;
-use crate::vold::client::connect_enabled;
+use crate::vold::client::{connect_enabled, get_config, GetError};
 use crate::vold::entry::REQUEST;
 use crate::vold::record::{Config, Kind};
 use crate::vold::text;
-use crate::vold::wire::Opcode;
 use std::ffi::OsString;
 
 const USAGE: &str = "Usage: volprint [-m] [-v|-p|-s] [name ...]";
@@ -44,20 +43,14 @@ pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
             return EXIT_NO_VOLD;
         }
     };
-    let config = match c.call(Opcode::GET, "") {
-        Ok(m) if m.opcode == Opcode::OK => match text::parse_config(&m.body) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("volprint: vold sent a bad description: {e}");
-                return EXIT_FAILED;
-            }
-        },
-        Ok(m) => {
-            eprintln!("volprint: {}", m.body);
+    let config = match get_config(&mut c) {
+        Ok(c) => c,
+        Err(GetError::Failed(e)) => {
+            eprintln!("volprint: {e}");
             return EXIT_FAILED;
         }
-        Err(e) => {
-            eprintln!("volprint: vold does not answer: {e}");
+        Err(GetError::Gone(e)) => {
+            eprintln!("volprint: {e}");
             return EXIT_NO_VOLD;
         }
     };
