@@ -123,8 +123,11 @@ impl<S: Store> Engine<S> {
         let Some(k) = desc.copies.iter().position(|c| c == &spec) else {
             return Err(format!("{spec} is not a database copy"));
         };
-        let ok_after = self.ok_copies()
-            - usize::from(self.copies.get(k).is_some_and(|c| c.state == CopyState::Ok));
+        let ok_after = self
+            .copies
+            .iter()
+            .filter(|c| c.spec != spec && c.state == CopyState::Ok)
+            .count();
         if self.mode == Mode::Enabled && ok_after < 2 {
             return Err(format!(
                 "removing {spec} would leave {ok_after} error-free copies; vold needs two"
@@ -163,12 +166,9 @@ impl<S: Store> Engine<S> {
         };
         header.flags = 0;
         self.write_whole(&to, &header, &payload, true)?;
-        if let Some(k) = listed {
-            self.copies[k] = Copy {
-                spec: to.clone(),
-                state: CopyState::Unknown,
-                gen: Some(header.gen),
-            };
+        if let Some(c) = self.copies.iter_mut().find(|c| c.spec == to) {
+            c.state = CopyState::Unknown;
+            c.gen = Some(header.gen);
         }
         Ok(format!("copied generation {} to {to}\n", header.gen))
     }

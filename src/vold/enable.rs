@@ -176,9 +176,10 @@ impl<S: Store> Engine<S> {
     /// generation loaded (its header and payload returned). Writes nothing.
     fn load(&mut self) -> Result<(Header, Vec<u8>), String> {
         let desc = self.load_desc()?;
-        self.desc = Some(desc.clone());
         let kernel = self.read_kernel().map_err(|e| e.to_string())?;
+        // The voldesc and the copies' states change together.
         let found = self.read_copies(&desc, false);
+        self.desc = Some(desc.clone());
         let gen = verdict(&found, &desc.copies, kernel.as_ref(), &desc.configid)?;
         let Some(best) = found.iter().find(|f| f.header.gen == gen) else {
             return Err("no valid configuration copies".into());

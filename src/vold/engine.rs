@@ -430,3 +430,53 @@ pub(super) fn header(
         txids,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::mem::MemStore;
+    use super::super::testkit::*;
+    use super::super::wire::{Message, Opcode};
+    use super::{Portal, MORE};
+
+    #[test]
+    fn a_long_listing_comes_in_pages_and_each_fits_in_a_message() {
+        let mut e = super::Engine::new(MemStore::default(), paths());
+        let init = format!("configid={}\n/d/x,0,4096\n/d/y,0,4096", "cd".repeat(16));
+        assert_eq!(admin(&mut e, Opcode::INIT, &init).opcode, Opcode::OK);
+        assert_eq!(admin(&mut e, Opcode::ENABLE, "").opcode, Opcode::OK);
+        let desc: String = (0..2000).map(|i| format!("vol v{i:04} len=0\n")).collect();
+        ask(&mut e, Portal::Request, Opcode::BEGIN, T1);
+        let m = ask(
+            &mut e,
+            Portal::Request,
+            Opcode::OP,
+            &format!("create\n{desc}"),
+        )
+        .0;
+        assert_eq!(m.opcode, Opcode::OK);
+        assert_eq!(
+            ask(&mut e, Portal::Request, Opcode::COMMIT, T1).0.opcode,
+            Opcode::COMMITTED
+        );
+        let (mut seen, mut ask_for, mut pages) = (0, "vol".to_string(), 0);
+        loop {
+            let m = ask(&mut e, Portal::Request, Opcode::GET, &ask_for).0;
+            assert!(m.fits());
+            pages += 1;
+            seen += m.body.matches("vol v").count();
+            let Some(part) = m.body.strip_suffix(MORE) else {
+                break;
+            };
+            let last = part.lines().rfind(|l| l.starts_with("vol ")).unwrap();
+            ask_for = format!("vol after={}", &last[4..]);
+        }
+        assert_eq!(seen, 2000);
+        assert!(pages > 1);
+        let m = e.handle(
+            1,
+            Portal::Request,
+            &Message::new(Opcode::GET, 3, "vol v0001"),
+        );
+        assert!(m.0.body.starts_with("vol v0001\n"));
+    }
+}
