@@ -409,4 +409,46 @@ vol v1 len=64 plex=p1 mode=0640 comment=\"logs \\\"here\\\"\"
         assert_eq!(parse_sectors("1m").unwrap(), 2048);
         assert!(parse_sectors("99999999999999999999m").is_err());
     }
+
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[ -~\t]{0,12}").expect("regex")
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-z0-9][a-z0-9._-]{0,8}").expect("regex")
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_errs_without_panicking(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+            let _ = parse_config(&text);
+            let _ = crate::vold::ops::Op::parse(&text);
+        }
+
+        #[test]
+        fn printed_records_read_back_the_same(
+            names in proptest::collection::btree_set(name(), 1..6),
+            comment in value(), user in value(), len in 0u64..1 << 40, mode in 0u32..0o7777,
+        ) {
+            let mut c = Config::default();
+            for (i, n) in names.iter().enumerate() {
+                match i % 3 {
+                    0 => {
+                        c.sd.insert(n.clone(), Subdisk { path: format!("/dev/{n}"), len, comment: comment.clone(), ..Subdisk::default() });
+                    }
+                    1 => {
+                        c.plex.insert(n.clone(), Plex { state: "EMPTY".into(), comment: comment.clone(), ..Plex::default() });
+                    }
+                    _ => {
+                        c.vol.insert(n.clone(), Volume { len, mode, user: user.clone(), comment: comment.clone(), ..Volume::default() });
+                    }
+                }
+            }
+            let text = print_config(&c);
+            prop_assert_eq!(parse_config(&text).expect("reads back"), c);
+        }
+    }
 }
