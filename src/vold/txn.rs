@@ -254,4 +254,44 @@ mod tests {
         assert_eq!(m.opcode, Opcode::ABORTED);
         assert!(m.body.contains("length is zero"));
     }
+
+    #[test]
+    fn an_aborted_transaction_changes_nothing_and_frees_the_writer() {
+        let mut e = enabled();
+        make(&mut e, T1);
+        let t2 = "22222222222222222222222222222222";
+        assert_eq!(
+            ask(&mut e, Portal::Request, Opcode::BEGIN, t2).0.opcode,
+            Opcode::OK
+        );
+        let m = ask(
+            &mut e,
+            Portal::Request,
+            Opcode::OP,
+            "modify vol v1 mode=0644 comment=\"a b\"",
+        )
+        .0;
+        assert_eq!(m.opcode, Opcode::OK, "{m:?}");
+        assert_eq!(
+            ask(&mut e, Portal::Request, Opcode::ABORT, "").0.opcode,
+            Opcode::OK
+        );
+        assert_eq!(
+            ask(&mut e, Portal::Request, Opcode::COMMIT, t2).0.opcode,
+            Opcode::ERROR
+        );
+        assert_eq!(e.config().vol["v1"].mode, 0o600);
+        assert_eq!(e.gen(), 2);
+        let other = e.handle(2, Portal::Request, &Message::new(Opcode::BEGIN, 1, t2));
+        assert_eq!(other.0.opcode, Opcode::OK, "the writer's place is free");
+        let m = e.handle(
+            2,
+            Portal::Request,
+            &Message::new(Opcode::OP, 2, "modify vol v1 comment=\"a b\""),
+        );
+        assert_eq!(m.0.opcode, Opcode::OK);
+        let m = e.handle(2, Portal::Request, &Message::new(Opcode::COMMIT, 3, t2));
+        assert_eq!((m.0.opcode, m.0.body.as_str()), (Opcode::COMMITTED, "3"));
+        assert_eq!(e.config().vol["v1"].comment, "a b");
+    }
 }
