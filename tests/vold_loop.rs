@@ -72,6 +72,19 @@ fn a_volume_is_a_loop_device_over_its_subdisk() {
     b.seek(SeekFrom::Start(64 * 512 + 512)).unwrap();
     b.read_exact(&mut back).unwrap();
     assert_eq!(back, data, "the bytes landed in the subdisk");
+    // Killed and started again, vold finds the device it made and keeps it.
+    t.kill();
+    assert_eq!(t.vold(&["-b", "loop"]), 0);
+    assert_eq!(
+        std::fs::read_link(&node).unwrap(),
+        device,
+        "rebuilt on enable, same device"
+    );
+    t.ok("volmake", &["vol", "nodata", "len=0"]);
+    assert!(
+        !t.path("dev/vol/nodata").exists(),
+        "no plex: no device, no node"
+    );
     // Removing the volume detaches the device.
     t.ok("voledit", &["rm", "-r", "v1"]);
     assert!(!node.exists() && std::fs::symlink_metadata(&node).is_err());

@@ -84,6 +84,10 @@ impl Backend {
         for ((d, name), (vol, text)) in &wanted {
             let path = dev.join(d).join(name);
             let v = &c.vol[vol];
+            if *self == Backend::Loop && v.plex.is_empty() {
+                // No data, no device: the volume has no nodes.
+                continue;
+            }
             let made = match self {
                 Backend::Nodes => nodes_make(&path, text),
                 Backend::Loop => self.loop_make(dev, &path, c, vol, v),
@@ -241,6 +245,10 @@ fn attach_loop(file: &Path, offset: u64, len: u64) -> Result<PathBuf, String> {
 
 fn detach_loop(dev: &Path) -> Result<(), String> {
     log::info!("loop: detaching {}", dev.display());
+    // The device goes back to the pool as udev makes it: root:disk 0660.
+    let disk = lookup_id("/etc/group", "disk").unwrap_or(0);
+    let _ = std::os::unix::fs::chown(dev, Some(0), Some(disk));
+    let _ = std::fs::set_permissions(dev, std::fs::Permissions::from_mode(0o660));
     run(Command::new("losetup").arg("-d").arg(dev)).map(|_| ())
 }
 

@@ -183,13 +183,23 @@ fn parse(prog: &str, argv: &[OsString]) -> Result<Options, i32> {
         reset,
         debug,
         settings: Settings {
-            request: last("R").map_or_else(|| root::path(REQUEST), PathBuf::from),
-            diag: last("D").map_or_else(|| root::path(DIAG), PathBuf::from),
+            request: last("R").map_or_else(|| root::path(REQUEST), absolute),
+            diag: last("D").map_or_else(|| root::path(DIAG), absolute),
             dev: root::path("/dev"),
             backend,
             start_disabled: m.opt_present("d"),
         },
     })
+}
+
+/// `path` from the current directory (the background vold works from
+/// `/`).
+fn absolute(path: String) -> PathBuf {
+    let path = PathBuf::from(path);
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(path),
+        _ => path,
+    }
 }
 
 /// The background child's end of the status pipe.
