@@ -105,7 +105,10 @@ fn database_copies_live_in_regions_of_a_block_device() {
     if !require(&[
         Need::Root,
         Need::Tool("losetup"),
-        Need::Kernel { feature: "loop devices (/dev/loop-control)", present: loop_control },
+        Need::Kernel {
+            feature: "loop devices (/dev/loop-control)",
+            present: loop_control,
+        },
     ]) {
         return;
     }
@@ -117,7 +120,11 @@ fn database_copies_live_in_regions_of_a_block_device() {
         .arg(&image)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(t.vold(&[]), 2);
     let (a, b) = (format!("{dev},16,256"), format!("{dev},512k,256"));
@@ -129,11 +136,17 @@ fn database_copies_live_in_regions_of_a_block_device() {
     // The copies sit at their offsets on the device (and so in the image).
     let bytes = std::fs::read(&image).unwrap();
     assert_eq!(&bytes[16 * 512..16 * 512 + 8], b"VOLDDB01");
-    assert_eq!(&bytes[512 * 1024 + 512..512 * 1024 + 520], b"VOLDDB01", "generation 2's header");
+    assert_eq!(
+        &bytes[512 * 1024 + 512..512 * 1024 + 520],
+        b"VOLDDB01",
+        "generation 2's header"
+    );
     t.kill();
     assert_eq!(t.vold(&[]), 0, "enabled again from the device");
     assert!(t.ok("volprint", &["-v"]).contains("onblock"));
     t.ok("voladm", &["halt"]);
     assert!(support::wait_until(10, || t.pid().is_none()));
-    let _ = std::process::Command::new("losetup").args(["-d", &dev]).status();
+    let _ = std::process::Command::new("losetup")
+        .args(["-d", &dev])
+        .status();
 }

@@ -326,4 +326,30 @@ mod tests {
             Opcode::ERROR
         );
     }
+
+    #[test]
+    fn cp_copies_the_kernel_or_a_copy_but_not_onto_one_in_use() {
+        let mut e = enabled();
+        make(&mut e, T1);
+        let m = admin(&mut e, Opcode::DB_CP, &format!("kernel\n{A}"));
+        assert!(m.body.contains("in use"), "{m:?}");
+        let m = admin(&mut e, Opcode::DB_CP, "kernel\n/d/backup,0,64");
+        assert_eq!(
+            (m.opcode, m.body.as_str()),
+            (Opcode::OK, "copied generation 2 to /d/backup,0,64\n")
+        );
+        let m = admin(&mut e, Opcode::DB_CP, "/d/backup,0,64\n/d/again,0,64");
+        assert_eq!(m.opcode, Opcode::OK, "{m:?}");
+        let m = admin(&mut e, Opcode::DB_CP, "/d/none,0,64\n/d/x,0,64");
+        assert_eq!(m.opcode, Opcode::ERROR);
+        // A disabled vold may overwrite a listed copy; the next enable reads it.
+        admin(&mut e, Opcode::DISABLE, "");
+        assert_eq!(
+            admin(&mut e, Opcode::DB_CP, &format!("/d/again,0,64\n{C}")).opcode,
+            Opcode::OK
+        );
+        assert_eq!(admin(&mut e, Opcode::ENABLE, "").opcode, Opcode::OK);
+        assert!(e.copies().iter().all(|c| c.gen == Some(2)));
+        assert_eq!(admin(&mut e, Opcode::CHECK, "").opcode, Opcode::OK);
+    }
 }
