@@ -128,6 +128,12 @@ const OPTIONS: &[Opt] = &[
         help: "device nodes: nodes (default) or loop",
     },
     Opt {
+        short: "V",
+        long: "version",
+        arg: Arg::None,
+        help: "print the version",
+    },
+    Opt {
         short: "h",
         long: "help",
         arg: Arg::None,
@@ -153,6 +159,10 @@ fn parse(prog: &str, argv: &[OsString]) -> Result<Options, i32> {
         code::USAGE
     };
     let m = args::parse(prog, OPTIONS, argv).map_err(|e| bad(e.0))?;
+    if m.opt_present("V") {
+        println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
+        return Err(code::OK);
+    }
     if m.opt_present("h") {
         print!("{}", args::usage(prog, SYNOPSIS, OPTIONS));
         return Err(code::OK);

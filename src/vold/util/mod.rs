@@ -14,6 +14,16 @@ pub mod voledit;
 pub mod volmake;
 pub mod volprint;
 
+/// Whether `args` is just `-V` or `--version`; then the version is
+/// printed (the caller exits 0).
+pub fn version(prog: &str, args: &[std::ffi::OsString]) -> bool {
+    let asked = matches!(args, [a] if a == "-V" || a == "--version");
+    if asked {
+        println!("{prog} (statmon) version {}", env!("CARGO_PKG_VERSION"));
+    }
+    asked
+}
+
 /// Success.
 pub const EXIT_OK: i32 = 0;
 /// Bad usage.

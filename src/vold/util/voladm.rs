@@ -43,7 +43,10 @@ fn spec(s: &str) -> Result<String, String> {
 }
 
 /// Entry point for `voladm`.
-pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
+pub fn main(prog: &'static str, argv: Vec<OsString>) -> i32 {
+    if super::version(prog, &argv) {
+        return EXIT_OK;
+    }
     let mut args: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

@@ -48,7 +48,10 @@ fn kind_of(c: &Config, name: &str) -> Option<Kind> {
 }
 
 /// Entry point for `voledit`.
-pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
+pub fn main(prog: &'static str, argv: Vec<OsString>) -> i32 {
+    if super::version(prog, &argv) {
+        return EXIT_OK;
+    }
     let args: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

@@ -53,7 +53,10 @@ fn usage(msg: &str) -> i32 {
 }
 
 /// Entry point for `volmake`.
-pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
+pub fn main(prog: &'static str, argv: Vec<OsString>) -> i32 {
+    if super::version(prog, &argv) {
+        return EXIT_OK;
+    }
     let mut args: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

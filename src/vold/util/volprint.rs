@@ -19,7 +19,10 @@ use std::ffi::OsString;
 const USAGE: &str = "Usage: volprint [-m] [-v|-p|-s] [name ...]";
 
 /// Entry point for `volprint`.
-pub fn main(_prog: &'static str, argv: Vec<OsString>) -> i32 {
+pub fn main(prog: &'static str, argv: Vec<OsString>) -> i32 {
+    if super::version(prog, &argv) {
+        return EXIT_OK;
+    }
     let mut desc = false;
     let mut kind = None;
     let mut names = Vec::new();
