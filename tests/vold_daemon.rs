@@ -240,6 +240,29 @@ fn killed_inside_a_commit_every_copy_holds_the_old_or_the_new_and_the_retry_appl
 }
 
 #[test]
+fn an_idle_transaction_is_aborted_and_frees_the_writers_place() {
+    use statmon::vold::client::Client;
+    let t = Tree::new();
+    assert_eq!(t.vold_env(&[], &[("STATMON_VOLD_TX_IDLE", "1")]), 2);
+    t.init_enabled(2);
+    let request = t.path("usr/lib/VxVM/voldrequest");
+    let (mut a, mut b) = (
+        Client::connect(&request).unwrap(),
+        Client::connect(&request).unwrap(),
+    );
+    let (ta, tb) = ("aa".repeat(16), "bb".repeat(16));
+    assert_eq!(a.call(Opcode::BEGIN, &ta).unwrap().opcode, Opcode::OK);
+    assert_eq!(b.call(Opcode::BEGIN, &tb).unwrap().opcode, Opcode::BUSY);
+    assert!(
+        wait_until(10, || b.call(Opcode::BEGIN, &tb).unwrap().opcode
+            == Opcode::OK),
+        "the idle transaction was never aborted"
+    );
+    let m = a.call(Opcode::COMMIT, &ta).unwrap();
+    assert_eq!(m.opcode, Opcode::ERROR, "{m:?}");
+}
+
+#[test]
 fn malformed_messages_get_errors_and_vold_keeps_serving() {
     use statmon::vold::client::Client;
     let t = Tree::new();

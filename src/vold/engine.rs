@@ -190,6 +190,11 @@ impl<S: Store> Engine<S> {
         self.mode = Mode::Disabled(why.to_string());
     }
 
+    /// The connection holding the open transaction, if one is open.
+    pub fn writer(&self) -> Option<u64> {
+        self.tx.as_ref().map(|t| t.conn)
+    }
+
     /// A connection went away: its transaction is dropped.
     pub fn closed(&mut self, conn: u64) {
         if self.tx.as_ref().is_some_and(|t| t.conn == conn) {

@@ -20,7 +20,7 @@
 
 use super::backend::{self, Backend};
 use super::engine::{Engine, KernelError, Mode, Paths};
-use super::module::{Settings, VoldModule};
+use super::module::{Settings, VoldModule, TX_IDLE};
 use super::store::FileStore;
 use crate::daemon::args::{self, Arg, Opt};
 use crate::daemon::host::{Hosting, Opened, Plan};
@@ -48,6 +48,8 @@ pub const KERNEL_DB: &str = "kernel.db";
 pub const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Overrides [`KILL_WAIT`] (seconds), for tests.
 pub const KILL_WAIT_ENV: &str = "STATMON_VOLD_KILL_WAIT";
+/// Overrides [`TX_IDLE`] (seconds), for tests.
+pub const TX_IDLE_ENV: &str = "STATMON_VOLD_TX_IDLE";
 /// The test hook naming a crash point (`start`, `payload:K`,
 /// `header:K`, `kernel`) where vold kills itself.
 pub const CRASH_ENV: &str = "STATMON_VOLD_CRASH_AT";
@@ -198,6 +200,10 @@ fn parse(prog: &str, argv: &[OsString]) -> Result<Options, i32> {
             dev: root::path("/dev"),
             backend,
             start_disabled: m.opt_present("d"),
+            tx_idle: std::env::var(TX_IDLE_ENV)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map_or(TX_IDLE, Duration::from_secs),
         },
     })
 }

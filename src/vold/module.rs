@@ -12,6 +12,9 @@
 //!   connection stays.
 //! - After a commit or an enable the backend brings the device nodes in
 //!   line (synchronously: node files and `losetup` are quick).
+//! - One transaction is open at a time; one that sees no message for
+//!   [`TX_IDLE`] (60 s) is aborted, so a stuck client cannot hold the
+//!   writer's place (a timer, re-armed at each message).
 //! - SIGTERM and SIGINT stop vold (exit 0); so does voladm's `halt`. A
 //!   failure of the event loop after start-up is exit 9 ([`super::entry`]).
 
@@ -19,11 +22,12 @@ use super::backend::Backend;
 use super::engine::{After, Engine, Mode, Portal};
 use super::store::FileStore;
 use super::wire::{Message, Opcode};
-use crate::reactor::{Context, Event, Module, SourceId, UnixKind};
+use crate::reactor::{Context, Event, Module, SourceId, TimerId, UnixKind};
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the module needs besides the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +42,13 @@ pub struct Settings {
     pub backend: Backend,
     /// Start disabled (`-d`).
     pub start_disabled: bool,
+    /// How long a transaction may sit without a message before it is
+    /// aborted (its writer's place freed).
+    pub tx_idle: Duration,
 }
+
+/// The default [`Settings::tx_idle`].
+pub const TX_IDLE: Duration = Duration::from_secs(60);
 
 /// Tells whoever waits for vold to reach a mode (the parent of a
 /// background vold) which one it reached.
@@ -56,6 +66,8 @@ pub struct VoldModule {
     next_conn: u64,
     group: Option<u32>,
     report: Option<ModeReport>,
+    /// The idle timer of the open transaction, and its connection.
+    tx_timer: Option<(TimerId, u64)>,
 }
 
 impl VoldModule {
@@ -74,6 +86,7 @@ impl VoldModule {
             next_conn: 0,
             group: None,
             report,
+            tx_timer: None,
         }
     }
 
@@ -187,6 +200,41 @@ impl VoldModule {
     }
 }
 
+impl VoldModule {
+    /// After a message from connection `from` (or a close): arms the idle
+    /// timer of a new transaction, re-arms it when its writer spoke, drops
+    /// it when no transaction is open. Others' messages leave it be.
+    fn follow_writer(&mut self, cx: &mut Context<'_>, from: Option<u64>) {
+        let writer = self.engine.writer();
+        let timed = self.tx_timer.map(|(_, w)| w);
+        if writer.is_some() && writer == timed && writer != from {
+            return;
+        }
+        if let Some((t, _)) = self.tx_timer.take() {
+            cx.cancel_timer(t);
+        }
+        if let Some(w) = writer {
+            let t = cx.set_timer(cx.now() + self.settings.tx_idle);
+            self.tx_timer = Some((t, w));
+        }
+    }
+
+    fn tx_idle(&mut self, timer: TimerId) {
+        let Some((t, w)) = self.tx_timer else { return };
+        if t != timer {
+            return;
+        }
+        self.tx_timer = None;
+        if self.engine.writer() == Some(w) {
+            log::warn!(
+                "the transaction of connection {w} sat idle for {} s: aborted",
+                self.settings.tx_idle.as_secs()
+            );
+            self.engine.closed(w);
+        }
+    }
+}
+
 impl Module for VoldModule {
     fn name(&self) -> &str {
         "vold"
@@ -222,12 +270,18 @@ impl Module for VoldModule {
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Event<'_>) {
         match ev {
             Event::Accepted { listener, conn, .. } => self.accepted(cx, listener, conn),
-            Event::Packet { conn, data } => self.packet(cx, conn, data),
+            Event::Packet { conn, data } => {
+                let from = self.conns.get(&conn).map(|(id, _)| *id);
+                self.packet(cx, conn, data);
+                self.follow_writer(cx, from);
+            }
             Event::Closed { conn, .. } => {
                 if let Some((id, _)) = self.conns.remove(&conn) {
                     self.engine.closed(id);
                 }
+                self.follow_writer(cx, None);
             }
+            Event::Timer(t) => self.tx_idle(t),
             Event::Signal(sig) => {
                 log::info!("caught signal {sig}, exiting");
                 cx.exit(0);
