@@ -10,7 +10,10 @@
 //!   three nodes are symbolic links to it (whose owner, group and mode
 //!   are set); data written through `/dev/vol/NAME` lands in the
 //!   subdisk. Volumes of any other shape are refused at commit
-//!   ([`Backend::rules`]).
+//!   ([`Backend::rules`]);
+//! - **dm**: device-mapper linear devices ([`super::dm`]): a volume's
+//!   one plex, its subdisks end to end on block devices; the nodes link
+//!   to `/dev/mapper/vold-NAME`.
 //!
 //! [`Backend::apply`] diffs the wanted nodes against the directories and
 //! fixes the difference (removing extras, creating missing, fixing
@@ -33,6 +36,8 @@ pub enum Backend {
     Nodes,
     /// Loop devices.
     Loop,
+    /// Device-mapper linear devices.
+    Dm,
 }
 
 impl Backend {
@@ -41,6 +46,7 @@ impl Backend {
         match name {
             "nodes" => Some(Backend::Nodes),
             "loop" => Some(Backend::Loop),
+            "dm" => Some(Backend::Dm),
             _ => None,
         }
     }
@@ -49,6 +55,7 @@ impl Backend {
     pub fn rules(&self, c: &Config) -> Vec<String> {
         match self {
             Backend::Nodes => Vec::new(),
+            Backend::Dm => super::dm::rules(c),
             Backend::Loop => c
                 .vol
                 .iter()
@@ -67,6 +74,9 @@ impl Backend {
                 errs.push(format!("{}: {e}", dev.join(d).display()));
             }
         }
+        if *self == Backend::Dm {
+            errs.extend(super::dm::sync(c));
+        }
         let wanted = wanted(c);
         for d in DIRS {
             let Ok(entries) = std::fs::read_dir(dev.join(d)) else {
@@ -84,13 +94,14 @@ impl Backend {
         for ((d, name), (vol, text)) in &wanted {
             let path = dev.join(d).join(name);
             let v = &c.vol[vol];
-            if *self == Backend::Loop && v.plex.is_empty() {
+            if *self != Backend::Nodes && v.plex.is_empty() {
                 // No data, no device: the volume has no nodes.
                 continue;
             }
             let made = match self {
                 Backend::Nodes => nodes_make(&path, text),
                 Backend::Loop => self.loop_make(dev, &path, c, vol, v),
+                Backend::Dm => dm_link(&path, vol),
             };
             if let Err(e) = made.and_then(|target| {
                 set_owner(&target, v).map_err(|e| format!("{}: {e}", target.display()))
@@ -144,6 +155,19 @@ impl Backend {
         }
         Ok(device)
     }
+}
+
+/// A node linking to the dm device of volume `vol` (made by
+/// [`super::dm::sync`]).
+fn dm_link(path: &Path, vol: &str) -> Result<PathBuf, String> {
+    let device = super::dm::device(vol);
+    if !device.exists() {
+        return Err(format!("{} is missing", device.display()));
+    }
+    if std::fs::read_link(path).ok().as_deref() != Some(device.as_path()) {
+        replace_link(path, &device)?;
+    }
+    Ok(device)
 }
 
 /// Every node wanted: (directory, name) → (its volume, its descriptor).

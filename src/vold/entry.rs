@@ -127,7 +127,7 @@ const OPTIONS: &[Opt] = &[
         short: "b",
         long: "",
         arg: Arg::Required("backend"),
-        help: "device nodes: nodes (default) or loop",
+        help: "device nodes: nodes (default), loop or dm",
     },
     Opt {
         short: "V",
@@ -186,7 +186,7 @@ fn parse(prog: &str, argv: &[OsString]) -> Result<Options, i32> {
     let backend = match last("b") {
         None => Backend::Nodes,
         Some(b) => Backend::from_name(&b)
-            .ok_or_else(|| bad(format!("{prog}: -b takes nodes or loop, not '{b}'")))?,
+            .ok_or_else(|| bad(format!("{prog}: -b takes nodes, loop or dm, not '{b}'")))?,
     };
     Ok(Options {
         disabled: m.opt_present("d"),

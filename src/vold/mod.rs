@@ -14,7 +14,8 @@
 //!   administration (voladm's requests);
 //! - [`wire`]: the request/diag protocol;
 //! - [`backend`]: the device nodes (`/dev/vol`, `/dev/rvol`,
-//!   `/dev/plex`) as plain nodes or loop devices; [`module`]: vold on the
+//!   `/dev/plex`) as plain nodes, loop devices or ([`dm`])
+//!   device-mapper linear devices; [`module`]: vold on the
 //!   reactor; [`entry`]: the `vold` program (options, exit codes 0–9);
 //! - [`client`]: the utilities' connection to vold; [`util`]: voladm,
 //!   volmake, voledit and volprint.
@@ -23,6 +24,7 @@ pub mod admin;
 pub mod backend;
 pub mod client;
 pub mod dbformat;
+pub mod dm;
 pub mod enable;
 pub mod engine;
 pub mod entry;
