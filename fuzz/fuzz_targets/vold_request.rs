@@ -16,7 +16,13 @@ use std::sync::{Mutex, OnceLock};
 fn engine() -> &'static Mutex<Engine<FileStore>> {
     static ENGINE: OnceLock<Mutex<Engine<FileStore>>> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vold-fuzz-{}", std::process::id()));
+        // On a tmpfs when there is one: every commit syncs.
+        let tmp = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tmp.join(format!("vold-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary directory");
         let paths = Paths { voldesc: dir.join("voldesc"), kernel: dir.join("kernel.db") };
         let mut e = Engine::new(FileStore::default(), paths);
