@@ -1,5 +1,5 @@
 //! vold: the volume configuration daemon of vold(1M) (VERITAS Volume
-//! Manager 1.x), with its utilities voladm, volmake and volprint.
+//! Manager 1.x), with its utilities voladm, volmake, voledit and volprint.
 //!
 //! - [`record`]: volumes, plexes and subdisks, and the rules a
 //!   configuration keeps; [`text`]: the volmake(4) description format;
