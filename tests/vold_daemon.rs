@@ -209,6 +209,7 @@ fn killed_inside_a_commit_every_copy_holds_the_old_or_the_new_and_the_retry_appl
         assert_eq!(t.vold_env(&[], &[("STATMON_VOLD_CRASH_AT", point)]), 0);
         let mut mk = t.command("volmake", &["vol", "v1", "len=0", "comment=once"]);
         mk.env("STATMON_VOL_RETRY_LIMIT", "30")
+            .env("STATMON_VOL_RETRY_MS", "100")
             .stderr(Stdio::piped());
         let mut volmake = mk.spawn().unwrap();
         assert!(

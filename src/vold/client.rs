@@ -26,6 +26,8 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 pub const RETRY_LIMIT: Duration = Duration::from_secs(600);
 /// Overrides [`RETRY_LIMIT`] (seconds), for tests.
 pub const RETRY_LIMIT_ENV: &str = "STATMON_VOL_RETRY_LIMIT";
+/// Overrides [`RETRY_INTERVAL`] (milliseconds), for tests.
+pub const RETRY_INTERVAL_ENV: &str = "STATMON_VOL_RETRY_MS";
 
 /// One connection to a rendezvous point.
 #[derive(Debug)]
@@ -209,6 +211,10 @@ pub fn transact(request: &Path, who: &str, ops: &[Op]) -> Result<Outcome, String
         .ok()
         .and_then(|s| s.parse().ok())
         .map_or(RETRY_LIMIT, Duration::from_secs);
+    let interval = std::env::var(RETRY_INTERVAL_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(RETRY_INTERVAL, Duration::from_millis);
     let deadline = Instant::now() + limit;
     loop {
         let why = match conn.as_mut().map(|c| one_attempt(c, &txid, ops)) {
@@ -221,7 +227,7 @@ pub fn transact(request: &Path, who: &str, ops: &[Op]) -> Result<Outcome, String
             return Err(format!("gave up after {} s: {why}", limit.as_secs()));
         }
         eprintln!("{who}: {why}; retrying");
-        std::thread::sleep(RETRY_INTERVAL);
+        std::thread::sleep(interval);
         conn = connect_enabled(request, who).ok();
     }
 }
