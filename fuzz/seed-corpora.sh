@@ -41,3 +41,19 @@ printf '\x03\x00\x00\x00\x06\x01\x3c\x00\x00\x17\x8f\x00\x00\x00\x02\x01\x3d' > 
 printf '\x40\x00\x00\x00\x19\x01\x36\x00\x01b\x00\x00\x00\x00\x00\x00\x00\x14\x00\x00\x00\x05\x00\x01\x00\x01d\x01\x01\x00' > corpus/ltid_wire/host_info
 printf '\x40\x00\x00\x00\x06\x01\x4a\x02\x00\x01d' > corpus/ltid_wire/operate_down
 echo "seeded: $(ls corpus/ltid_wire | wc -l) ltid_wire inputs"
+# vold: one packet a seed (u16 LE length, then the message), first byte 0xff
+# (diagnostic rendezvous) or 0x00 (request).
+mkdir -p corpus/vold_request
+byte() { printf "\\x$(printf %02x "$1")"; }
+vold_seed() { # PORTALS OPCODE NAME BODY
+    local len=$((8 + ${#4}))
+    { byte "$1"; byte $((len & 255)); byte $((len >> 8))
+      byte 1; byte 0; byte "$2"; byte 0; byte 7; byte 0; byte 0; byte 0
+      printf '%s' "$4"; } > "corpus/vold_request/$3"
+}
+vold_seed 255 1 hello voladm
+vold_seed 255 20 db_list ''
+vold_seed 0 2 get 'vol'
+vold_seed 0 3 begin 0123456789abcdef0123456789abcdef
+vold_seed 0 4 op "$(printf 'create\nvol v1 len=8\n')"
+echo "seeded: $(ls corpus/vold_request | wc -l) vold inputs"

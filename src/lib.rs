@@ -14,6 +14,7 @@
 //! - [`mdmpd`]: the md multipath path monitor.
 //! - [`ltid`]: ltid, vmd and rdevmi: shared tape-drive status between media servers.
 //! - [`sihmon`]: the SAF port monitor of SIH links, and sihadm.
+//! - [`vold`]: the volume configuration daemon and its utilities.
 //! - [`multicall`]: the front door choosing a daemon by name.
 
 pub mod daemon;
@@ -29,4 +30,5 @@ pub mod service;
 pub mod sihmon;
 pub mod statd;
 pub mod sys;
+pub mod vold;
 pub mod xdr;

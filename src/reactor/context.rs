@@ -218,6 +218,15 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The primary gid of the process at the other end of a Unix-domain
+    /// connection.
+    pub fn peer_gid(&mut self, conn: SourceId) -> Option<u32> {
+        match self.core.owned(self.module, conn).ok()? {
+            Source::Conn(c) => c.peer_gid(),
+            _ => None,
+        }
+    }
+
     /// The local address of a UDP socket, TCP listener or connection.
     pub fn local_addr(&mut self, id: SourceId) -> Option<SocketAddr> {
         match self.core.owned(self.module, id).ok()? {

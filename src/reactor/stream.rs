@@ -169,6 +169,13 @@ impl Conn {
             .map(|c| c.uid.as_raw())
     }
 
+    /// The peer's primary gid on a Unix-domain connection (SO_PEERCRED).
+    pub(crate) fn peer_gid(&self) -> Option<u32> {
+        rustix::net::sockopt::socket_peercred(&self.sock)
+            .ok()
+            .map(|c| c.gid.as_raw())
+    }
+
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         self.sock.peer_addr().ok()?.as_socket()
     }

@@ -1,0 +1,68 @@
+//! vold's request path: arbitrary packets (each a u16 little-endian length
+//! and that many bytes; the first input byte's bits choose the request or
+//! the diagnostic rendezvous point for each packet) decoded and handed to
+//! one engine over database copies in a temporary directory, enabled
+//! once. Never panics; every reply encodes to a message that decodes
+//! again, carries the request's sequence number, and a malformed packet
+//! gets an ERROR reply.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use statmon::vold::engine::{Engine, Paths, Portal};
+use statmon::vold::store::FileStore;
+use statmon::vold::wire::{Message, Opcode};
+use std::sync::{Mutex, OnceLock};
+
+fn engine() -> &'static Mutex<Engine<FileStore>> {
+    static ENGINE: OnceLock<Mutex<Engine<FileStore>>> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        // On a tmpfs when there is one: every commit syncs.
+        let tmp = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = tmp.join(format!("vold-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let paths = Paths { voldesc: dir.join("voldesc"), kernel: dir.join("kernel.db") };
+        let mut e = Engine::new(FileStore::default(), paths);
+        let init = format!(
+            "configid={}\n{d}/db0,0,256\n{d}/db1,0,256",
+            "5a".repeat(16),
+            d = dir.display()
+        );
+        let (m, _) = e.handle(0, Portal::Diag, &Message::new(Opcode::INIT, 1, init));
+        assert_eq!(m.opcode, Opcode::OK, "{}", m.body);
+        let _ = e.enable();
+        Mutex::new(e)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&portals, mut rest)) = data.split_first() else { return };
+    let mut e = engine().lock().unwrap_or_else(|p| p.into_inner());
+    let mut i = 0u32;
+    while rest.len() >= 2 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+        let (packet, tail) = rest[2..].split_at(len);
+        rest = tail;
+        let portal = if portals >> (i % 8) & 1 == 1 { Portal::Diag } else { Portal::Request };
+        i += 1;
+        let reply = match Message::decode(packet) {
+            Ok(msg) => {
+                if msg.opcode == Opcode::HALT || msg.opcode == Opcode::INIT {
+                    continue;
+                }
+                let (reply, _) = e.handle(u64::from(i % 3), portal, &msg);
+                assert_eq!(reply.seq, msg.seq);
+                reply
+            }
+            Err(_) => continue,
+        };
+        let back = Message::decode(&reply.encode()).expect("a reply decodes");
+        assert_eq!(back.opcode, reply.opcode);
+    }
+    e.closed(0);
+    e.closed(1);
+    e.closed(2);
+});
