@@ -4,17 +4,15 @@
 //! in the nfs-utils layout and answers them only after it:
 //!
 //! - SM_MON: the record line (`format_line`) written into a spare file (a
-//!   file an earlier SM_UNMON left, already cut to length 0, else a new
-//!   `.tmp-N`) and renamed to `sm/<mon_name>`;
-//! - SM_UNMON: `sm/<mon_name>` renamed to a spare and cut to length 0 (at
-//!   most 256 kept, past that unlinked);
-//! - one `syncfs` for the whole group (the data, then one journal commit
-//!   with every rename). A group that rewrites a record in place (the same
-//!   name monitored twice) syncs the files before renaming and `sm/` after.
+//!   file an earlier SM_UNMON left, else a new `.tmp-N`), one `syncfs` for
+//!   all of them, each renamed to `sm/<mon_name>`;
+//! - SM_UNMON: `sm/<mon_name>` renamed to a spare (at most 256 kept, past
+//!   that unlinked);
+//! - one `fsync` of `sm/` for the whole group.
 //!
-//! That is statmon's protocol (`src/statd/store/nfsutils/batch.rs`: one
-//! commit when no file replaces one in place, spare files reused) minus
-//! everything else: no RPC library, no monitor list, no store thread. Every call gets the floor's canned reply
+//! That is statmon's protocol (write temp, fsync, rename, fsync directory;
+//! spare files reused) minus everything else: no RPC library, no monitor
+//! list, no store thread. Every call gets the floor's canned reply
 //! ([`Canned`]); other procedures touch no file. A load against it measures what this disk
 //! allows for durable SM_MON+SM_UNMON at a given concurrency.
 //!
@@ -132,7 +130,6 @@ impl Records {
         let mut replies = Vec::with_capacity(calls.len());
         let mut writes: Vec<(File, PathBuf, PathBuf)> = Vec::new();
         let mut removes = Vec::new();
-        let mut replacing = false;
         for call in calls {
             let mut reply = Vec::new();
             let answered = self.canned.answer(call, &mut reply);
@@ -143,25 +140,21 @@ impl Records {
             match classify(head.proc, head.args) {
                 Op::Write(name, line) => {
                     let (file, temp, old_len) = self.spare()?;
-                    let target = self.sm.join(name);
-                    let len = line.len() as u64;
-                    let replaces = self.live.insert(target.clone(), len).is_some();
-                    replacing |= replaces;
-                    let cut = if replaces { len } else { 0 };
-                    if old_len > cut {
-                        file.set_len(cut)?;
-                    }
                     file.write_all_at(&line, 0)?;
+                    let len = line.len() as u64;
+                    if old_len > len {
+                        file.set_len(len)?;
+                    }
+                    let target = self.sm.join(name);
+                    self.live.insert(target.clone(), len);
                     writes.push((file, temp, target));
                 }
                 Op::Remove(name) => removes.push(self.sm.join(name)),
                 Op::Nothing => {}
             }
         }
-        if replacing {
-            if let Some((first, _, _)) = writes.first() {
-                rustix::fs::syncfs(first)?;
-            }
+        if let Some((first, _, _)) = writes.first() {
+            rustix::fs::syncfs(first)?;
         }
         let changed = !writes.is_empty() || !removes.is_empty();
         for (file, temp, target) in writes {
@@ -169,15 +162,11 @@ impl Records {
             fs::rename(temp, target)?;
         }
         for target in removes {
-            self.live.remove(&target);
+            let len = self.live.remove(&target).unwrap_or(u64::MAX);
             if self.spares.len() < MAX_SPARES {
                 let spare = self.fresh_name("spare");
                 match fs::rename(&target, &spare) {
-                    Ok(()) => {
-                        // Cut with the removal, as statmon's store does.
-                        OpenOptions::new().write(true).open(&spare)?.set_len(0)?;
-                        self.spares.push((spare, 0));
-                    }
+                    Ok(()) => self.spares.push((spare, len)),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
                 }
@@ -188,10 +177,8 @@ impl Records {
                 }
             }
         }
-        if changed && replacing {
+        if changed {
             self.dir.sync_all()?;
-        } else if changed {
-            rustix::fs::syncfs(&self.dir)?;
         }
         Ok(replies)
     }

@@ -1,23 +1,6 @@
 //! A [`Batch`]: the record files of one commit, made durable together,
 //! written into spare record files ([`Spares`]) when one is free and into
-//! `.<name>.new` otherwise.
-//!
-//! Two protocols, chosen per commit:
-//! - [`Batch::finish`]: [`crate::daemon::durable`]'s (each file synced,
-//!   then renamed; the caller syncs the directories): two journal commits.
-//!   Needed when a file goes over a record file already in place, whose
-//!   acknowledged content must survive any crash before the new content is
-//!   durable.
-//! - [`Batch::place_for_syncfs`], when no file replaces one in place: the
-//!   files are renamed at once and the caller makes the whole commit
-//!   durable with one `syncfs` (writeback of the data, then one journal
-//!   commit with the renames and removals). A reply waits for that
-//!   `syncfs`, so every acknowledged change is as durable as before; a
-//!   crash before it can only leave, under a *new* name, nothing, an empty
-//!   file or the new record, never older content: a reused spare is cut to
-//!   length 0 before it is written, and the cut is journalled no later
-//!   than the rename. The loader reports an empty record file and removes
-//!   it.
+//! `.<name>.new` otherwise. The protocol is [`crate::daemon::durable`]'s.
 
 use super::spares::Spares;
 use crate::daemon::durable::temp_name;
@@ -41,8 +24,6 @@ struct Pending {
     target: PathBuf,
     /// `temp` is a spare, returned to the pool if not renamed.
     spare: bool,
-    /// `target` existed when the file was written.
-    replaces: bool,
 }
 
 /// The files of one commit, made durable together: each is written to a
@@ -77,19 +58,15 @@ impl<'a> Batch<'a> {
         mode: u32,
     ) -> io::Result<()> {
         let target = dir.join(name);
-        let replaces = fs::symlink_metadata(&target).is_ok();
         if dir == self.spares.dir() {
             if let Some(spare) = self.spares.take(mode) {
-                // Over a file in place, the spare is synced before its
-                // rename and may keep its block; otherwise it is cut to 0
-                // first, so that it never shows its old content.
-                let cut = if replaces { bytes.len() as u64 } else { 0 };
-                let cut = if spare.old_len > cut {
-                    spare.file.set_len(cut)
-                } else {
-                    Ok(())
-                };
-                let written = cut.and_then(|()| spare.file.write_all_at(bytes, 0));
+                let written = spare.file.write_all_at(bytes, 0).and_then(|()| {
+                    if spare.old_len > bytes.len() as u64 {
+                        spare.file.set_len(bytes.len() as u64)
+                    } else {
+                        Ok(())
+                    }
+                });
                 if let Err(e) = written {
                     self.spares.put_back(&spare.path);
                     return Err(e);
@@ -99,7 +76,6 @@ impl<'a> Batch<'a> {
                     temp: spare.path,
                     target,
                     spare: true,
-                    replaces,
                 });
                 return Ok(());
             }
@@ -124,7 +100,6 @@ impl<'a> Batch<'a> {
                     temp,
                     target,
                     spare: false,
-                    replaces,
                 });
                 Ok(())
             }
@@ -133,20 +108,6 @@ impl<'a> Batch<'a> {
                 Err(e)
             }
         }
-    }
-
-    /// Whether some file goes over a file that was in place when it was
-    /// written (then only [`Batch::finish`] is safe).
-    pub(super) fn replaces(&self) -> bool {
-        self.files.iter().any(|p| p.replaces)
-    }
-
-    /// Renames every file into place without syncing it first; the caller
-    /// must `syncfs` before anything depends on the commit. Only for a
-    /// batch that [replaces](Batch::replaces) nothing (see the module doc).
-    pub(super) fn place_for_syncfs(mut self) -> io::Result<()> {
-        debug_assert!(!self.replaces(), "a replacing batch needs finish()");
-        self.rename_all()
     }
 
     /// Makes every file durable, then renames each into place.
@@ -160,10 +121,6 @@ impl<'a> Batch<'a> {
                 pending.file.sync_all()?;
             }
         }
-        self.rename_all()
-    }
-
-    fn rename_all(&mut self) -> io::Result<()> {
         while let Some(pending) = self.files.pop() {
             if let Err(e) = fs::rename(&pending.temp, &pending.target) {
                 self.abandon(pending);
@@ -188,61 +145,5 @@ impl Drop for Batch<'_> {
         while let Some(pending) = self.files.pop() {
             self.abandon(pending);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::MetadataExt;
-
-    #[test]
-    fn new_names_take_one_commit_and_replacements_two() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut spares = Spares::new(dir.path().to_path_buf());
-        let mut batch = Batch::new(&mut spares);
-        batch
-            .write(dir.path(), OsStr::new("a"), b"first\n", 0o600)
-            .unwrap();
-        assert!(!batch.replaces());
-        batch.place_for_syncfs().unwrap();
-        assert_eq!(fs::read(dir.path().join("a")).unwrap(), b"first\n");
-
-        let mut batch = Batch::new(&mut spares);
-        batch
-            .write(dir.path(), OsStr::new("a"), b"second\n", 0o600)
-            .unwrap();
-        batch
-            .write(dir.path(), OsStr::new("b"), b"other\n", 0o600)
-            .unwrap();
-        assert!(
-            batch.replaces(),
-            "a is in place: this batch must sync first"
-        );
-        batch.finish().unwrap();
-        assert_eq!(fs::read(dir.path().join("a")).unwrap(), b"second\n");
-        assert_eq!(fs::read(dir.path().join("b")).unwrap(), b"other\n");
-    }
-
-    #[test]
-    fn a_spare_for_a_new_name_is_cut_before_it_is_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut spares = Spares::new(dir.path().to_path_buf());
-        fs::write(dir.path().join("old"), b"a much longer old record\n").unwrap();
-        let ino = fs::metadata(dir.path().join("old")).unwrap().ino();
-        spares.retire(OsStr::new("old")).unwrap();
-        let mut batch = Batch::new(&mut spares);
-        batch
-            .write(dir.path(), OsStr::new("new"), b"short\n", 0o600)
-            .unwrap();
-        assert!(!batch.replaces());
-        batch.place_for_syncfs().unwrap();
-        let placed = dir.path().join("new");
-        assert_eq!(
-            fs::metadata(&placed).unwrap().ino(),
-            ino,
-            "the spare was reused"
-        );
-        assert_eq!(fs::read(&placed).unwrap(), b"short\n");
     }
 }

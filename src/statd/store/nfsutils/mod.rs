@@ -43,9 +43,7 @@ use format as nfsutils;
 use spares::Spares;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
-use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The state number's file name in the state directory.
@@ -296,16 +294,10 @@ impl NfsUtilsStore {
             }
             dirs.insert(*which);
         }
-        // One journal commit when no file replaces one in place (batch.rs);
-        // else every new file is durable and in place before anything is
-        // removed, and each directory is synced.
-        let one_commit = !batch.replaces();
-        let placed = if one_commit {
-            batch.place_for_syncfs()
-        } else {
-            batch.finish()
-        };
-        placed.map_err(StoreError::io(&self.sm, "sync records"))?;
+        // Every new file is durable and in place before anything is removed.
+        batch
+            .finish()
+            .map_err(StoreError::io(&self.sm, "sync records"))?;
         for (which, os) in gone {
             let removed = match which {
                 Dir::Sm => self.spares.retire(os),
@@ -313,36 +305,11 @@ impl NfsUtilsStore {
             };
             removed.map_err(StoreError::io(self.dir(which).join(os), "remove"))?;
         }
-        if one_commit {
-            self.syncfs_dirs(&dirs)?;
-        } else {
-            for which in dirs {
-                let dir = self.dir(which);
-                durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
-            }
+        for which in dirs {
+            let dir = self.dir(which);
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
         }
         self.flush_base(state, boot)
-    }
-
-    /// One `syncfs` for each file system the touched directories are on
-    /// (`sm/` and `sm.bak/` share one unless an administrator mounted one
-    /// of them apart).
-    fn syncfs_dirs(&self, dirs: &BTreeSet<Dir>) -> Result<(), StoreError> {
-        let mut synced = Vec::new();
-        for which in dirs {
-            let dir = self.dir(*which);
-            let handle = File::open(dir).map_err(StoreError::io(dir, "sync"))?;
-            let dev = handle
-                .metadata()
-                .map_err(StoreError::io(dir, "sync"))?
-                .dev();
-            if !synced.contains(&dev) {
-                rustix::fs::syncfs(&handle)
-                    .map_err(|e| StoreError::io(dir, "syncfs")(std::io::Error::from(e)))?;
-                synced.push(dev);
-            }
-        }
-        Ok(())
     }
 
     /// Writes `state` and/or the boot id durably. `state` is rewritten in

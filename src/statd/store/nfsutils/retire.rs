@@ -14,7 +14,6 @@
 use super::{format as nfsutils, show, NfsUtilsStore, MODE_RECORD};
 use crate::daemon::durable;
 use crate::statd::store::StoreError;
-use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -59,8 +58,7 @@ impl NfsUtilsStore {
         moves
     }
 
-    /// Writes `moves`, then makes both directories durable with one
-    /// `syncfs`. A move already made (a retry after an error) is skipped.
+    /// Writes `moves`, then syncs both directories. A move already made (a retry after an error) is skipped.
     pub(super) fn move_records(&self, moves: &[Move]) -> Result<(), StoreError> {
         let sm_dir = File::open(&self.sm).map_err(StoreError::io(&self.sm, "open"))?;
         let bak_dir = File::open(&self.bak).map_err(StoreError::io(&self.bak, "open"))?;
@@ -86,7 +84,9 @@ impl NfsUtilsStore {
                 }
             }
         }
-        // Both directories in one commit.
-        self.syncfs_dirs(&BTreeSet::from([super::Dir::Sm, super::Dir::Bak]))
+        for dir in [&self.bak, &self.sm] {
+            durable::sync_dir(dir).map_err(StoreError::io(dir, "sync"))?;
+        }
+        Ok(())
     }
 }

@@ -15,11 +15,10 @@
 //!   [`SPARE_PREFIX`]. The leading `.` keeps it invisible to nfs-utils
 //!   (`nsm_load_dir` and `nsm_retire_monitored_hosts` skip dot names) and
 //!   to our own loader. Its content is meaningless.
-//! - A record file never shows a spare's old content: over a record file
-//!   in place, a spare is written and made durable (the batch's `syncfs` or
-//!   `fsync`) before its rename, as a fresh temporary file would be; for a
-//!   new name it is cut to length 0 before it is written, renamed, and the
-//!   commit made durable with one `syncfs` (`batch.rs`).
+//! - A spare is written, made durable (the batch's `syncfs` or `fsync`)
+//!   and only then renamed over its record name, exactly as a fresh
+//!   temporary file would be, so a record file never shows a spare's old
+//!   content.
 //! - A spare with more than one link (a hard link an administrator made,
 //!   or a crash that left a rename half done on a file system without a
 //!   journal) is never rewritten: it is unlinked instead.
@@ -141,26 +140,14 @@ impl Spares {
 
     /// Removes the record file `name` from the directory: renamed to a new
     /// spare while the pool has room, else unlinked. A missing file is not
-    /// an error. The directory is not synced. The spare is cut to length 0
-    /// here, with the removal, so that the SM_MON that reuses it for a new
-    /// name writes only its record (`batch.rs` cuts it anyway if it is not
-    /// empty).
+    /// an error. The directory is not synced.
     pub(super) fn retire(&mut self, name: &OsStr) -> io::Result<()> {
         let path = self.dir.join(name);
         if self.free.len() < MAX_SPARES {
             let spare = OsString::from(format!("{SPARE_PREFIX}{}", self.next));
             self.next += 1;
-            let spare_path = self.dir.join(&spare);
-            match fs::rename(&path, &spare_path) {
+            match fs::rename(&path, self.dir.join(&spare)) {
                 Ok(()) => {
-                    let cut = OpenOptions::new()
-                        .write(true)
-                        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-                        .open(&spare_path)
-                        .and_then(|f| f.set_len(0));
-                    if let Err(e) = cut {
-                        log::debug!("{}: not cut ({e}); cut when reused", spare_path.display());
-                    }
                     self.free.push(spare);
                     return Ok(());
                 }
@@ -203,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn retired_files_are_cut_and_reused_in_place() {
+    fn retired_files_are_reused_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let mut spares = Spares::new(dir.path().to_path_buf());
         fs::write(dir.path().join("host"), b"a longer record\n").unwrap();
@@ -213,7 +200,7 @@ mod tests {
         assert!(!dir.path().join("host").exists());
         assert_eq!(spares.free.len(), 1);
         let spare = spares.take(0o600).unwrap();
-        assert_eq!(spare.old_len, 0, "cut when it was retired");
+        assert_eq!(spare.old_len, 16);
         assert_eq!(spare.file.metadata().unwrap().ino(), ino);
         assert_eq!(spare.path, dir.path().join(".statmon-spare-1"));
         assert!(spares.take(0o600).is_none());
