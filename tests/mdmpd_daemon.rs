@@ -42,9 +42,12 @@ impl System {
         s.script(
             "mdadm",
             &format!(
-                "echo \"$*\" >> {log}\ncase \"$*\" in *--add*) cat {back} > {mdstat};; esac\n",
+                // mdstat replaced whole (a rescan may read it at any time,
+                // and /proc/mdstat is never seen half written).
+                "echo \"$*\" >> {log}\ncase \"$*\" in *--add*) cat {back} > {tmp} && mv {tmp} {mdstat};; esac\n",
                 log = s.path("mdadm.log").display(),
                 back = s.path("back.mdstat").display(),
+                tmp = s.path("proc/.mdstat.mdadm").display(),
                 mdstat = s.path("proc/mdstat").display()
             ),
         );
