@@ -65,7 +65,7 @@ fn of_floor(
     Some([
         what,
         wanted_text,
-        format!("{:.0} % ({figures})", 100.0 * p),
+        format!("{:.1} % ({figures})", 100.0 * p),
         verdict(p >= wanted),
     ])
 }
