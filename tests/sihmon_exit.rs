@@ -1,8 +1,8 @@
 //! Every exit code of sihmon(1M) that a start can meet, each with the
 //! precondition the manual names, in a temporary SAF root; and `-v`, `-h`.
-//! (20, EPOLLSAC, needs `_pmpipe` to fail under poll, which a FIFO held
-//! open for reading and writing does not; 50 and 99 need a broken
-//! program.)
+//! 20, 50 and 99 (a FIFO held open for reading and writing that fails
+//! under poll, an event loop that cannot be made, a panic) are injected
+//! with the test hook `STATMON_SIHMON_FAULT`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -11,6 +11,8 @@ mod sac;
 
 use common::prereq::{require, Need};
 use sac::Sac;
+use statmon::sihmon::fault::FAULT_ENV;
+use statmon::sihmon::wire::ScType;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 
@@ -222,6 +224,109 @@ fn e11_too_few_descriptors() {
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// Waits for `child` to exit (within 10 s) and returns its code.
+fn exit_code(child: &mut std::process::Child) -> Option<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+            let _ = child.wait();
+            panic!("sihmon did not exit within 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn e20_polling_the_pmpipe_fails() {
+    if !root() {
+        return;
+    }
+    let mut sac = ready();
+    let mut child = sac
+        .command(&[], "enabled")
+        .env(FAULT_ENV, "pmpipe")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(sac.wait(|s| s.log().contains("started")), "{}", sac.log());
+    sac.send(ScType::STATUS);
+    assert_eq!(exit_code(&mut child), Some(20), "{}", sac.log());
+    let log = sac.log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("FATAL "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("polling _pmpipe failed: injected by STATMON_SIHMON_FAULT=pmpipe"),
+        "{log}"
+    );
+}
+
+#[test]
+fn e50_the_event_loop_fails() {
+    if !root() {
+        return;
+    }
+    let sac = ready();
+    let out = sac
+        .command(&[], "enabled")
+        .env(FAULT_ENV, "event-loop")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(50), "{stderr}");
+    assert!(
+        stderr.contains("sihmon: cannot create the event loop: injected by"),
+        "{stderr}"
+    );
+    let log = sac.log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("FATAL "))
+        .unwrap_or_default();
+    assert!(line.contains("cannot create the event loop"), "{log}");
+}
+
+#[test]
+fn e99_a_panic() {
+    if !root() {
+        return;
+    }
+    let sac = ready();
+    let out = sac
+        .command(&[], "enabled")
+        .env(FAULT_ENV, "panic")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(99), "{stderr}");
+    assert!(
+        stderr.contains("sihmon: internal program error"),
+        "{stderr}"
+    );
+    let log = sac.log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("FATAL "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("internal program error")
+            && line.contains("injected by STATMON_SIHMON_FAULT=panic"),
+        "{log}"
+    );
+    // A stderr nobody reads any more changes nothing: still 99, no abort.
+    let mut c = sac.command(&[], "enabled");
+    c.env(FAULT_ENV, "panic");
+    let mut child = c.spawn().unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(99));
 }
 
 /// Exit `code` when the table at `rel` is missing.

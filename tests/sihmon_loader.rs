@@ -75,6 +75,7 @@ impl Rig {
             tables,
             dev: sac.path("dev"),
             socket: None,
+            fault: None,
         };
         let log = RotatingFile::open(&sac.var("log"), 1 << 20).unwrap();
         let logs = Logs::new(Some(log), sac.var("trace"), sac.var("state"), 2, false).capped(cap);

@@ -16,7 +16,8 @@
 //! 7. the tables (12–19), and every enabled link's loader executable
 //!    (21);
 //! 8. serve. Waiting on `_pmpipe` failing is 20; the event loop failing
-//!    50; a panic (standalone only) a FATAL line and 99.
+//!    50; a panic (standalone only) a FATAL line and 99. The test hook
+//!    of [`super::fault`] injects each of the three.
 //!
 //! Every system path (`/var/saf`, `/etc/ttydefs`, ...) is under
 //! `STATMON_ROOT` when it is set; the working directory is sac's.
@@ -25,6 +26,7 @@ use super::argv;
 use super::core::{Config, Engine, MAX_LINKS};
 use super::ctl;
 use super::exit::Exit;
+use super::fault::Fault;
 use super::logfile::{self, Logs, RotatingFile, Type};
 use super::module::{Setup, SihmonModule};
 use super::opts::{self, Command, Options, USAGE};
@@ -80,21 +82,23 @@ fn command(args: &[OsString]) -> Result<Options, i32> {
             Err(Exit::OK.0)
         }
         Ok(Command::Help) => {
-            eprintln!("{USAGE}");
+            let _ = writeln!(std::io::stderr(), "{USAGE}");
             Err(Exit::OK.0)
         }
         Err(r) => {
-            eprintln!("sihmon: {}\n{USAGE}", r.text);
+            say(&format!("{}\n{USAGE}", r.text));
             Err(r.exit.0)
         }
     }
 }
 
-/// A panic: a FATAL line in the log and on stderr, exit 99.
+/// A panic: a FATAL line in the log and on stderr, exit 99. Nothing in
+/// the hook may panic again (that would abort with a core instead), so
+/// stderr is written without `eprintln!`.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let text = format!("internal program error: {info}");
-        eprintln!("sihmon: {text}");
+        say(&text);
         if let Some(path) = PANIC_LOG.get() {
             let t = crate::sys::local_time(
                 std::time::SystemTime::now()
@@ -110,9 +114,15 @@ fn install_panic_hook() {
     }));
 }
 
+/// `sihmon: text` on stderr; a stderr that cannot be written to (a pipe
+/// whose reader is gone) is no reason to fail.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stderr(), "sihmon: {text}");
+}
+
 /// Before the log is open: stderr and the console.
 fn early(exit: Exit, text: &str) -> i32 {
-    eprintln!("sihmon: {text}");
+    say(text);
     if let Ok(mut console) = OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
@@ -126,7 +136,7 @@ fn early(exit: Exit, text: &str) -> i32 {
 /// Once the log is open: a FATAL line (and stderr).
 fn fatal(logs: &mut Logs, exit: Exit, text: &str) -> i32 {
     logs.log(Type::Fatal, text);
-    eprintln!("sihmon: {text}");
+    say(text);
     exit.0
 }
 
@@ -201,6 +211,7 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
         .read()
         .map_err(|e| fatal(&mut logs, e.exit, &e.text))?;
     check_loaders(&tables.0.pmtab).map_err(|text| fatal(&mut logs, Exit::CLDEXEC, &text))?;
+    let fault = Fault::from_env();
     let setup = Setup {
         tag: tag.clone(),
         pmpipe,
@@ -208,22 +219,36 @@ fn prepare(opts: Options) -> Result<(SihmonModule, File), i32> {
         tables: files,
         dev: root::path("/dev"),
         socket: Some(var.join(ctl::SOCKET)),
+        fault,
     };
     let engine = Engine::new(Config::new(opts.timeout, opts.retry), &tag, state);
+    if fault == Some(Fault::Panic) {
+        panic!("{}", Fault::Panic.reason());
+    }
     Ok((SihmonModule::new(setup, engine, logs, tables), pid))
 }
 
 /// The monitor alone on a reactor, until it exits.
-fn serve(module: SihmonModule, pid: File) -> i32 {
+fn serve(mut module: SihmonModule, pid: File) -> i32 {
     let internal = |what: &str, e: std::io::Error| {
         let text = format!("{what}: {e}");
-        eprintln!("sihmon: {text}");
+        say(&text);
         crate::sys::syslog(Type::Fatal.priority(), &text);
         Exit::INTERNAL1.0
     };
-    let mut reactor = match Reactor::new(Box::new(SystemClock)) {
+    let created = match module.fault() {
+        Some(Fault::EventLoop) => Err(std::io::Error::other(Fault::EventLoop.reason())),
+        _ => Reactor::new(Box::new(SystemClock)),
+    };
+    let mut reactor = match created {
         Ok(r) => r,
-        Err(e) => return internal("cannot create the event loop", e),
+        Err(e) => {
+            // The module (and so the log) is still ours: a FATAL line.
+            let text = format!("cannot create the event loop: {e}");
+            module.log_fatal(&text);
+            say(&text);
+            return Exit::INTERNAL1.0;
+        }
     };
     if let Err(e) = reactor.add_module(Box::new(module)) {
         return internal("cannot start", e);

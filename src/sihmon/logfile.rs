@@ -204,7 +204,11 @@ impl Logs {
         let line = format_line(kind, &now(), self.pid, text);
         if let Some(log) = self.log.as_mut() {
             if let Err(e) = log.write_line(&line) {
-                eprintln!("sihmon: cannot write {}: {e}", log.path().display());
+                let _ = writeln!(
+                    io::stderr(),
+                    "sihmon: cannot write {}: {e}",
+                    log.path().display()
+                );
             }
         }
         if self.syslog {
@@ -230,7 +234,9 @@ impl Logs {
             match RotatingFile::open(&self.state_path, self.cap) {
                 Ok(f) => self.state = Some(f),
                 Err(e) => {
-                    return eprintln!("sihmon: cannot open {}: {e}", self.state_path.display())
+                    let shown = self.state_path.display();
+                    let _ = writeln!(io::stderr(), "sihmon: cannot open {shown}: {e}");
+                    return;
                 }
             }
         }
@@ -244,7 +250,9 @@ impl Logs {
             match RotatingFile::open(&self.trace_path, self.cap) {
                 Ok(f) => self.trace = Some(f),
                 Err(e) => {
-                    return eprintln!("sihmon: cannot open {}: {e}", self.trace_path.display())
+                    let shown = self.trace_path.display();
+                    let _ = writeln!(io::stderr(), "sihmon: cannot open {shown}: {e}");
+                    return;
                 }
             }
         }

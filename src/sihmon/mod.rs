@@ -11,6 +11,7 @@
 //!   retry and hang deadlines); [`argv`]: the loader command's words;
 //! - [`logfile`]: the `log`, `trace` and `state` files and their rotation;
 //! - [`exit`]: the exit codes of the manual; [`opts`]: the command line;
+//!   [`fault`]: the test hook that reaches exits 20, 50 and 99;
 //! - [`backend`]: the admin devices (serial lines, files);
 //! - [`module`]: the daemon on the reactor; [`entry`]: the `sihmon`
 //!   program; [`ctl`]: its control socket; [`adm`]: `sihadm`.
@@ -22,6 +23,7 @@ pub mod core;
 pub mod ctl;
 pub mod entry;
 pub mod exit;
+pub mod fault;
 pub mod framing;
 pub mod logfile;
 pub mod module;

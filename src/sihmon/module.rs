@@ -20,6 +20,7 @@ use super::core::link::LoaderEnd;
 use super::core::{Action, Engine, LinkStatus};
 use super::ctl::Request;
 use super::exit::Exit;
+use super::fault::Fault;
 use super::framing::{Framed, SacStream};
 use super::logfile::{Logs, Type};
 use super::tables::{TableFiles, Tables, Warning};
@@ -49,6 +50,8 @@ pub struct Setup {
     pub dev: PathBuf,
     /// The control socket (`None`: none).
     pub socket: Option<PathBuf>,
+    /// The fault the test hook injects, if any.
+    pub fault: Option<Fault>,
 }
 
 /// The module.
@@ -97,9 +100,20 @@ impl SihmonModule {
         &self.engine
     }
 
+    /// The fault the test hook injects, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.setup.fault
+    }
+
+    /// A FATAL line in the log (and syslog), for a failure before the
+    /// module runs.
+    pub fn log_fatal(&mut self, text: &str) {
+        self.logs.log(Type::Fatal, text);
+    }
+
     fn fatal(&mut self, cx: &mut Context<'_>, exit: Exit, text: &str) {
         self.logs.log(Type::Fatal, text);
-        eprintln!("sihmon: {text}");
+        let _ = writeln!(io::stderr(), "sihmon: {text}");
         cx.exit(exit.0);
     }
 
@@ -419,6 +433,12 @@ impl Module for SihmonModule {
 
     fn on_event(&mut self, cx: &mut Context<'_>, ev: Ev<'_>) {
         match ev {
+            Ev::FifoData { source, .. }
+                if Some(source) == self.pmpipe && self.setup.fault == Some(Fault::Pmpipe) =>
+            {
+                let why = Fault::Pmpipe.reason();
+                self.fatal(cx, Exit::POLLSAC, &format!("polling _pmpipe failed: {why}"));
+            }
             Ev::FifoData { source, data } if Some(source) == self.pmpipe => {
                 self.on_pmpipe(cx, data)
             }
