@@ -49,6 +49,30 @@ fn the_background_start_exits_with_the_seeds_codes() {
 }
 
 #[test]
+fn a_failure_after_start_up_is_9() {
+    let t = Tree::new();
+    assert_eq!(t.vold(&[]), 2, "no voldesc yet");
+    t.init_enabled(2);
+    t.ok("voladm", &["halt"]);
+    assert!(wait_until(10, || t.pid().is_none()));
+    let hook = [("STATMON_VOLD_CRASH_AT", "loop")];
+    let mut c = t.command("vold", &["-f"]);
+    let out = c.envs(hook.iter().copied()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "{stderr}");
+    assert!(
+        stderr.contains("event loop failed: crash point loop reached"),
+        "{stderr}"
+    );
+    assert_eq!(
+        t.vold_env(&[], &hook),
+        0,
+        "in the background the mode is reported before the failure"
+    );
+    assert!(wait_until(10, || t.pid().is_none()));
+}
+
+#[test]
 fn a_system_error_before_a_mode_and_a_revision_mismatch() {
     let t = Tree::new();
     std::fs::write(t.path("run"), "not a directory").unwrap();

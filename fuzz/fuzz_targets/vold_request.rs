@@ -6,6 +6,11 @@
 //! again, carries the request's sequence number, and a malformed packet
 //! gets an ERROR reply.
 //!
+//! Every path the engine touches is kept inside the temporary directory
+//! ([`Jail`]): a diagnostic request may name a database copy anywhere, and
+//! a fuzzer left to write those would scatter files over the host (the
+//! first campaign wrote some 850 into `/`).
+//!
 //! The engine is kept between inputs and started afresh (new copies, the
 //! same INIT) once it holds more than [`MAX_RECORDS`] records or has
 //! committed [`MAX_GENERATIONS`] times: every commit writes the whole
@@ -16,9 +21,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use statmon::vold::engine::{Engine, Paths, Portal};
-use statmon::vold::store::FileStore;
+use statmon::vold::store::{FileStore, Point, Store};
 use statmon::vold::wire::{Message, Opcode};
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Records an engine may hold before it is started afresh.
@@ -37,13 +43,64 @@ fn dir() -> PathBuf {
     tmp.join(format!("vold-fuzz-{}", std::process::id()))
 }
 
+/// The real store, with every path outside `root` moved into
+/// `root/jail/` under a name that spells the whole path (`/` as `%`).
+struct Jail {
+    root: PathBuf,
+    files: FileStore,
+}
+
+impl Jail {
+    fn place(&self, path: &Path) -> PathBuf {
+        if path.starts_with(&self.root) && !path.components().any(|c| c.as_os_str() == "..") {
+            return path.to_path_buf();
+        }
+        let name = path.to_string_lossy().replace('/', "%");
+        self.root.join("jail").join(if name.is_empty() { "%".into() } else { name })
+    }
+}
+
+impl Store for Jail {
+    fn read_at(&mut self, path: &Path, at: u64, buf: &mut [u8]) -> io::Result<()> {
+        let p = self.place(path);
+        self.files.read_at(&p, at, buf)
+    }
+    fn write_at(&mut self, path: &Path, at: u64, data: &[u8]) -> io::Result<()> {
+        let p = self.place(path);
+        self.files.write_at(&p, at, data)
+    }
+    fn sync(&mut self, path: &Path) -> io::Result<()> {
+        let p = self.place(path);
+        self.files.sync(&p)
+    }
+    fn read_file(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let p = self.place(path);
+        self.files.read_file(&p)
+    }
+    fn replace_file(&mut self, path: &Path, data: &[u8]) -> io::Result<()> {
+        let p = self.place(path);
+        self.files.replace_file(&p, data)
+    }
+    fn remove_file(&mut self, path: &Path) -> io::Result<()> {
+        let p = self.place(path);
+        self.files.remove_file(&p)
+    }
+    fn exists(&mut self, path: &Path) -> io::Result<bool> {
+        let p = self.place(path);
+        self.files.exists(&p)
+    }
+    fn reached(&mut self, point: Point) {
+        self.files.reached(point)
+    }
+}
+
 /// An enabled engine over two fresh copies.
-fn fresh() -> Engine<FileStore> {
+fn fresh() -> Engine<Jail> {
     let dir = dir();
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
+    std::fs::create_dir_all(dir.join("jail")).expect("temporary directory");
     let paths = Paths { voldesc: dir.join("voldesc"), kernel: dir.join("kernel.db") };
-    let mut e = Engine::new(FileStore::default(), paths);
+    let mut e = Engine::new(Jail { root: dir.clone(), files: FileStore::default() }, paths);
     let init = format!(
         "configid={}\n{d}/db0,0,256\n{d}/db1,0,256",
         "5a".repeat(16),
@@ -55,7 +112,7 @@ fn fresh() -> Engine<FileStore> {
     e
 }
 
-static ENGINE: Mutex<Option<Engine<FileStore>>> = Mutex::new(None);
+static ENGINE: Mutex<Option<Engine<Jail>>> = Mutex::new(None);
 
 fuzz_target!(|data: &[u8]| {
     let Some((&portals, mut rest)) = data.split_first() else { return };

@@ -51,7 +51,8 @@ pub const KILL_WAIT_ENV: &str = "STATMON_VOLD_KILL_WAIT";
 /// Overrides [`TX_IDLE`] (seconds), for tests.
 pub const TX_IDLE_ENV: &str = "STATMON_VOLD_TX_IDLE";
 /// The test hook naming a crash point (`start`, `payload:K`,
-/// `header:K`, `kernel`) where vold kills itself.
+/// `header:K`, `kernel`) where vold kills itself, or `loop`: the event
+/// loop fails as soon as vold serves (exit 9).
 pub const CRASH_ENV: &str = "STATMON_VOLD_CRASH_AT";
 
 /// Exit codes of vold(1M).
@@ -324,7 +325,14 @@ pub fn main(prog: &'static str, argv: Vec<OsString>) -> i32 {
             return code::IPC;
         }
     };
-    let status = match reactor.run() {
+    let ran = if std::env::var(CRASH_ENV).as_deref() == Ok("loop") {
+        Err(std::io::Error::other(
+            "crash point loop reached (test hook)",
+        ))
+    } else {
+        reactor.run()
+    };
+    let status = match ran {
         Ok(c) => c,
         Err(e) => {
             log::error!("event loop failed: {e}");
