@@ -289,6 +289,48 @@ fn the_arbiter_grants_a_peer_over_vmd_and_refuses_the_next_claim_naming_the_hold
 }
 
 #[test]
+fn a_claim_whose_arbiter_cannot_be_reached_is_refused_at_once() {
+    let mut rig = Rig::new();
+    // `localhost` came online first and may scan: its claim makes it the
+    // arbiter in hosta's view, and hosta says so instead of deciding.
+    let claim = Message::ReserveDrive {
+        info: HostInfo {
+            name: "localhost".into(),
+            online_since_ms: 1,
+            scan_ability: 5,
+            drives: vec![LocalDrive {
+                name: "drv0".into(),
+                up: true,
+                path_ok: true,
+                reserved: false,
+            }],
+        },
+        drive: "drv0".into(),
+    };
+    let Message::Verdict { holder, text, .. } = to_vmd(&mut rig, &claim) else {
+        panic!("no verdict");
+    };
+    assert_eq!(
+        (holder.as_str(), text.as_str()),
+        (
+            "",
+            "hosta does not arbitrate drv0 now (its arbiter: localhost)"
+        )
+    );
+    // Nothing listens on its vmd port: the operator hears so at once.
+    let answer = operate(&mut rig, Op::RESERVE);
+    let Message::Operated { ok: false, text } = answer else {
+        panic!("{answer:?}");
+    };
+    assert!(
+        text.starts_with("drv0: no verdict from its arbiter localhost: "),
+        "{text}"
+    );
+    assert!(show(&mut rig).contains("reserved=-"));
+    assert!(!rig.paths.reservations().exists());
+}
+
+#[test]
 fn a_corrupt_reservations_file_is_logged_and_kept_aside() {
     let bad = b"statmon ltid reservations 1\ndrv0\ndrv0\n";
     let mut rig = Rig::with_reservations(bad);
