@@ -563,6 +563,143 @@ fn three_media_servers_share_a_drive_through_the_scan_host() {
     w.stop("hostc");
 }
 
+/// The pid of `name`'s ltid.
+fn pid_of(w: &World, name: &str) -> u32 {
+    w.media
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap()
+        .pid
+        .unwrap()
+}
+
+#[test]
+fn the_arbiter_grants_a_drive_to_one_host_and_a_restarted_holder_keeps_it() {
+    if !prereq::require(&Lab::NEEDS) {
+        return;
+    }
+    let mut w = World::new(&[("hosta", 5), ("hostb", 1), ("hostc", 1)], &[]);
+    let all = ["hosta", "hostb", "hostc"];
+    w.start("hosta");
+    w.converge(&["hosta"], "scanhost=hosta");
+    w.start("hostb");
+    w.start("hostc");
+    w.converge(&all, "scanhost=hosta reserved=-");
+    w.converge(&["hosta"], "DriveStatId shm_nattch = 3");
+
+    // hostb and hostc reserve at once: hosta, the drive's arbiter (its
+    // home scan host), grants exactly one and refuses the other, naming
+    // the holder.
+    let (mb, mc) = (w.m("hostb"), w.m("hostc"));
+    let go = std::sync::Barrier::new(2);
+    let (b, c) = std::thread::scope(|s| {
+        let b = s.spawn(|| {
+            go.wait();
+            mb.vmoprcmd(&["-reserve", "drv0"])
+        });
+        let c = s.spawn(|| {
+            go.wait();
+            mc.vmoprcmd(&["-reserve", "drv0"])
+        });
+        (b.join().unwrap(), c.join().unwrap())
+    });
+    println!("at once: hostb {b:?}, hostc {c:?}");
+    let (holder, other, refused) = match (b.0, c.0) {
+        (0, 1) => ("hostb", "hostc", c.1),
+        (1, 0) => ("hostc", "hostb", b.1),
+        _ => panic!("not one OK and one refusal: {b:?} {c:?}\n{}", w.report()),
+    };
+    assert!(
+        refused.contains(&format!("drv0 is reserved by {holder}")),
+        "{refused}"
+    );
+    w.converge(&all, &format!("scanhost={holder} reserved={holder}"));
+    let (code, text) = w.m(other).vmoprcmd(&["-reserve", "drv0"]);
+    assert_eq!(
+        (code, text.trim()),
+        (1, &*format!("drv0 is reserved by {holder}"))
+    );
+    let log = w.m("hosta").log();
+    assert_eq!(
+        log.matches("arbiter: drv0: reserved for ").count(),
+        1,
+        "one grant\n{log}"
+    );
+
+    // The release lets the other reserve.
+    let (code, text) = w.m(holder).vmoprcmd(&["-release", "drv0"]);
+    assert_eq!(code, 0, "{text}");
+    w.converge(&all, "scanhost=hosta reserved=-");
+    let (code, text) = w.m(other).vmoprcmd(&["-reserve", "drv0"]);
+    assert_eq!(
+        (code, text.trim()),
+        (0, &*format!("drv0 reserved by {other}"))
+    );
+    w.converge(&all, &format!("reserved={other}"));
+    let file = w.m(other).volmgr().join("misc/ltid.reservations");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "statmon ltid reservations 1\ndrv0\n"
+    );
+    let released = w.m(holder).volmgr().join("misc/ltid.reservations");
+    assert_eq!(
+        std::fs::read_to_string(&released).unwrap(),
+        "statmon ltid reservations 1\n"
+    );
+
+    // Its ltid restarts: it reads the reservation back, asks the arbiter
+    // again and holds the drive; the former holder is still refused.
+    w.stop(other);
+    w.converge(&["hosta"], &format!("PEER {other} offline"));
+    w.start(other);
+    w.converge(&all, &format!("scanhost={other} reserved={other}"));
+    w.converge(&[other], &format!("  {other} UP path=ok reserved"));
+    let log = w.m(other).log();
+    assert!(
+        log.contains("reserve: drv0: held before the restart; asking its arbiter again"),
+        "{log}"
+    );
+    let (code, text) = w.m(holder).vmoprcmd(&["-reserve", "drv0"]);
+    assert_eq!(
+        (code, text.trim()),
+        (1, &*format!("drv0 is reserved by {other}"))
+    );
+
+    // The holder's ltid dies: the arbiter frees the drive at once, the
+    // first holder takes it, and the dead one's reservation is lost when
+    // it comes back (its file says so).
+    let i = w.media.iter().position(|m| m.name == other).unwrap();
+    let pid = w.media[i].pid.take().unwrap();
+    assert!(w.lab.host_mut(other).sb.stop(pid, libc::SIGKILL).is_some());
+    w.converge(&["hosta", holder], "scanhost=hosta reserved=-");
+    let (code, text) = w.m(holder).vmoprcmd(&["-reserve", "drv0"]);
+    assert_eq!(code, 0, "{text}\n{}", w.report());
+    w.start(other);
+    w.converge(&all, &format!("reserved={holder}"));
+    assert!(
+        wait(WAIT, || std::fs::read_to_string(&file)
+            .is_ok_and(|t| t == "statmon ltid reservations 1\n")),
+        "{}",
+        w.report()
+    );
+    let log = w.m(other).log();
+    assert!(
+        log.contains(&format!(
+            "reserve: drv0: held before the restart, now lost (hosta: drv0 is reserved by {holder})"
+        )),
+        "{log}"
+    );
+    let a_pid = pid_of(&w, "hosta");
+    assert!(
+        wait(WAIT, || children_named(a_pid, "rdevmi").len() == 2),
+        "hosta serves both again\n{}",
+        w.report()
+    );
+    w.stop("hosta");
+    w.stop("hostb");
+    w.stop("hostc");
+}
+
 #[test]
 fn no_scan_ability_anywhere_leaves_the_drive_in_scan_mode() {
     if !prereq::require(&Lab::NEEDS) {

@@ -4,7 +4,10 @@
 //! client that stalls mid-frame is dropped after exactly three heartbeats
 //! (300 s of the clock, no waiting); a process attached to the drive
 //! table counts in `shm_nattch`, gets the table and every change, and is
-//! never dropped for being quiet.
+//! never dropped for being quiet; as its drive's arbiter it grants a
+//! peer's claim over vmd and refuses the next, naming the holder; the
+//! drives held are written down, claimed again by the next ltid, and a
+//! damaged file is logged and kept aside.
 //!
 //! The only peer registered is `localhost` (nothing listens on its port
 //! 0, so its queries fail at once): no name is looked up beyond
@@ -15,7 +18,7 @@ use statmon::ltid::conf::{SharedDrive, VmConf};
 use statmon::ltid::module::{LtidModule, Settings};
 use statmon::ltid::mq::{LtidMsg, MsgType};
 use statmon::ltid::probe::FileProbe;
-use statmon::ltid::wire::{Deframer, Message, Op};
+use statmon::ltid::wire::{Deframer, HostInfo, LocalDrive, Message, Op};
 use statmon::ltid::Paths;
 use statmon::reactor::{ManualClock, ModuleId, Reactor};
 use std::io::{Read, Write};
@@ -38,11 +41,24 @@ impl Rig {
 
     /// A rig whose `shared_drive_notify` is the shell `script`, if given.
     fn with_notify(script: Option<&str>) -> Rig {
+        Rig::build(script, None)
+    }
+
+    /// A rig whose ltid finds `held` as its reservations file at start.
+    fn with_reservations(held: &[u8]) -> Rig {
+        Rig::build(None, Some(held))
+    }
+
+    fn build(script: Option<&str>, held: Option<&[u8]>) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths {
             volmgr: dir.path().join("volmgr"),
         };
         std::fs::create_dir_all(paths.log_dir()).unwrap();
+        if let Some(bytes) = held {
+            std::fs::create_dir_all(paths.misc()).unwrap();
+            std::fs::write(paths.reservations(), bytes).unwrap();
+        }
         if let Some(body) = script {
             let path = paths.notify_script();
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -138,6 +154,207 @@ impl Rig {
         }
         panic!("no answer to {m:?}");
     }
+}
+
+fn show(rig: &mut Rig) -> String {
+    match rig.ask(&Message::Show) {
+        Message::ShowText(t) => t,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn operate(rig: &mut Rig, op: Op) -> Message {
+    rig.ask(&Message::Operate {
+        op,
+        drive: "drv0".into(),
+    })
+}
+
+#[test]
+fn reservations_are_written_down_and_claimed_again_at_start() {
+    let mut rig = Rig::new();
+    let file = rig.paths.reservations();
+    assert!(!file.exists(), "nothing held, nothing written");
+    // hosta arbitrates its drive itself (no other host answers).
+    let answer = operate(&mut rig, Op::RESERVE);
+    assert_eq!(
+        answer,
+        Message::Operated {
+            ok: true,
+            text: "drv0 reserved by hosta".into()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "statmon ltid reservations 1\ndrv0\n"
+    );
+    assert!(rig.log().contains("arbiter: drv0: reserved for hosta"));
+    let held = std::fs::read(&file).unwrap();
+    operate(&mut rig, Op::RELEASE);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "statmon ltid reservations 1\n"
+    );
+
+    // A new ltid on the file as it was while held holds the drive again.
+    let mut rig = Rig::with_reservations(&held);
+    let text = show(&mut rig);
+    assert!(text.contains("scanhost=hosta reserved=hosta"), "{text}");
+    assert!(text.contains("  hosta UP path=ok reserved"), "{text}");
+    assert!(
+        rig.log()
+            .contains("reserve: drv0: held before the restart; asking its arbiter again"),
+        "{}",
+        rig.log()
+    );
+    let again = operate(&mut rig, Op::RESERVE);
+    assert!(
+        matches!(&again, Message::Operated { ok: false, text } if text == "drv0 is already reserved by hosta"),
+        "{again:?}"
+    );
+}
+
+/// One request to the rig's vmd from a peer, and its answer.
+fn to_vmd(rig: &mut Rig, m: &Message) -> Message {
+    let vmd: SocketAddr = rig.module().vmd_addr().unwrap();
+    let mut s = TcpStream::connect(vmd).unwrap();
+    s.write_all(&m.encode()).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut de = Deframer::default();
+    for _ in 0..100 {
+        rig.turns(1);
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = s.read(&mut buf) {
+            de.push(&buf[..n]);
+        }
+        if let Some(f) = de.next_frame() {
+            return f.unwrap().decode().unwrap();
+        }
+    }
+    panic!("no answer to {m:?}");
+}
+
+#[test]
+fn the_arbiter_grants_a_peer_over_vmd_and_refuses_the_next_claim_naming_the_holder() {
+    let mut rig = Rig::new();
+    // `localhost` is registered and resolves to the address it calls from.
+    let claim = Message::ReserveDrive {
+        info: HostInfo {
+            name: "localhost".into(),
+            online_since_ms: 99,
+            scan_ability: 0,
+            drives: vec![LocalDrive {
+                name: "drv0".into(),
+                up: true,
+                path_ok: true,
+                reserved: false,
+            }],
+        },
+        drive: "drv0".into(),
+    };
+    let verdict = |holder: &str, text: &str| Message::Verdict {
+        drive: "drv0".into(),
+        holder: holder.into(),
+        text: text.into(),
+    };
+    assert_eq!(
+        to_vmd(&mut rig, &claim),
+        verdict("localhost", "drv0 reserved by localhost")
+    );
+    // Its view does not say it holds the drive yet: the arbiter refuses.
+    assert_eq!(
+        operate(&mut rig, Op::RESERVE),
+        Message::Operated {
+            ok: false,
+            text: "drv0 is reserved by localhost".into()
+        }
+    );
+    let release = Message::ReleaseDrive {
+        host: "localhost".into(),
+        drive: "drv0".into(),
+    };
+    assert_eq!(
+        to_vmd(&mut rig, &release),
+        verdict("", "drv0 released by localhost")
+    );
+    assert!(matches!(
+        operate(&mut rig, Op::RESERVE),
+        Message::Operated { ok: true, .. }
+    ));
+    assert_eq!(
+        to_vmd(&mut rig, &claim),
+        verdict("hosta", "drv0 is reserved by hosta")
+    );
+    assert!(show(&mut rig).contains("reserved=hosta"));
+}
+
+#[test]
+fn a_claim_whose_arbiter_cannot_be_reached_is_refused_at_once() {
+    let mut rig = Rig::new();
+    // `localhost` came online first and may scan: its claim makes it the
+    // arbiter in hosta's view, and hosta says so instead of deciding.
+    let claim = Message::ReserveDrive {
+        info: HostInfo {
+            name: "localhost".into(),
+            online_since_ms: 1,
+            scan_ability: 5,
+            drives: vec![LocalDrive {
+                name: "drv0".into(),
+                up: true,
+                path_ok: true,
+                reserved: false,
+            }],
+        },
+        drive: "drv0".into(),
+    };
+    let Message::Verdict { holder, text, .. } = to_vmd(&mut rig, &claim) else {
+        panic!("no verdict");
+    };
+    assert_eq!(
+        (holder.as_str(), text.as_str()),
+        (
+            "",
+            "hosta does not arbitrate drv0 now (its arbiter: localhost)"
+        )
+    );
+    // Nothing listens on its vmd port: the operator hears so at once.
+    let answer = operate(&mut rig, Op::RESERVE);
+    let Message::Operated { ok: false, text } = answer else {
+        panic!("{answer:?}");
+    };
+    assert!(
+        text.starts_with("drv0: no verdict from its arbiter localhost: "),
+        "{text}"
+    );
+    assert!(show(&mut rig).contains("reserved=-"));
+    assert!(!rig.paths.reservations().exists());
+}
+
+#[test]
+fn a_corrupt_reservations_file_is_logged_and_kept_aside() {
+    let bad = b"statmon ltid reservations 1\ndrv0\ndrv0\n";
+    let mut rig = Rig::with_reservations(bad);
+    let text = show(&mut rig);
+    assert!(text.contains("reserved=-"), "{text}");
+    let aside = rig.paths.misc().join(".ltid.reservations.corrupt-1");
+    assert_eq!(std::fs::read(&aside).unwrap(), bad);
+    assert!(!rig.paths.reservations().exists());
+    let log = rig.log();
+    assert!(
+        log.contains(&format!(
+            "reserve: {} is corrupt (line 3: drv0 again); moved aside to {}; no reservation claimed again",
+            rig.paths.reservations().display(),
+            aside.display()
+        )),
+        "{log}"
+    );
+    // A held drive writes a new file; the damaged one stays aside.
+    operate(&mut rig, Op::RESERVE);
+    assert_eq!(
+        std::fs::read_to_string(rig.paths.reservations()).unwrap(),
+        "statmon ltid reservations 1\ndrv0\n"
+    );
+    assert_eq!(std::fs::read(&aside).unwrap(), bad);
 }
 
 /// Every whole frame readable on `s` now.

@@ -2,13 +2,15 @@
 //! first byte says, through the deframer never panic; every frame that
 //! decodes encodes back to a frame that decodes to the same message (the
 //! status text excepted when it was cut), and goes into an engine that
-//! must not panic either. The same bytes as a queue message and (lossy
+//! must not panic either (reservation requests and verdicts included).
+//! The same bytes as a queue message, as the reservations file and (lossy
 //! UTF-8) as vm.conf never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use statmon::ltid::conf::VmConf;
 use statmon::ltid::core::LtidCore;
+use statmon::ltid::held;
 use statmon::ltid::mq::LtidMsg;
 use statmon::ltid::wire::{Deframer, Message, MAX_FRAME};
 use std::time::{Duration, Instant};
@@ -62,6 +64,17 @@ fuzz_target!(|data: &[u8]| {
                     let _ = core.operate(now, op, &drive);
                 }
                 Message::StartOprd { host } => core.link_up(&host),
+                Message::ReserveDrive { info, drive } => {
+                    let _ = core.arbitrate(now, info, &drive);
+                }
+                Message::ReleaseDrive { host, drive } => {
+                    let _ = core.arbitrate_release(now, &host, &drive);
+                }
+                Message::Verdict { drive, holder, text } => {
+                    core.handle_verdict(now, &holder, &drive, &holder, &text);
+                    core.ask_failed(&drive, &text, "fuzz");
+                    core.renew(now);
+                }
                 Message::Term { leaving, reason } => core.link_down(now, &reason, !leaving),
                 _ => core.handle_timeout(now),
             }
@@ -70,4 +83,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = LtidMsg::decode(rest).map(|m| m.log_text());
+    if let Ok(drives) = held::parse(rest) {
+        assert_eq!(held::render(&drives).as_bytes(), rest);
+        core.reassert(now, &drives);
+        while core.poll_action().is_some() {}
+    }
 });

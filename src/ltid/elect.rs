@@ -57,6 +57,26 @@ pub fn elect(drive: &str, online: &[&HostInfo]) -> Election {
     }
 }
 
+/// The arbiter of `drive`'s reservations among `online` hosts: its home
+/// scan host, else (no host may scan it) the first host to come online
+/// with the drive UP and its path working. Every host computes the same
+/// from the same view, so there is one decision point per drive; the
+/// holder of a reservation does not move it (reservations are not
+/// looked at).
+pub fn arbiter(drive: &str, online: &[&HostInfo]) -> Option<String> {
+    let usable = |h: &&&HostInfo| {
+        h.drives
+            .iter()
+            .any(|d| d.name == drive && d.up && d.path_ok)
+    };
+    let order = |h: &&&HostInfo| (h.scan_ability == 0, h.online_since_ms, h.name.clone());
+    online
+        .iter()
+        .filter(usable)
+        .min_by_key(order)
+        .map(|h| h.name.clone())
+}
+
 /// One host's control mode for a drive of robot `TLD`: `DOWN-TLD` when it
 /// is DOWN there, `SCAN-TLD` when the drive has no scan host, else `TLD`
 /// (a standalone drive: `DOWN`, `SCAN`, `AVR`). The robot is named as
@@ -132,6 +152,25 @@ mod tests {
     }
 
     #[test]
+    fn the_arbiter_is_the_home_else_the_first_usable_host_and_ignores_reservations() {
+        let a = host("hosta", 30, 5, true, false);
+        let b = host("hostb", 10, 0, true, true);
+        let c = host("hostc", 20, 1, true, false);
+        assert_eq!(arbiter("drv0", &[&a, &b, &c]).as_deref(), Some("hostc"));
+        assert_eq!(
+            arbiter("drv0", &[&a, &b, &c]),
+            elect("drv0", &[&a, &b, &c]).home
+        );
+        let a0 = host("hosta", 30, 0, true, false);
+        let c_down = host("hostc", 20, 0, false, false);
+        assert_eq!(
+            arbiter("drv0", &[&a0, &b, &c_down]).as_deref(),
+            Some("hostb")
+        );
+        assert_eq!(arbiter("drv1", &[&a, &b, &c]), None);
+    }
+
+    #[test]
     fn control_modes() {
         assert_eq!(control_mode(Some("TLD"), true, true), "TLD");
         assert_eq!(control_mode(Some("TLD"), true, false), "SCAN-TLD");
@@ -192,6 +231,12 @@ mod tests {
                 first.scan.clone(),
                 first.reserved_by.clone().or(first.home.clone())
             );
+            let arb = arbiter("drv0", &refs);
+            proptest::prop_assert_eq!(&arbiter("drv0", &shuffled), &arb);
+            if first.home.is_some() {
+                proptest::prop_assert_eq!(&arb, &first.home);
+            }
+            proptest::prop_assert_eq!(arb.is_some(), hosts.iter().any(usable));
         }
     }
 }

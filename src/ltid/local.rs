@@ -6,6 +6,7 @@
 //! operations are for root and ltid's own user only (the socket's peer
 //! credentials say who asks).
 
+use super::core::Reply;
 use super::dlog::Level;
 use super::module::{LtidModule, Role};
 use super::mq::LtidMsg;
@@ -72,7 +73,13 @@ impl LtidModule {
             (Some(Role::LocalNew), Message::Operate { op, drive }) => {
                 if op == Op::UP || op == Op::DOWN || op == Op::RESERVE || op == Op::RELEASE {
                     let (ok, text) = match self.core.operate(now, op, &drive) {
-                        Ok(t) => (true, t),
+                        Ok(Reply::Done(t)) => (true, t),
+                        Ok(Reply::Pending) => {
+                            if let Some(l) = self.links.get_mut(&conn) {
+                                l.role = Role::Reserving { drive };
+                            }
+                            return self.pump(cx);
+                        }
                         Err(t) => (false, t),
                     };
                     self.send(cx, conn, &Message::Operated { ok, text });

@@ -9,7 +9,7 @@
 //! - [`elect`]: the scan-host election; [`core`]: the sans-IO engine;
 //! - [`module`]: ltid on the reactor, with [`vmd`] its TCP listener and
 //!   connections to the other hosts, `local.rs` its drive-table socket and
-//!   queue, [`notify`] the `shared_drive_notify` runs; [`rdevmi`]: the
+//!   queue, `held.rs` the reservations file, [`notify`] the `shared_drive_notify` runs; [`rdevmi`]: the
 //!   rdevmi process;
 //! - [`dlog`]: the legacy daemon log; [`probe`]: drive probing;
 //!   [`entry`]: the `ltid`, `rdevmi` and `vmoprcmd` programs.
@@ -19,6 +19,7 @@ pub mod core;
 pub mod dlog;
 pub mod elect;
 pub mod entry;
+pub mod held;
 mod local;
 pub mod module;
 pub mod mq;
@@ -58,6 +59,10 @@ impl Paths {
     /// The drive table and local requests (`misc/ltid.sock`).
     pub fn socket(&self) -> PathBuf {
         self.misc().join("ltid.sock")
+    }
+    /// The reservations this host holds (`misc/ltid.reservations`).
+    pub fn reservations(&self) -> PathBuf {
+        self.misc().join(held::FILE)
     }
     /// The message queue (`misc/ltid.mq`).
     pub fn queue(&self) -> PathBuf {

@@ -12,6 +12,12 @@
 //!   (`QUERY_HOST`); for each drive whose home scan host is another host,
 //!   one rdevmi connection to that host is held (`START_OPRD`), carrying
 //!   heartbeats both ways.
+//! - **Reservations.** A claim, its renewal every poll interval and a
+//!   release go to the drive's arbiter on a connection of their own
+//!   (`RESERVE_DRIVE`, `RELEASE_DRIVE`, answered `VERDICT`); the operator
+//!   waits for the verdict. The drives held are written to
+//!   `misc/ltid.reservations` on every change and claimed again at
+//!   start (`held.rs`).
 //! - **Scan host duties.** The drives scanned here are probed every poll
 //!   interval; `shared_drive_notify` runs on every transition, killed
 //!   after `NOTIFY_TIMEOUT`.
@@ -86,6 +92,16 @@ pub(super) enum Role {
     LocalNew,
     /// An attached rdevmi serving `peer`.
     Attached { peer: String },
+    /// A local client waiting for the arbiter's verdict on its
+    /// reservation of `drive` (the engine answers within `CLAIM_WAIT`).
+    Reserving { drive: String },
+    /// Our request to `host`, the arbiter of `drive`: a claim or renewal
+    /// (`reserve`) or a release.
+    Ask {
+        host: String,
+        drive: String,
+        reserve: bool,
+    },
 }
 
 /// One stream connection.
@@ -129,6 +145,8 @@ pub struct LtidModule {
     last_heartbeat: Option<Instant>,
     pub(super) stopping: Option<TimerId>,
     ready: Option<ReadyPipe>,
+    /// The reservations file as last read or written.
+    pub(super) held_written: Option<String>,
 }
 
 impl LtidModule {
@@ -163,6 +181,7 @@ impl LtidModule {
             last_heartbeat: None,
             stopping: None,
             ready,
+            held_written: None,
         }
     }
 
@@ -202,9 +221,11 @@ impl LtidModule {
     /// socket alone (it relays, it does not chatter).
     fn limit(&self, role: &Role) -> Option<Duration> {
         match role {
-            Role::Attached { .. } => None,
+            Role::Attached { .. } | Role::Reserving { .. } => None,
             Role::LocalNew => Some(LOCAL_WAIT.min(self.silence())),
-            Role::Query { .. } => Some((self.settings.conf.poll * 2).min(self.silence())),
+            Role::Query { .. } | Role::Ask { .. } => {
+                Some((self.settings.conf.poll * 2).min(self.silence()))
+            }
             _ => Some(self.silence()),
         }
     }
@@ -256,6 +277,26 @@ impl LtidModule {
                     self.send(cx, conn, &m);
                 }
             }
+            Action::Ask {
+                arbiter,
+                drive,
+                reserve,
+            } => self.ask_arbiter(cx, &arbiter, &drive, reserve),
+            Action::Answer { drive, result } => {
+                let (ok, text) = match result {
+                    Ok(t) => (true, t),
+                    Err(t) => (false, t),
+                };
+                let m = Message::Operated { ok, text };
+                let want = Role::Reserving { drive };
+                for conn in self.conns_where(|r| *r == want) {
+                    self.send(cx, conn, &m);
+                    if let Some(l) = self.links.get_mut(&conn) {
+                        l.role = Role::LocalNew;
+                    }
+                }
+            }
+            Action::HeldChanged => self.write_held(),
         }
     }
 
@@ -313,6 +354,7 @@ impl LtidModule {
                 let result = self.probe.probe(&path);
                 self.core.handle_probe(now, &drive, result);
             }
+            self.core.renew(now);
         }
         self.pump(cx);
         self.tick = Some(cx.set_timer(now + self.interval()));
@@ -350,7 +392,10 @@ impl LtidModule {
                     self.stopping = Some(cx.set_timer(now + STOP_GRACE));
                 }
             }
-            Role::VmdNew | Role::Answered | Role::LocalNew => {}
+            Role::Ask { host, drive, .. } => {
+                self.core.ask_failed(&drive, &host, "the connection closed");
+            }
+            Role::VmdNew | Role::Answered | Role::LocalNew | Role::Reserving { .. } => {}
         }
         self.pump(cx);
     }
@@ -386,14 +431,18 @@ impl LtidModule {
             let role = link.role.clone();
             match role {
                 Role::VmdNew | Role::Answered => self.vmd_request(cx, conn, &frame),
-                Role::LocalNew | Role::Attached { .. } => match frame.decode() {
-                    Ok(m) => self.local_request(cx, conn, m),
-                    Err(e) => return self.drop_conn(cx, conn, &e.to_string()),
-                },
-                Role::Query { .. } | Role::Upstream { .. } => match frame.decode() {
-                    Ok(m) => self.peer_message(cx, conn, m),
-                    Err(e) => return self.drop_conn(cx, conn, &e.to_string()),
-                },
+                Role::LocalNew | Role::Attached { .. } | Role::Reserving { .. } => {
+                    match frame.decode() {
+                        Ok(m) => self.local_request(cx, conn, m),
+                        Err(e) => return self.drop_conn(cx, conn, &e.to_string()),
+                    }
+                }
+                Role::Query { .. } | Role::Upstream { .. } | Role::Ask { .. } => {
+                    match frame.decode() {
+                        Ok(m) => self.peer_message(cx, conn, m),
+                        Err(e) => return self.drop_conn(cx, conn, &e.to_string()),
+                    }
+                }
             }
         }
     }
@@ -461,6 +510,7 @@ impl LtidModule {
         for sig in [libc::SIGTERM, libc::SIGINT] {
             cx.watch_signal(sig)?;
         }
+        self.load_held(cx.now());
         let peers: Vec<String> = self.core.peers().map(str::to_string).collect();
         if peers.is_empty() {
             self.core.discovered(cx.now());

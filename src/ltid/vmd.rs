@@ -1,15 +1,19 @@
 //! vmd, the volume daemon's listener (TCP, `VMD_PORT`, default 13701),
 //! and ltid's own connections to the other hosts' vmd.
 //!
-//! vmd serves two requests, each the first frame of a connection:
-//! `QUERY_HOST` (answered with this host's `HOST_INFO`) and `START_OPRD`
+//! vmd serves these requests, each the first frame of a connection:
+//! `QUERY_HOST` (answered with this host's `HOST_INFO`), `RESERVE_DRIVE`
+//! and `RELEASE_DRIVE` (this host as the drive's arbiter: answered with
+//! a `VERDICT`; the sender must resolve to the address it comes from),
+//! and `START_OPRD`
 //! (command 52, version 1) from a registered media server other than this
 //! one: vmd hands the socket to a new `rdevmi` process (this binary
 //! re-executed under that name, the socket on its standard input) and
 //! forgets it. One rdevmi runs per peer: a second START_OPRD from the
 //! same peer replaces the first. Anything else is logged and dropped.
 //!
-//! Outgoing: a query of every peer each interval, and one rdevmi
+//! Outgoing: a query of every peer each interval, a request to a drive's
+//! arbiter when the engine asks ([`super::core::Action::Ask`]), and one rdevmi
 //! connection to each scan host the elections name ([`super::core::LtidCore::upstreams`]).
 
 use super::dlog::Level;
@@ -46,9 +50,14 @@ impl LtidModule {
             return self.drop_conn(cx, conn, "a second request on one connection");
         }
         let func = "process_request";
-        // Queries come every poll interval from every peer: logged only
-        // with VERBOSE.
-        if frame.command != Command::QUERY_HOST || self.settings.conf.verbose {
+        // Queries and renewals come every poll interval from every peer:
+        // logged only with VERBOSE (the arbiter logs its decisions).
+        let routine = [
+            Command::QUERY_HOST,
+            Command::RESERVE_DRIVE,
+            Command::RELEASE_DRIVE,
+        ];
+        if !routine.contains(&frame.command) || self.settings.conf.verbose {
             self.dlog.line(
                 Level::INFO,
                 func,
@@ -69,12 +78,69 @@ impl LtidModule {
                 }
             }
             Ok(Message::StartOprd { host }) => self.start_oprd(cx, conn, &host),
+            Ok(Message::ReserveDrive { info, drive }) => {
+                if let Err(why) = claim_holds(cx.peer_addr(conn), &info.name) {
+                    return self.drop_conn(cx, conn, &why);
+                }
+                let verdict = self.core.arbitrate(cx.now(), info, &drive);
+                self.answer(cx, conn, &verdict);
+            }
+            Ok(Message::ReleaseDrive { host, drive }) => {
+                if let Err(why) = claim_holds(cx.peer_addr(conn), &host) {
+                    return self.drop_conn(cx, conn, &why);
+                }
+                let verdict = self.core.arbitrate_release(cx.now(), &host, &drive);
+                self.answer(cx, conn, &verdict);
+            }
             Ok(m) => self.drop_conn(
                 cx,
                 conn,
                 &format!("command {} is not a request", m.command().0),
             ),
             Err(e) => self.drop_conn(cx, conn, &e.to_string()),
+        }
+    }
+
+    /// Sends the answer to a one-request connection and carries out what
+    /// followed.
+    fn answer(&mut self, cx: &mut Context<'_>, conn: SourceId, m: &Message) {
+        self.send(cx, conn, m);
+        if let Some(l) = self.links.get_mut(&conn) {
+            l.role = Role::Answered;
+        }
+        self.pump(cx);
+    }
+
+    /// Asks `host`, the arbiter of `drive`, to grant (`reserve`) or free
+    /// this host's reservation, unless the same request is out already.
+    pub(super) fn ask_arbiter(
+        &mut self,
+        cx: &mut Context<'_>,
+        host: &str,
+        drive: &str,
+        reserve: bool,
+    ) {
+        let role = Role::Ask {
+            host: host.to_string(),
+            drive: drive.to_string(),
+            reserve,
+        };
+        if self.links.values().any(|l| l.role == role) {
+            return;
+        }
+        let m = if reserve {
+            Message::ReserveDrive {
+                info: self.core.host_info(),
+                drive: drive.to_string(),
+            }
+        } else {
+            Message::ReleaseDrive {
+                host: self.core.me().to_string(),
+                drive: drive.to_string(),
+            }
+        };
+        if !self.connect(cx, host, &m, role) {
+            self.core.ask_failed(drive, host, "cannot connect");
         }
     }
 
@@ -293,6 +359,18 @@ impl LtidModule {
                 self.links.remove(&conn);
                 self.core.handle_peer_info(now, info);
                 self.discovered(now, &host);
+            }
+            (
+                Role::Ask { host, drive, .. },
+                Message::Verdict {
+                    drive: d,
+                    holder,
+                    text,
+                },
+            ) if d == drive => {
+                let _ = cx.close(conn);
+                self.links.remove(&conn);
+                self.core.handle_verdict(now, &host, &drive, &holder, &text);
             }
             (Role::Query { host }, Message::HostInfo(info)) => {
                 // Keyed by the registered name: a peer cannot grow the set.

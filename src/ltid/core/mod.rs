@@ -5,16 +5,22 @@
 //! [`LtidCore::upstreams`] which scan hosts it must hold an rdevmi
 //! connection to.
 //!
+//! Reservations go through each drive's arbiter ([`elect::arbiter`], see
+//! `arbiter.rs`): one host decides, the others ask it.
+//!
 //! A peer is online while a connection carries its news (an rdevmi link
 //! either way) or while its last answer to a query is younger than three
 //! poll intervals. A link that drops takes the peer offline at once
 //! (re-election); the next answer brings it back.
 
+mod arbiter;
 mod operate;
 mod table;
 
+pub use arbiter::{Reply, CLAIM_WAIT};
+
 use super::conf::VmConf;
-use super::elect::{elect, Election};
+use super::elect::{self, elect, Election};
 use super::wire::{DriveRow, HostInfo, LocalDrive};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -59,6 +65,23 @@ pub enum Action {
     RowChanged(DriveRow),
     /// A line for the daemon log (level 4 or 8), function and text.
     Log(u8, &'static str, String),
+    /// Ask `arbiter` to grant (`reserve`) or free this host's
+    /// reservation of `drive` (its answer goes to
+    /// [`LtidCore::handle_verdict`]).
+    Ask {
+        arbiter: String,
+        drive: String,
+        reserve: bool,
+    },
+    /// The answer for the operator waiting on a reservation of `drive`
+    /// ([`Reply::Pending`]).
+    Answer {
+        drive: String,
+        result: Result<String, String>,
+    },
+    /// The drives this host holds ([`LtidCore::held`]) changed: write
+    /// them down.
+    HeldChanged,
 }
 
 /// Result of a drive probe (the scan host polls its drives).
@@ -75,7 +98,10 @@ struct Drive {
     robot: Option<String>,
     up: bool,
     path_ok: bool,
+    /// This host holds the drive: its arbiter granted it.
     reserved: bool,
+    /// Asked of the arbiter, not granted yet.
+    claim: Option<arbiter::Claim>,
     probed: Probed,
     /// The scan host's row, as its rdevmi sent it.
     remote: Option<DriveRow>,
@@ -99,6 +125,11 @@ pub struct LtidCore {
     /// Peers heard by query stay online this long.
     fresh_for: Duration,
     elections: BTreeMap<String, Election>,
+    /// Each drive's arbiter in this host's view (drives with none left out).
+    arbiters: BTreeMap<String, String>,
+    /// While this host arbitrates a drive: who holds it. Only drives
+    /// arbitrated here have an entry.
+    grants: BTreeMap<String, arbiter::Grant>,
     rows: BTreeMap<String, DriveRow>,
     actions: VecDeque<Action>,
     /// Until the first round of queries has ended, elections are kept
@@ -122,6 +153,7 @@ impl LtidCore {
                 up: !d.down,
                 path_ok: true,
                 reserved: false,
+                claim: None,
                 probed: Probed::default(),
                 remote: None,
             })
@@ -140,6 +172,8 @@ impl LtidCore {
             peers,
             fresh_for: conf.poll * 3,
             elections: BTreeMap::new(),
+            arbiters: BTreeMap::new(),
+            grants: BTreeMap::new(),
             rows: BTreeMap::new(),
             actions: VecDeque::new(),
             discovering: true,
@@ -156,7 +190,9 @@ impl LtidCore {
         if self.discovering {
             self.discovering = false;
             self.elections.clear();
+            self.arbiters.clear();
             self.recompute(now);
+            self.renew(now);
         }
     }
 
@@ -200,19 +236,22 @@ impl LtidCore {
     }
 
     /// When [`LtidCore::handle_timeout`] must next run (a peer heard only
-    /// by query goes stale).
+    /// by query goes stale, an operator's claim has waited too long).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers
+        let stale = self
+            .peers
             .values()
             .filter(|p| p.links == 0 && p.info.is_some())
             .filter_map(|p| p.heard)
-            .map(|t| t + self.fresh_for)
-            .min()
+            .map(|t| t + self.fresh_for);
+        stale.chain(self.claim_deadlines()).min()
     }
 
-    /// Time passed: stale peers go offline.
+    /// Time passed: stale peers go offline, claims unanswered for
+    /// [`CLAIM_WAIT`] are refused.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.recompute(now);
+        self.expire_claims(now);
     }
 
     /// The scan hosts this host needs an rdevmi connection to: the home
@@ -367,6 +406,7 @@ impl LtidCore {
                     });
                 }
             }
+            self.follow_arbiter(&name, elect::arbiter(&name, &refs), &e, &refs);
             let row = self.row(i, &e, &refs);
             if self.rows.get(&name) != Some(&row) {
                 self.rows.insert(name, row.clone());

@@ -1,73 +1,60 @@
 //! Operator requests on a drive of this host: UP, DOWN, reserve (a
 //! mount: this host becomes the scan host) and release.
 
-use super::{Action, LtidCore, NotifyOp};
+use super::{Action, LtidCore, NotifyOp, Reply};
 use crate::ltid::wire::Op;
 use std::time::Instant;
 
 impl LtidCore {
-    /// An operator request; `Ok` or `Err` is the text for the operator.
-    pub fn operate(&mut self, now: Instant, op: Op, drive: &str) -> Result<String, String> {
+    /// An operator request: done (the text for the operator), pending
+    /// (a reservation asked of the drive's arbiter: see `arbiter.rs`), or
+    /// refused (the reason).
+    pub fn operate(&mut self, now: Instant, op: Op, drive: &str) -> Result<Reply, String> {
         let election = self.elections.get(drive).cloned().unwrap_or_default();
-        let Some(d) = self.drives.iter_mut().find(|d| d.name == drive) else {
+        let Some(i) = self.drives.iter().position(|d| d.name == drive) else {
             return Err(format!("{drive} is not a shared drive of {}", self.me));
         };
-        let text = match op {
+        let me = self.me.clone();
+        let d = &mut self.drives[i];
+        let (text, released) = match op {
             Op::UP => {
                 d.up = true;
-                format!("{drive} set UP on {}", self.me)
+                (format!("{drive} set UP on {me}"), false)
             }
             Op::DOWN => {
                 d.up = false;
-                d.reserved = false;
-                format!("{drive} set DOWN on {}", self.me)
+                self.let_go(i, "set DOWN");
+                (format!("{drive} set DOWN on {me}"), false)
             }
             Op::RESERVE => {
                 if !d.up || !d.path_ok {
-                    return Err(format!("{drive} is DOWN on {}", self.me));
+                    return Err(format!("{drive} is DOWN on {me}"));
                 }
                 match election.reserved_by {
-                    Some(h) if h != self.me => {
+                    Some(h) if h != me => {
                         return Err(format!("{drive} is reserved by {h}"));
                     }
-                    Some(_) => return Err(format!("{drive} is already reserved by {}", self.me)),
+                    Some(_) => return Err(format!("{drive} is already reserved by {me}")),
                     None => {}
                 }
-                d.reserved = true;
-                format!("{drive} reserved by {}", self.me)
+                return self.claim(now, i);
             }
             Op::RELEASE => {
-                if !d.reserved {
-                    return Err(format!("{drive} is not reserved by {}", self.me));
+                if !d.reserved && d.claim.is_none() {
+                    return Err(format!("{drive} is not reserved by {me}"));
                 }
-                d.reserved = false;
-                format!("{drive} released by {}", self.me)
+                let held = self.let_go(i, "released");
+                (format!("{drive} released by {me}"), held)
             }
             Op(other) => return Err(format!("operation {other} is not known")),
         };
         self.actions
             .push_back(Action::Log(4, "operate", text.clone()));
         self.recompute(now);
-        if op == Op::RESERVE || op == Op::RELEASE {
-            let scan_host = self
-                .elections
-                .get(drive)
-                .and_then(|e| e.scan.clone())
-                .unwrap_or_default();
-            let ops: &[NotifyOp] = if op == Op::RESERVE {
-                &[NotifyOp::Reserved, NotifyOp::Assigned]
-            } else {
-                &[NotifyOp::Released]
-            };
-            for op in ops {
-                self.actions.push_back(Action::Notify {
-                    drive: drive.to_string(),
-                    scan_host: scan_host.clone(),
-                    op: *op,
-                });
-            }
+        if released {
+            self.notify_mount(drive, &[NotifyOp::Released]);
         }
-        Ok(text)
+        Ok(Reply::Done(text))
     }
 }
 
@@ -84,7 +71,16 @@ mod tests {
         c.handle_peer_info(t, info("hosta", 10, 5, true, false));
         c.discovered(t);
         drain(&mut c);
-        c.operate(t, Op::RESERVE, "drv0").unwrap();
+        // Granted only once the arbiter (hosta, the home) says so.
+        assert_eq!(c.operate(t, Op::RESERVE, "drv0"), Ok(Reply::Pending));
+        let ask = Action::Ask {
+            arbiter: "hosta".into(),
+            drive: "drv0".into(),
+            reserve: true,
+        };
+        assert_eq!(drain(&mut c), [ask]);
+        assert_eq!(c.rows()[0].scan_host, "hosta");
+        c.handle_verdict(t, "hosta", "drv0", "hostc", "drv0 reserved by hostc");
         assert_eq!(c.rows()[0].scan_host, "hostc");
         let acts = drain(&mut c);
         assert!(acts.contains(&Action::InfoChanged), "{acts:?}");

@@ -43,6 +43,13 @@ impl Command {
     pub const QUERY_HOST: Command = Command(53);
     /// A host's own view ([`HostInfo`]).
     pub const HOST_INFO: Command = Command(54);
+    /// To the drive's arbiter: grant (or renew) the sender's reservation.
+    pub const RESERVE_DRIVE: Command = Command(55);
+    /// To the drive's arbiter: the sender releases its reservation.
+    pub const RELEASE_DRIVE: Command = Command(56);
+    /// The arbiter's answer to [`Command::RESERVE_DRIVE`] or
+    /// [`Command::RELEASE_DRIVE`].
+    pub const VERDICT: Command = Command(57);
     /// rdevmi is up (its pid).
     pub const INITIATING: Command = Command(60);
     /// The peer is ready for drive status.
@@ -172,6 +179,23 @@ pub enum Message {
     },
     QueryHost,
     HostInfo(HostInfo),
+    /// `info` is the claimant's own view (its name says who claims).
+    ReserveDrive {
+        info: HostInfo,
+        drive: String,
+    },
+    ReleaseDrive {
+        host: String,
+        drive: String,
+    },
+    /// `holder`: who holds the drive after the decision (empty: no one,
+    /// or the arbiter could not decide); the claim was granted exactly
+    /// when it names the claimant. `text` is for the operator.
+    Verdict {
+        drive: String,
+        holder: String,
+        text: String,
+    },
     Initiating {
         pid: u32,
     },
@@ -224,6 +248,19 @@ impl Frame {
             Command::START_OPRD => Message::StartOprd { host: r.string()? },
             Command::QUERY_HOST => Message::QueryHost,
             Command::HOST_INFO => Message::HostInfo(host_info(&mut r)?),
+            Command::RESERVE_DRIVE => Message::ReserveDrive {
+                info: host_info(&mut r)?,
+                drive: r.string()?,
+            },
+            Command::RELEASE_DRIVE => Message::ReleaseDrive {
+                host: r.string()?,
+                drive: r.string()?,
+            },
+            Command::VERDICT => Message::Verdict {
+                drive: r.string()?,
+                holder: r.string()?,
+                text: r.string()?,
+            },
             Command::INITIATING => Message::Initiating { pid: r.u32()? },
             Command::CONTINUE => Message::Continue,
             Command::SNAPSHOT => {
@@ -304,6 +341,9 @@ impl Message {
             Message::StartOprd { .. } => Command::START_OPRD,
             Message::QueryHost => Command::QUERY_HOST,
             Message::HostInfo(_) => Command::HOST_INFO,
+            Message::ReserveDrive { .. } => Command::RESERVE_DRIVE,
+            Message::ReleaseDrive { .. } => Command::RELEASE_DRIVE,
+            Message::Verdict { .. } => Command::VERDICT,
             Message::Initiating { .. } => Command::INITIATING,
             Message::Continue => Command::CONTINUE,
             Message::Snapshot(_) => Command::SNAPSHOT,
@@ -327,20 +367,23 @@ impl Message {
         match self {
             Message::StartOprd { host } => put_str(&mut w, host),
             Message::QueryHost | Message::Continue | Message::Heartbeat | Message::Show => {}
-            Message::HostInfo(h) => {
-                put_str(&mut w, &h.name);
-                w.extend_from_slice(&h.online_since_ms.to_be_bytes());
-                w.extend_from_slice(&h.scan_ability.to_be_bytes());
-                let n = h.drives.len().min(usize::from(u16::MAX));
-                w.extend_from_slice(&(n as u16).to_be_bytes());
-                for d in h.drives.iter().take(n) {
-                    put_str(&mut w, &d.name);
-                    w.extend_from_slice(&[
-                        u8::from(d.up),
-                        u8::from(d.path_ok),
-                        u8::from(d.reserved),
-                    ]);
-                }
+            Message::HostInfo(h) => put_host_info(&mut w, h),
+            Message::ReserveDrive { info, drive } => {
+                put_host_info(&mut w, info);
+                put_str(&mut w, drive);
+            }
+            Message::ReleaseDrive { host, drive } => {
+                put_str(&mut w, host);
+                put_str(&mut w, drive);
+            }
+            Message::Verdict {
+                drive,
+                holder,
+                text,
+            } => {
+                put_str(&mut w, drive);
+                put_str(&mut w, holder);
+                put_str(&mut w, text);
             }
             Message::Initiating { pid } => w.extend_from_slice(&pid.to_be_bytes()),
             Message::Snapshot(rows) => {
@@ -377,6 +420,18 @@ impl Message {
         let len = (w.len() - 4) as u32;
         w[..4].copy_from_slice(&len.to_be_bytes());
         w
+    }
+}
+
+fn put_host_info(w: &mut Vec<u8>, h: &HostInfo) {
+    put_str(w, &h.name);
+    w.extend_from_slice(&h.online_since_ms.to_be_bytes());
+    w.extend_from_slice(&h.scan_ability.to_be_bytes());
+    let n = h.drives.len().min(usize::from(u16::MAX));
+    w.extend_from_slice(&(n as u16).to_be_bytes());
+    for d in h.drives.iter().take(n) {
+        put_str(w, &d.name);
+        w.extend_from_slice(&[u8::from(d.up), u8::from(d.path_ok), u8::from(d.reserved)]);
     }
 }
 
@@ -439,6 +494,24 @@ mod tests {
                     reserved: true,
                 }],
             }),
+            Message::ReserveDrive {
+                info: HostInfo {
+                    name: "hostc".into(),
+                    online_since_ms: 7,
+                    scan_ability: 1,
+                    drives: Vec::new(),
+                },
+                drive: "drv0".into(),
+            },
+            Message::ReleaseDrive {
+                host: "hostc".into(),
+                drive: "drv0".into(),
+            },
+            Message::Verdict {
+                drive: "drv0".into(),
+                holder: "hostb".into(),
+                text: "drv0 is reserved by hostb".into(),
+            },
             Message::Initiating { pid: 6031 },
             Message::Continue,
             Message::Snapshot(vec![row("drv0"), row("drv1")]),
