@@ -357,7 +357,7 @@ impl LtidModule {
             (Role::Query { host }, Message::HostInfo(info)) if info.name == host => {
                 let _ = cx.close(conn);
                 self.links.remove(&conn);
-                self.core.handle_peer_info(now, info);
+                self.core.handle_query_answer(now, info);
                 self.discovered(now, &host);
             }
             (

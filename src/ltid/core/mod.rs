@@ -298,6 +298,19 @@ impl LtidCore {
         true
     }
 
+    /// A query's answer: news of a peer (true if it is one), applied only
+    /// while no link carries that peer's news. A link pushes the peer's
+    /// view on every change; an answer travels on a connection of its
+    /// own and may be overtaken by a newer push, so applying it then would
+    /// put an older view back (a drive seen DOWN again after its UP).
+    pub fn handle_query_answer(&mut self, now: Instant, info: HostInfo) -> bool {
+        match self.peers.get(&info.name) {
+            None => false,
+            Some(p) if p.links > 0 => true,
+            Some(_) => self.handle_peer_info(now, info),
+        }
+    }
+
     /// A link that carries `host`'s news is up.
     pub fn link_up(&mut self, host: &str) {
         if let Some(p) = self.peers.get_mut(host) {
@@ -505,6 +518,26 @@ mod tests {
             notifies(&drain(&mut b)),
             [("hostb".to_string(), "SCANHOST")]
         );
+    }
+
+    #[test]
+    fn a_query_answer_overtaken_by_a_link_changes_nothing() {
+        let t = Instant::now();
+        let mut b = LtidCore::new(&conf(5), "hostb", 20, t);
+        b.discovered(t);
+        b.link_up("hosta");
+        assert!(b.handle_peer_info(t, info("hosta", 10, 5, true, false)));
+        assert_eq!(b.rows()[0].scan_host, "hosta");
+        drain(&mut b);
+        // An answer sent before hosta's drive came UP, read after the push.
+        assert!(b.handle_query_answer(t, info("hosta", 10, 5, false, false)));
+        assert_eq!(b.rows()[0].scan_host, "hosta");
+        assert!(notifies(&drain(&mut b)).is_empty());
+        assert!(!b.handle_query_answer(t, info("nobody", 10, 5, true, false)));
+        // Without a link the answer is the news.
+        b.link_down(t, "hosta", true);
+        assert!(b.handle_query_answer(t, info("hosta", 10, 5, false, false)));
+        assert_eq!(b.rows()[0].scan_host, "hostb");
     }
 
     #[test]
