@@ -1,28 +1,29 @@
 //! vold's request path: arbitrary packets (each a u16 little-endian length
 //! and that many bytes; the first input byte's bits choose the request or
 //! the diagnostic rendezvous point for each packet) decoded and handed to
-//! one engine over database copies in a temporary directory, enabled
-//! once. Never panics; every reply encodes to a message that decodes
-//! again, carries the request's sequence number, and a malformed packet
-//! gets an ERROR reply.
+//! one engine over database copies in memory, enabled once. Never
+//! panics; every reply encodes to a message that decodes again and
+//! carries the request's sequence number.
 //!
-//! Every path the engine touches is kept inside the temporary directory
-//! ([`Jail`]): a diagnostic request may name a database copy anywhere, and
-//! a fuzzer left to write those would scatter files over the host (the
-//! first campaign wrote some 850 into `/`).
+//! The copies live in memory ([`Files`]): the engine is I/O-free and
+//! reaches its disks only through the `Store` trait, and a diagnostic
+//! request may name a copy anywhere, so a fuzzer given real files would
+//! scatter them over the host (the first campaign, over `FileStore`,
+//! wrote some 850 into `/`). `FileStore` itself is tested in `cargo test`.
 //!
 //! The engine is kept between inputs and started afresh (new copies, the
-//! same INIT) once it holds more than [`MAX_RECORDS`] records or has
-//! committed [`MAX_GENERATIONS`] times: every commit writes the whole
-//! configuration, so an engine left to grow makes each input slower than
-//! the last (the first campaign fell from 2,500 to a few hundred
-//! executions a second).
+//! same INIT) once it holds more than [`MAX_RECORDS`] records, has
+//! committed [`MAX_GENERATIONS`] times or its copies hold more than
+//! [`MAX_BYTES`]: every commit writes the whole
+//! configuration, so an engine left to grow would make each input slower
+//! than the last.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use statmon::vold::engine::{Engine, Paths, Portal};
-use statmon::vold::store::{FileStore, Point, Store};
+use statmon::vold::store::Store;
 use statmon::vold::wire::{Message, Opcode};
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -31,80 +32,70 @@ use std::sync::Mutex;
 const MAX_RECORDS: usize = 64;
 /// Commits an engine may make before it is started afresh.
 const MAX_GENERATIONS: u64 = 4096;
+/// Bytes the copies may hold before the engine is started afresh.
+const MAX_BYTES: usize = 32 << 20;
+/// The largest file (a write past it fails as a full disk would).
+const MAX_FILE: usize = 8 << 20;
 
-/// The directory the copies live in: on a tmpfs when there is one, since
-/// every commit syncs.
-fn dir() -> PathBuf {
-    let tmp = if std::path::Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    tmp.join(format!("vold-fuzz-{}", std::process::id()))
-}
+/// Files as byte vectors: what a disk would hold, without one.
+#[derive(Default)]
+struct Files(HashMap<PathBuf, Vec<u8>>);
 
-/// The real store, with every path outside `root` moved into
-/// `root/jail/` under a name that spells the whole path (`/` as `%`).
-struct Jail {
-    root: PathBuf,
-    files: FileStore,
-}
-
-impl Jail {
-    fn place(&self, path: &Path) -> PathBuf {
-        if path.starts_with(&self.root) && !path.components().any(|c| c.as_os_str() == "..") {
-            return path.to_path_buf();
-        }
-        let name = path.to_string_lossy().replace('/', "%");
-        self.root.join("jail").join(if name.is_empty() { "%".into() } else { name })
+impl Files {
+    fn bytes(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
     }
 }
 
-impl Store for Jail {
+impl Store for Files {
     fn read_at(&mut self, path: &Path, at: u64, buf: &mut [u8]) -> io::Result<()> {
-        let p = self.place(path);
-        self.files.read_at(&p, at, buf)
+        let f = self.0.get(path).ok_or(io::ErrorKind::NotFound)?;
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = f.get(at.saturating_add(i)).copied().unwrap_or(0);
+        }
+        Ok(())
     }
     fn write_at(&mut self, path: &Path, at: u64, data: &[u8]) -> io::Result<()> {
-        let p = self.place(path);
-        self.files.write_at(&p, at, data)
+        let at = usize::try_from(at).map_err(|_| io::ErrorKind::InvalidInput)?;
+        let end = at.checked_add(data.len()).ok_or(io::ErrorKind::InvalidInput)?;
+        if end > MAX_FILE {
+            // A disk is not endless either.
+            return Err(io::ErrorKind::StorageFull.into());
+        }
+        let f = self.0.entry(path.to_path_buf()).or_default();
+        if f.len() < end {
+            f.resize(end, 0);
+        }
+        f[at..end].copy_from_slice(data);
+        Ok(())
     }
-    fn sync(&mut self, path: &Path) -> io::Result<()> {
-        let p = self.place(path);
-        self.files.sync(&p)
+    fn sync(&mut self, _: &Path) -> io::Result<()> {
+        Ok(())
     }
     fn read_file(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
-        let p = self.place(path);
-        self.files.read_file(&p)
+        Ok(self.0.get(path).cloned())
     }
     fn replace_file(&mut self, path: &Path, data: &[u8]) -> io::Result<()> {
-        let p = self.place(path);
-        self.files.replace_file(&p, data)
+        self.0.insert(path.to_path_buf(), data.to_vec());
+        Ok(())
     }
     fn remove_file(&mut self, path: &Path) -> io::Result<()> {
-        let p = self.place(path);
-        self.files.remove_file(&p)
+        self.0.remove(path);
+        Ok(())
     }
     fn exists(&mut self, path: &Path) -> io::Result<bool> {
-        let p = self.place(path);
-        self.files.exists(&p)
-    }
-    fn reached(&mut self, point: Point) {
-        self.files.reached(point)
+        Ok(self.0.contains_key(path))
     }
 }
 
 /// An enabled engine over two fresh copies.
-fn fresh() -> Engine<Jail> {
-    let dir = dir();
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("jail")).expect("temporary directory");
-    let paths = Paths { voldesc: dir.join("voldesc"), kernel: dir.join("kernel.db") };
-    let mut e = Engine::new(Jail { root: dir.clone(), files: FileStore::default() }, paths);
+fn fresh() -> Engine<Files> {
+    let paths = Paths { voldesc: "/etc/voldesc".into(), kernel: "/run/kernel.db".into() };
+    let mut e = Engine::new(Files::default(), paths);
     let init = format!(
-        "configid={}\n{d}/db0,0,256\n{d}/db1,0,256",
-        "5a".repeat(16),
-        d = dir.display()
+        "configid={}\n/d/db0,0,256\n/d/db1,0,256",
+        "5a".repeat(16)
     );
     let (m, _) = e.handle(0, Portal::Diag, &Message::new(Opcode::INIT, 1, init));
     assert_eq!(m.opcode, Opcode::OK, "{}", m.body);
@@ -112,7 +103,7 @@ fn fresh() -> Engine<Jail> {
     e
 }
 
-static ENGINE: Mutex<Option<Engine<Jail>>> = Mutex::new(None);
+static ENGINE: Mutex<Option<Engine<Files>>> = Mutex::new(None);
 
 fuzz_target!(|data: &[u8]| {
     let Some((&portals, mut rest)) = data.split_first() else { return };
@@ -142,7 +133,10 @@ fuzz_target!(|data: &[u8]| {
     e.closed(0);
     e.closed(1);
     e.closed(2);
-    if e.config().len() > MAX_RECORDS || e.gen() > MAX_GENERATIONS {
+    if e.config().len() > MAX_RECORDS
+        || e.gen() > MAX_GENERATIONS
+        || e.store_mut().bytes() > MAX_BYTES
+    {
         *slot = None;
     }
 });

@@ -443,6 +443,43 @@ mod tests {
     use super::super::wire::{Message, Opcode};
     use super::{Portal, MORE};
 
+    /// The finding of the 2026-12-04 fuzz campaign (ROBUSTNESS.md), read
+    /// as `fuzz/fuzz_targets/vold_request.rs` reads its input (a byte of
+    /// rendezvous-point bits, then u16 little-endian lengths and packets):
+    /// a database copy of 800000080000000000 sectors overflowed the slot's
+    /// byte count in the commit that added it. Now the spec is refused.
+    #[test]
+    fn a_copy_past_the_largest_device_found_by_fuzzing_is_refused() {
+        let input: &[u8] = b"\xff/\x00/\x00\x00\x00\x00\x00/\x17\x00\x00\x00A\x01\x00\x00cl8\x00\
+            \x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            t|tttttt/\x00\x01\x00\x15\x00\x02\x00f\x07/o08\x000,000000,0000800000080000000000";
+        let mut e = super::Engine::new(MemStore::default(), paths());
+        let init = format!("configid={}\n/d/db0,0,256\n/d/db1,0,256", "5a".repeat(16));
+        assert_eq!(admin(&mut e, Opcode::INIT, &init).opcode, Opcode::OK);
+        assert!(e.enable().is_ok());
+        let (&portals, mut rest) = input.split_first().unwrap_or((&0, &[]));
+        let mut i = 0u32;
+        let mut replies = 0;
+        while rest.len() >= 2 {
+            let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+            let (packet, tail) = rest[2..].split_at(len);
+            rest = tail;
+            let portal = if portals >> (i % 8) & 1 == 1 {
+                Portal::Diag
+            } else {
+                Portal::Request
+            };
+            i += 1;
+            if let Ok(msg) = Message::decode(packet) {
+                let (reply, _) = e.handle(u64::from(i % 3), portal, &msg);
+                assert_eq!(reply.seq, msg.seq);
+                replies += 1;
+            }
+        }
+        assert!(replies > 0, "the input holds requests");
+        assert_eq!(e.copies().len(), 2, "the copy was not added");
+    }
+
     #[test]
     fn a_long_listing_comes_in_pages_and_each_fits_in_a_message() {
         let mut e = super::Engine::new(MemStore::default(), paths());

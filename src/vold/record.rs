@@ -10,6 +10,10 @@ use std::fmt;
 
 /// Bytes per sector.
 pub const SECTOR: u64 = 512;
+/// The last sector a region may reach: its byte offset still fits the
+/// signed 64-bit file offsets of the system calls (`off_t`), so no byte
+/// count computed from a record or a database-spec overflows.
+pub const MAX_SECTORS: u64 = i64::MAX as u64 / SECTOR;
 /// Longest record name.
 pub const MAX_NAME: usize = 31;
 /// Most plexes of one volume.
@@ -190,12 +194,14 @@ impl Config {
             if sd.len == 0 {
                 errs.push(format!("sd {name}: length is zero"));
             }
-            match sd.offset.checked_add(sd.len) {
+            match sd.offset.checked_add(sd.len).filter(|e| *e <= MAX_SECTORS) {
                 Some(end) => by_path
                     .entry(&sd.path)
                     .or_default()
                     .push((sd.offset, end, name)),
-                None => errs.push(format!("sd {name}: offset + len overflows")),
+                None => errs.push(format!(
+                    "sd {name}: offset + len is past the largest device ({MAX_SECTORS} sectors)"
+                )),
             }
             if let Some(p) = &sd.plex {
                 match self.plex.get(p) {
@@ -354,6 +360,22 @@ mod tests {
             "{errs}"
         );
         assert!(errs.contains("sd d1-01 and sd d1-02 overlap"), "{errs}");
+    }
+
+    #[test]
+    fn a_subdisk_past_the_largest_device_is_named() {
+        let mut c = simple();
+        let sd = c.sd.get_mut("d1-01").unwrap();
+        sd.offset = MAX_SECTORS - 64;
+        assert_eq!(c.check(), Vec::<String>::new(), "ends on the last sector");
+        c.sd.get_mut("d1-01").unwrap().offset = MAX_SECTORS - 63;
+        let errs = c.check().join("\n");
+        assert!(
+            errs.contains("sd d1-01: offset + len is past the largest device"),
+            "{errs}"
+        );
+        c.sd.get_mut("d1-01").unwrap().offset = u64::MAX;
+        assert!(c.check().join("\n").contains("past the largest device"));
     }
 
     #[test]

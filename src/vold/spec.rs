@@ -8,6 +8,7 @@
 //! db=/dev/sdb5,16,2048
 //! ```
 
+use super::record::MAX_SECTORS;
 use super::text::parse_sectors;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,11 @@ impl DbSpec {
         };
         if size < MIN_SIZE {
             return Err(format!("{s:?}: a copy needs at least {MIN_SIZE} sectors"));
+        }
+        if offset.checked_add(size).is_none_or(|end| end > MAX_SECTORS) {
+            return Err(format!(
+                "{s:?}: offset + size is past the largest device ({MAX_SECTORS} sectors)"
+            ));
         }
         let path = Path::new(path);
         let path = match cwd {
@@ -142,6 +148,19 @@ impl Voldesc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_past_the_largest_device_is_refused() {
+        // fuzz/vold_request found this one: 800000080000000000 sectors
+        // overflowed the slot's byte count in the commit.
+        let e = DbSpec::parse("/o08,000000,0000800000080000000000", None).unwrap_err();
+        assert!(e.contains("past the largest device"), "{e}");
+        let e = DbSpec::parse(&format!("/d,{MAX_SECTORS},4"), None).unwrap_err();
+        assert!(e.contains("past the largest device"), "{e}");
+        let edge = DbSpec::parse(&format!("/d,{},4", MAX_SECTORS - 4), None).unwrap();
+        assert_eq!(edge.offset + edge.size, MAX_SECTORS);
+        assert!(edge.size * 512 > 0 && (edge.offset + edge.size).checked_mul(512).is_some());
+    }
 
     #[test]
     fn specs_parse_with_units_and_relative_paths() {
