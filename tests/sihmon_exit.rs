@@ -38,14 +38,18 @@ fn expect(sac: &mut Sac, args: &[&str], istate: &str, code: i32) -> String {
     stderr
 }
 
+/// The first FATAL line of `log` (empty if none).
+fn fatal_line(log: &str) -> &str {
+    log.lines()
+        .find(|l| l.starts_with("FATAL "))
+        .unwrap_or_default()
+}
+
 /// Exit `code` with a FATAL line in the log naming `what`.
 fn fatal(sac: &mut Sac, code: i32, what: &str) {
     let stderr = expect(sac, &[], "enabled", code);
     let log = sac.log();
-    let line = log
-        .lines()
-        .find(|l| l.starts_with("FATAL "))
-        .unwrap_or_default();
+    let line = fatal_line(&log);
     assert!(
         line.contains(what),
         "FATAL line naming {what}: {log}\nstderr: {stderr}"
@@ -259,10 +263,7 @@ fn e20_polling_the_pmpipe_fails() {
     sac.send(ScType::STATUS);
     assert_eq!(exit_code(&mut child), Some(20), "{}", sac.log());
     let log = sac.log();
-    let line = log
-        .lines()
-        .find(|l| l.starts_with("FATAL "))
-        .unwrap_or_default();
+    let line = fatal_line(&log);
     assert!(
         line.contains("polling _pmpipe failed: injected by STATMON_SIHMON_FAULT=pmpipe"),
         "{log}"
@@ -287,10 +288,7 @@ fn e50_the_event_loop_fails() {
         "{stderr}"
     );
     let log = sac.log();
-    let line = log
-        .lines()
-        .find(|l| l.starts_with("FATAL "))
-        .unwrap_or_default();
+    let line = fatal_line(&log);
     assert!(line.contains("cannot create the event loop"), "{log}");
 }
 
@@ -312,10 +310,7 @@ fn e99_a_panic() {
         "{stderr}"
     );
     let log = sac.log();
-    let line = log
-        .lines()
-        .find(|l| l.starts_with("FATAL "))
-        .unwrap_or_default();
+    let line = fatal_line(&log);
     assert!(
         line.contains("internal program error")
             && line.contains("injected by STATMON_SIHMON_FAULT=panic"),
