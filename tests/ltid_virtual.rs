@@ -234,15 +234,14 @@ fn to_vmd(rig: &mut Rig, m: &Message) -> Message {
     panic!("no answer to {m:?}");
 }
 
-#[test]
-fn the_arbiter_grants_a_peer_over_vmd_and_refuses_the_next_claim_naming_the_holder() {
-    let mut rig = Rig::new();
-    // `localhost` is registered and resolves to the address it calls from.
-    let claim = Message::ReserveDrive {
+/// `localhost`'s RESERVE_DRIVE for drv0, from a host online since
+/// `online_since_ms` with `scan_ability`, its one drive up and unreserved.
+fn claim_by_localhost(online_since_ms: u64, scan_ability: u32) -> Message {
+    Message::ReserveDrive {
         info: HostInfo {
             name: "localhost".into(),
-            online_since_ms: 99,
-            scan_ability: 0,
+            online_since_ms,
+            scan_ability,
             drives: vec![LocalDrive {
                 name: "drv0".into(),
                 up: true,
@@ -251,7 +250,14 @@ fn the_arbiter_grants_a_peer_over_vmd_and_refuses_the_next_claim_naming_the_hold
             }],
         },
         drive: "drv0".into(),
-    };
+    }
+}
+
+#[test]
+fn the_arbiter_grants_a_peer_over_vmd_and_refuses_the_next_claim_naming_the_holder() {
+    let mut rig = Rig::new();
+    // `localhost` is registered and resolves to the address it calls from.
+    let claim = claim_by_localhost(99, 0);
     let verdict = |holder: &str, text: &str| Message::Verdict {
         drive: "drv0".into(),
         holder: holder.into(),
@@ -293,20 +299,7 @@ fn a_claim_whose_arbiter_cannot_be_reached_is_refused_at_once() {
     let mut rig = Rig::new();
     // `localhost` came online first and may scan: its claim makes it the
     // arbiter in hosta's view, and hosta says so instead of deciding.
-    let claim = Message::ReserveDrive {
-        info: HostInfo {
-            name: "localhost".into(),
-            online_since_ms: 1,
-            scan_ability: 5,
-            drives: vec![LocalDrive {
-                name: "drv0".into(),
-                up: true,
-                path_ok: true,
-                reserved: false,
-            }],
-        },
-        drive: "drv0".into(),
-    };
+    let claim = claim_by_localhost(1, 5);
     let Message::Verdict { holder, text, .. } = to_vmd(&mut rig, &claim) else {
         panic!("no verdict");
     };

@@ -491,6 +491,11 @@ mod tests {
         }
     }
 
+    /// The holder `arbiter` names in its verdict on `by`'s claim of drv0.
+    fn holder_after_claim(arbiter: &mut LtidCore, t: Instant, by: &LtidCore) -> String {
+        verdict_of(&arbiter.arbitrate(t, by.host_info(), "drv0")).0
+    }
+
     fn asks(actions: &[Action]) -> Vec<(String, bool)> {
         actions
             .iter()
@@ -571,10 +576,7 @@ mod tests {
         assert!(c.held().is_empty());
         let freed = a.arbitrate_release(t, "hostc", "drv0");
         assert_eq!(verdict_of(&freed).0, "");
-        assert_eq!(
-            verdict_of(&a.arbitrate(t, b.host_info(), "drv0")).0,
-            "hostb"
-        );
+        assert_eq!(holder_after_claim(&mut a, t, &b), "hostb");
     }
 
     #[test]
@@ -600,10 +602,7 @@ mod tests {
             ("hosta".into(), "drv0 is reserved by hosta".into())
         );
         a.operate(t, Op::RELEASE, "drv0").unwrap();
-        assert_eq!(
-            verdict_of(&a.arbitrate(t, b.host_info(), "drv0")).0,
-            "hostb"
-        );
+        assert_eq!(holder_after_claim(&mut a, t, &b), "hostb");
     }
 
     #[test]
@@ -612,10 +611,7 @@ mod tests {
         let mut a = arbiter_a(t);
         let b = claimant("hostb", 20, t);
         let c = claimant("hostc", 30, t);
-        assert_eq!(
-            verdict_of(&a.arbitrate(t, b.host_info(), "drv0")).0,
-            "hostb"
-        );
+        assert_eq!(holder_after_claim(&mut a, t, &b), "hostb");
         // hostb carried by a link that breaks: offline at once.
         a.link_up("hostb");
         a.link_down(t, "hostb", false);
@@ -628,17 +624,11 @@ mod tests {
             )),
             "{acts:?}"
         );
-        assert_eq!(
-            verdict_of(&a.arbitrate(t, c.host_info(), "drv0")).0,
-            "hostc"
-        );
+        assert_eq!(holder_after_claim(&mut a, t, &c), "hostc");
         // hostc heard only by its claim goes stale after three polls.
         let later = t + Duration::from_secs(3);
         a.handle_timeout(later);
-        assert_eq!(
-            verdict_of(&a.arbitrate(later, b.host_info(), "drv0")).0,
-            "hostb"
-        );
+        assert_eq!(holder_after_claim(&mut a, later, &b), "hostb");
     }
 
     #[test]
