@@ -1,7 +1,8 @@
 //! The store thread, which keeps file writes and `fsync`s off the event
-//! loop: it merges the commit jobs waiting for it into one commit, sends
-//! each result through a channel and wakes the module with a [`Waker`];
-//! the module drains the channel on `Event::Woken`.
+//! loop: it merges the commit jobs waiting for it into one commit (waiting
+//! briefly for the rest of a steady load's changes, [`super::linger`]),
+//! sends each result through a channel and wakes the module with a
+//! [`Waker`]; the module drains the channel on `Event::Woken`.
 //!
 //! It also writes the notifier's progress sidecar
 //! ([`progress::FILE_NAME`]) for a [`ProgressWriter`], durably
@@ -13,6 +14,7 @@
 //! Start it after privileges are dropped (setuid applies to the whole
 //! process only when it has one thread; see [`crate::daemon::privs`]).
 
+use super::linger::Linger;
 use crate::daemon::durable;
 use crate::reactor::{WakeId, Waker};
 use crate::statd::core::{StoreDone, StoreJob, MAX_BATCH};
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// What the store thread is handed, in order.
 #[derive(Debug)]
@@ -161,9 +164,10 @@ impl ProgressWriter {
     }
 }
 
-/// The thread's loop: takes everything waiting, runs its store jobs in
-/// order, writes each writer's newest progress request, then `wake`s; ends at
-/// [`Work::Stop`] or when every sender is gone.
+/// The thread's loop: takes everything waiting (waiting a little for more
+/// when callers keep changes in flight, [`Linger`]), runs its store jobs in
+/// order, writes each writer's newest progress request, then `wake`s; ends
+/// at [`Work::Stop`] or when every sender is gone.
 fn serve(
     store: &mut dyn Store,
     work: &Receiver<Work>,
@@ -174,8 +178,22 @@ fn serve(
     if let Err(e) = store.settle() {
         log::error!("cannot finish the reboot step: {e} (tried again before the next change)");
     }
-    while let Ok(first) = work.recv() {
-        let turn = plan(std::iter::once(first).chain(work.try_iter()));
+    let mut linger = Linger::default();
+    // What arrived while the last turn ran: the next turn's.
+    let mut carried: Vec<Work> = Vec::new();
+    loop {
+        let mut waiting = std::mem::take(&mut carried);
+        if waiting.is_empty() {
+            match work.recv() {
+                Ok(first) => waiting.push(first),
+                Err(_) => return,
+            }
+        }
+        waiting.extend(work.try_iter());
+        gather(&linger, work, &mut waiting);
+        let started = Instant::now();
+        let committed = changes(&waiting);
+        let turn = plan(waiting.into_iter());
         for done in run_jobs(store, turn.jobs) {
             if done_tx.send(done).is_err() {
                 return;
@@ -185,9 +203,51 @@ fn serve(
             write_progress(&job.dir, &job.request, &mut warned);
             job.done.fetch_add(requests, Ordering::Release);
         }
-        wake();
         if turn.stop {
+            wake();
             return;
+        }
+        carried = work.try_iter().collect();
+        linger.turn_ended(started, Instant::now(), committed, changes(&carried));
+        wake();
+    }
+}
+
+/// The changes of the commit jobs in `work`.
+fn changes(work: &[Work]) -> usize {
+    work.iter()
+        .map(|w| match w {
+            Work::Store(StoreJob::Commit(changes)) => changes.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Waits, as `linger` says, for more work to join `waiting` (see
+/// [`super::linger`]); a stop or a closed queue ends the wait.
+fn gather(linger: &Linger, work: &Receiver<Work>, waiting: &mut Vec<Work>) {
+    if waiting.iter().any(|w| matches!(w, Work::Stop)) {
+        return;
+    }
+    let Some(deadline) = linger.deadline(Instant::now(), changes(waiting)) else {
+        return;
+    };
+    let mut until = deadline;
+    while !linger.enough(changes(waiting)) {
+        let Some(left) = until.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        match work.recv_timeout(left) {
+            Ok(w) => {
+                let stop = matches!(w, Work::Stop);
+                waiting.push(w);
+                if stop {
+                    return;
+                }
+                waiting.extend(work.try_iter());
+                until = deadline.min(Instant::now() + linger.gap());
+            }
+            Err(_) => return,
         }
     }
 }
