@@ -227,14 +227,22 @@ impl Listener {
         &self.sock
     }
 
-    /// Accepts one connection (non-blocking, close-on-exec); `Ok(None)` when
+    /// Accepts one connection (non-blocking, close-on-exec, and for TCP
+    /// with Nagle's algorithm off: an answer is one small write that must
+    /// not wait for the acknowledgement of the one before); `Ok(None)` when
     /// the backlog is drained.
     pub(crate) fn accept(&mut self) -> io::Result<Option<(Socket, Option<SocketAddr>)>> {
         loop {
             match self.sock.accept() {
                 Ok((sock, peer)) => {
                     sock.set_nonblocking(true)?;
-                    return Ok(Some((sock, peer.as_socket())));
+                    let peer = peer.as_socket();
+                    if peer.is_some() {
+                        if let Err(e) = sock.set_tcp_nodelay(true) {
+                            log::debug!("TCP_NODELAY on a connection from {peer:?}: {e}");
+                        }
+                    }
+                    return Ok(Some((sock, peer)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -302,6 +310,34 @@ mod tests {
         }
         assert_eq!(conn.queued(), 0);
         assert!(got == data);
+    }
+
+    #[test]
+    fn accepted_tcp_connections_do_not_wait_for_acknowledgements() {
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        sock.bind(&addr.into()).expect("bind");
+        sock.listen(4).expect("listen");
+        let addr = sock
+            .local_addr()
+            .expect("address")
+            .as_socket()
+            .expect("inet");
+        sock.set_nonblocking(true).expect("nonblocking");
+        let mut listener = Listener::new(sock, false, TcpOpts::default());
+        let _client = std::net::TcpStream::connect(addr).expect("connect");
+        let accepted = (0..5000)
+            .find_map(|_| {
+                let got = listener.accept().expect("accept");
+                if got.is_none() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                got
+            })
+            .expect("the connection is in the backlog");
+        let (accepted, peer) = accepted;
+        assert!(peer.is_some_and(|p| p.ip().is_loopback()));
+        assert!(accepted.tcp_nodelay().expect("getsockopt"));
     }
 
     #[test]
