@@ -31,7 +31,10 @@ fn record_line(host: Ipv4Addr, i: usize) -> String {
     format!("{caller:08x} {prog:08x} {vers:08x} {proc:08x} {i:032x} {host} {MY_NAME}\n")
 }
 
-/// Creates `dir` with one `sm/` record per host, `state` = 3 and the boot id.
+/// Creates `dir` with one `sm/` record per host, `state` = 3 and the boot
+/// id, all on disk before it returns (one `syncfs`): a list a daemon starts
+/// on was written long before, and a journal commit of the daemon's must
+/// not be the one that writes the bench's files out.
 pub(crate) fn create(dir: &Path, hosts: &[Ipv4Addr], boot: Boot) -> io::Result<()> {
     let sm = dir.join("sm");
     std::fs::create_dir_all(&sm)?;
@@ -45,6 +48,7 @@ pub(crate) fn create(dir: &Path, hosts: &[Ipv4Addr], boot: Boot) -> io::Result<(
     for (i, h) in hosts.iter().enumerate() {
         std::fs::write(sm.join(h.to_string()), record_line(*h, i))?;
     }
+    rustix::fs::syncfs(std::fs::File::open(dir)?)?;
     Ok(())
 }
 

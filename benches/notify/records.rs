@@ -42,6 +42,9 @@ pub(crate) fn create(dir: &Path, peers: &[Ipv4Addr]) -> io::Result<()> {
     for p in peers {
         std::fs::write(sm.join(p.to_string()), record_line(*p))?;
     }
+    // On disk before the notifier starts, as after a real reboot: its
+    // reboot step's syncs must not write the bench's files out.
+    rustix::fs::syncfs(std::fs::File::open(dir)?)?;
     Ok(())
 }
 
