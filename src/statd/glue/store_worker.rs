@@ -203,13 +203,14 @@ fn serve(
             write_progress(&job.dir, &job.request, &mut warned);
             job.done.fetch_add(requests, Ordering::Release);
         }
+        if !turn.stop {
+            carried = work.try_iter().collect();
+            linger.turn_ended(started, Instant::now(), committed, changes(&carried));
+        }
+        wake();
         if turn.stop {
-            wake();
             return;
         }
-        carried = work.try_iter().collect();
-        linger.turn_ended(started, Instant::now(), committed, changes(&carried));
-        wake();
     }
 }
 
